@@ -1,0 +1,138 @@
+//! Configuration from the environment. The standard `AWS_ENDPOINT_URL` (read by the AWS SDK)
+//! points the clients at an emulator such as LocalStack or moto.
+
+use crate::telegram::http::DEFAULT_API_URL;
+
+pub const DEFAULT_TABLE: &str = "chatbot-sessions";
+pub const DEFAULT_BUCKET: &str = "chatbot-conversations";
+pub const DEFAULT_MODEL: &str = "llama3";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// The bot token, kept out of `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `TELEGRAM_TOKEN`
+    pub telegram_token: Secret,
+    /// `TELEGRAM_API_URL`, default the public Bot API.
+    pub telegram_api_url: String,
+    /// `TABLE_NAME`, default `chatbot-sessions`.
+    pub table_name: String,
+    /// `BUCKET_NAME`, default `chatbot-conversations`.
+    pub bucket_name: String,
+    /// `DEFAULT_MODEL`, default `llama3`: the model of new sessions.
+    pub default_model: String,
+    /// `BOT_USERNAME` (optional): tells `/cmd@this_bot` from commands for other bots in groups.
+    pub bot_username: Option<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let token = get("TELEGRAM_TOKEN").ok_or(ConfigError::Missing("TELEGRAM_TOKEN"))?;
+        if token.contains(['/', '?', '#', ' ']) {
+            return Err(ConfigError::Invalid {
+                name: "TELEGRAM_TOKEN",
+                reason:
+                    "a bot token has no '/', '?', '#' or spaces (it looks like 123456:ABC-DEF...)"
+                        .into(),
+            });
+        }
+        let api_url = get("TELEGRAM_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_string());
+        if !(api_url.starts_with("http://") || api_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "TELEGRAM_API_URL",
+                reason: "it must start with http:// or https://".into(),
+            });
+        }
+        let default_model = get("DEFAULT_MODEL").unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        if !crate::domain::archive_doc::is_valid_model_name(&default_model) {
+            return Err(ConfigError::Invalid {
+                name: "DEFAULT_MODEL",
+                reason: "use letters, digits and . _ : / - only".into(),
+            });
+        }
+        Ok(Config {
+            telegram_token: Secret(token),
+            telegram_api_url: api_url,
+            table_name: get("TABLE_NAME").unwrap_or_else(|| DEFAULT_TABLE.to_string()),
+            bucket_name: get("BUCKET_NAME").unwrap_or_else(|| DEFAULT_BUCKET.to_string()),
+            default_model,
+            bot_username: get("BOT_USERNAME").map(|u| u.trim_start_matches('@').to_string()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_original() {
+        let config = Config::from_lookup(lookup(&[("TELEGRAM_TOKEN", "123:abc")])).unwrap();
+        assert_eq!(config.table_name, "chatbot-sessions");
+        assert_eq!(config.bucket_name, "chatbot-conversations");
+        assert_eq!(config.telegram_api_url, "https://api.telegram.org");
+        assert_eq!(config.default_model, "llama3");
+    }
+
+    #[test]
+    fn a_missing_token_is_named_and_a_token_is_never_printed() {
+        assert_eq!(
+            Config::from_lookup(lookup(&[])),
+            Err(ConfigError::Missing("TELEGRAM_TOKEN"))
+        );
+        let config = Config::from_lookup(lookup(&[("TELEGRAM_TOKEN", "123:supersecret")])).unwrap();
+        assert!(!format!("{config:?}").contains("supersecret"));
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_the_variable_named() {
+        let err = Config::from_lookup(lookup(&[
+            ("TELEGRAM_TOKEN", "1:a"),
+            ("TELEGRAM_API_URL", "ftp://x"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("TELEGRAM_API_URL"));
+        let err = Config::from_lookup(lookup(&[("TELEGRAM_TOKEN", "1/../x")])).unwrap_err();
+        assert!(err.to_string().contains("TELEGRAM_TOKEN") && !err.to_string().contains("../x"));
+    }
+}

@@ -1,0 +1,263 @@
+//! Turns the text of a message into a command, or says why it cannot.
+
+/// What a text message asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Start,
+    Help,
+    NewSession,
+    ListSessions,
+    Switch(usize),
+    History,
+    /// `/archive` with no number: list what can be archived.
+    ArchiveMenu,
+    Archive(usize),
+    ListArchives,
+    Export(usize),
+    Echo(String),
+    Status,
+    /// Text that is not a command: a chat message for the active session.
+    Chat(String),
+    /// A command for another bot in a group chat (`/help@other_bot`): not ours to answer.
+    ForAnotherBot,
+    Unknown(String),
+    /// A known command with a missing or bad argument.
+    BadUsage(UsageError),
+}
+
+/// Why a known command's argument was rejected; the reply explains the right usage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError {
+    pub command: &'static str,
+    pub problem: UsageProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageProblem {
+    MissingNumber,
+    NotANumber(String),
+    NumberTooSmall,
+    TooManyArguments,
+    MissingText,
+}
+
+impl UsageError {
+    pub fn usage(&self) -> &'static str {
+        match self.command {
+            "switch" => "/switch <number> — the number from /listsessions",
+            "archive" => {
+                "/archive <number> — the number from /listsessions (or /archive to see them)"
+            }
+            "export" => "/export <number> — the number from /listarchives",
+            "echo" => "/echo <text>",
+            _ => "/help",
+        }
+    }
+}
+
+/// Parses a message's text. `bot_username` (without `@`) lets `/cmd@name` addressed to another
+/// bot be told apart; without it, any `@name` is accepted.
+pub fn parse(text: &str, bot_username: Option<&str>) -> Command {
+    let trimmed = text.trim();
+    let Some(rest) = trimmed.strip_prefix('/') else {
+        return Command::Chat(trimmed.to_string());
+    };
+    let (head, args) = match rest.find(char::is_whitespace) {
+        Some(i) => (&rest[..i], rest[i..].trim()),
+        None => (rest, ""),
+    };
+    let (name, addressee) = match head.split_once('@') {
+        Some((name, bot)) => (name, Some(bot)),
+        None => (head, None),
+    };
+    if let (Some(addressee), Some(ours)) = (addressee, bot_username)
+        && !addressee.eq_ignore_ascii_case(ours.trim_start_matches('@'))
+    {
+        return Command::ForAnotherBot;
+    }
+    let name = name.to_ascii_lowercase();
+    match name.as_str() {
+        "start" | "hello" => Command::Start,
+        "help" => Command::Help,
+        "newsession" => Command::NewSession,
+        "listsessions" => Command::ListSessions,
+        "history" => Command::History,
+        "listarchives" => Command::ListArchives,
+        "status" => Command::Status,
+        "switch" => number_arg("switch", args, true).map_or_else(Command::BadUsage, |n| {
+            Command::Switch(n.expect("required number is present"))
+        }),
+        "archive" => number_arg("archive", args, false).map_or_else(Command::BadUsage, |n| {
+            n.map_or(Command::ArchiveMenu, Command::Archive)
+        }),
+        "export" => number_arg("export", args, true).map_or_else(Command::BadUsage, |n| {
+            Command::Export(n.expect("required number is present"))
+        }),
+        "echo" => {
+            // Keep the text as typed after the command (inner spacing and new lines included).
+            let after = rest[head.len()..].trim_start_matches([' ', '\t']);
+            let after = after.strip_prefix('\n').unwrap_or(after);
+            if after.trim().is_empty() {
+                Command::BadUsage(UsageError {
+                    command: "echo",
+                    problem: UsageProblem::MissingText,
+                })
+            } else {
+                Command::Echo(after.trim_end().to_string())
+            }
+        }
+        _ => Command::Unknown(format!("/{name}")),
+    }
+}
+
+fn number_arg(
+    command: &'static str,
+    args: &str,
+    required: bool,
+) -> Result<Option<usize>, UsageError> {
+    let error = |problem| UsageError { command, problem };
+    let mut words = args.split_whitespace();
+    let Some(word) = words.next() else {
+        return if required {
+            Err(error(UsageProblem::MissingNumber))
+        } else {
+            Ok(None)
+        };
+    };
+    if words.next().is_some() {
+        return Err(error(UsageProblem::TooManyArguments));
+    }
+    let digits = word.strip_prefix('#').unwrap_or(word);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits but too long for usize is still "a number", just not one of theirs.
+        let n = digits.parse::<usize>().unwrap_or(usize::MAX);
+        return if n == 0 {
+            Err(error(UsageProblem::NumberTooSmall))
+        } else {
+            Ok(Some(n))
+        };
+    }
+    if digits.starts_with('-')
+        && digits[1..].bytes().all(|b| b.is_ascii_digit())
+        && digits.len() > 1
+    {
+        return Err(error(UsageProblem::NumberTooSmall));
+    }
+    let shown: String = word.chars().take(32).collect();
+    Err(error(UsageProblem::NotANumber(shown)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(command: &'static str, problem: UsageProblem) -> Command {
+        Command::BadUsage(UsageError { command, problem })
+    }
+
+    #[test]
+    fn every_command_of_the_table_parses() {
+        assert_eq!(parse("/start", None), Command::Start);
+        assert_eq!(parse("/hello", None), Command::Start);
+        assert_eq!(parse("/help", None), Command::Help);
+        assert_eq!(parse("/newsession", None), Command::NewSession);
+        assert_eq!(parse("/listsessions", None), Command::ListSessions);
+        assert_eq!(parse("/switch 2", None), Command::Switch(2));
+        assert_eq!(parse("/history", None), Command::History);
+        assert_eq!(parse("/archive", None), Command::ArchiveMenu);
+        assert_eq!(parse("/archive 3", None), Command::Archive(3));
+        assert_eq!(parse("/listarchives", None), Command::ListArchives);
+        assert_eq!(parse("/export 1", None), Command::Export(1));
+        assert_eq!(
+            parse("/echo hi there", None),
+            Command::Echo("hi there".into())
+        );
+        assert_eq!(parse("/status", None), Command::Status);
+        assert_eq!(
+            parse("what is rust?", None),
+            Command::Chat("what is rust?".into())
+        );
+    }
+
+    #[test]
+    fn case_spaces_and_bot_suffix_are_tolerated() {
+        assert_eq!(parse("  /SWITCH   2  ", None), Command::Switch(2));
+        assert_eq!(parse("/Switch\t#2", None), Command::Switch(2));
+        assert_eq!(parse("/help@CloudAiBot", Some("cloudaibot")), Command::Help);
+        assert_eq!(parse("/help@CloudAiBot", None), Command::Help);
+        assert_eq!(
+            parse("/switch@cloudaibot 4", Some("@CloudAiBot")),
+            Command::Switch(4)
+        );
+        assert_eq!(
+            parse("/help@other_bot", Some("cloudaibot")),
+            Command::ForAnotherBot
+        );
+    }
+
+    #[test]
+    fn echo_keeps_the_text_as_typed() {
+        assert_eq!(
+            parse("/echo  a  b\nc ", None),
+            Command::Echo("a  b\nc".into())
+        );
+        assert_eq!(parse("/echo\nline", None), Command::Echo("line".into()));
+        assert_eq!(
+            parse("/echo", None),
+            usage("echo", UsageProblem::MissingText)
+        );
+        assert_eq!(
+            parse("/echo    ", None),
+            usage("echo", UsageProblem::MissingText)
+        );
+    }
+
+    #[test]
+    fn bad_numbers_are_usage_errors() {
+        assert_eq!(
+            parse("/switch", None),
+            usage("switch", UsageProblem::MissingNumber)
+        );
+        assert_eq!(
+            parse("/switch x", None),
+            usage("switch", UsageProblem::NotANumber("x".into()))
+        );
+        assert_eq!(
+            parse("/switch 0", None),
+            usage("switch", UsageProblem::NumberTooSmall)
+        );
+        assert_eq!(
+            parse("/switch -3", None),
+            usage("switch", UsageProblem::NumberTooSmall)
+        );
+        assert_eq!(
+            parse("/switch 1.5", None),
+            usage("switch", UsageProblem::NotANumber("1.5".into()))
+        );
+        assert_eq!(
+            parse("/switch 1 2", None),
+            usage("switch", UsageProblem::TooManyArguments)
+        );
+        assert_eq!(
+            parse("/export", None),
+            usage("export", UsageProblem::MissingNumber)
+        );
+        assert_eq!(
+            parse("/archive two", None),
+            usage("archive", UsageProblem::NotANumber("two".into()))
+        );
+        assert_eq!(
+            parse("/switch 99999999999999999999999999", None),
+            Command::Switch(usize::MAX)
+        );
+    }
+
+    #[test]
+    fn unknown_commands_are_named() {
+        assert_eq!(
+            parse("/frobnicate now", None),
+            Command::Unknown("/frobnicate".into())
+        );
+        assert_eq!(parse("/", None), Command::Unknown("/".into()));
+    }
+}

@@ -1,0 +1,310 @@
+//! The decision function: current state + what the user sent → new events + replies. No I/O.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::archive_doc::ImportError;
+use super::command::Command;
+use super::events::{ChatMessage, Event, Role};
+use super::keys::{archive_key, derived_session_id};
+use super::replies;
+use super::state::{ArchiveSummary, UserState};
+
+/// The most live sessions a user may hold (the folded state lives in one item).
+pub const MAX_LIVE_SESSIONS: usize = 200;
+/// The most archives a user may hold.
+pub const MAX_ARCHIVES: usize = 1000;
+/// How many messages `/history` shows.
+pub const HISTORY_LENGTH: usize = 10;
+
+/// What the user sent, after any I/O it needed (an import file is validated and stored first).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Command(Command),
+    Import(ImportOutcome),
+    Unsupported(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportOutcome {
+    /// Validated and stored at `s3_key` under the sender's prefix.
+    Stored(StoredImport),
+    Rejected(ImportError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredImport {
+    pub session_id: Uuid,
+    pub model_name: String,
+    pub message_count: u64,
+    pub last_message_ts: i64,
+    pub s3_key: String,
+    pub imported_at: String,
+}
+
+/// Facts about the update and the few reads a decision may need.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub user_id: i64,
+    pub chat_id: i64,
+    pub update_id: i64,
+    pub first_name: &'a str,
+    /// The message's date (Unix seconds).
+    pub date: i64,
+    pub default_model: &'a str,
+    /// The last messages of the active session, oldest first (read only for `/history`).
+    pub recent_messages: &'a [ChatMessage],
+}
+
+/// Something to send back to the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reply {
+    Text {
+        text: String,
+    },
+    /// The stored archive at `s3_key`, sent as a JSON document.
+    ArchiveFile {
+        s3_key: String,
+        file_name: String,
+        caption: String,
+    },
+}
+
+impl Reply {
+    pub fn text(text: impl Into<String>) -> Reply {
+        Reply::Text { text: text.into() }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    pub events: Vec<Event>,
+    pub replies: Vec<Reply>,
+}
+
+impl Decision {
+    fn reply(text: impl Into<String>) -> Decision {
+        Decision {
+            events: Vec::new(),
+            replies: vec![Reply::text(text)],
+        }
+    }
+
+    fn nothing() -> Decision {
+        Decision::default()
+    }
+}
+
+/// Why an import may not be stored at all, asked before the file is fetched or written.
+pub fn import_refusal(state: &UserState) -> Option<ImportError> {
+    (state.archives.len() >= MAX_ARCHIVES).then_some(ImportError::TooManyArchives {
+        limit: MAX_ARCHIVES,
+    })
+}
+
+/// Whether a command needs the active session's recent messages.
+pub fn needs_recent_messages(input: &Input) -> bool {
+    matches!(input, Input::Command(Command::History))
+}
+
+pub fn decide(state: &UserState, input: &Input, ctx: &Context) -> Decision {
+    match input {
+        Input::Unsupported(kind) => Decision::reply(replies::unsupported(kind)),
+        Input::Import(ImportOutcome::Rejected(error)) => {
+            Decision::reply(replies::import_rejected(&error.to_string()))
+        }
+        Input::Import(ImportOutcome::Stored(stored)) => import(state, stored),
+        Input::Command(command) => decide_command(state, command, ctx),
+    }
+}
+
+fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decision {
+    match command {
+        Command::Start => start(state, ctx),
+        Command::Help => Decision::reply(replies::help()),
+        Command::NewSession => new_session(state, ctx),
+        Command::ListSessions => Decision::reply(replies::session_list(state)),
+        Command::Switch(number) => switch(state, *number),
+        Command::History => history(state, ctx),
+        Command::ArchiveMenu => Decision::reply(replies::archive_menu(state)),
+        Command::Archive(number) => archive(state, *number, ctx),
+        Command::ListArchives => Decision::reply(replies::archive_list(state)),
+        Command::Export(number) => export(state, *number),
+        Command::Echo(text) => Decision::reply(text.clone()),
+        Command::Status => Decision::reply(replies::status(state)),
+        Command::Chat(text) => chat(state, text, ctx),
+        Command::ForAnotherBot => Decision::nothing(),
+        Command::Unknown(name) => Decision::reply(replies::unknown_command(name)),
+        Command::BadUsage(error) => Decision::reply(replies::usage(error)),
+    }
+}
+
+/// The events that open a new active session.
+fn open_session(state: &UserState, ctx: &Context) -> Vec<Event> {
+    let model_name = state
+        .active_session()
+        .map_or_else(|| ctx.default_model.to_string(), |s| s.model_name.clone());
+    let session_id = derived_session_id(ctx.user_id, ctx.update_id, "session");
+    vec![
+        Event::SessionCreated {
+            session_id,
+            model_name,
+            chat_id: ctx.chat_id,
+            created_at: ctx.date,
+        },
+        Event::Switched { session_id },
+    ]
+}
+
+fn start(state: &UserState, ctx: &Context) -> Decision {
+    let first = state.sessions.is_empty() && state.archives.is_empty();
+    Decision {
+        events: if first {
+            open_session(state, ctx)
+        } else {
+            Vec::new()
+        },
+        replies: vec![Reply::text(replies::greeting(ctx.first_name, first))],
+    }
+}
+
+fn new_session(state: &UserState, ctx: &Context) -> Decision {
+    if state.sessions.len() >= MAX_LIVE_SESSIONS {
+        return Decision::reply(replies::too_many_sessions(MAX_LIVE_SESSIONS));
+    }
+    let events = open_session(state, ctx);
+    let model = match &events[0] {
+        Event::SessionCreated { model_name, .. } => model_name.clone(),
+        _ => unreachable!("open_session starts with SessionCreated"),
+    };
+    Decision {
+        events,
+        replies: vec![Reply::text(replies::session_created(
+            state.sessions.len() + 1,
+            &model,
+        ))],
+    }
+}
+
+fn switch(state: &UserState, number: usize) -> Decision {
+    let Some(session) = number.checked_sub(1).and_then(|i| state.sessions.get(i)) else {
+        return Decision::reply(replies::no_such_session(number, state.sessions.len()));
+    };
+    if state.active == Some(session.session_id) {
+        return Decision::reply(replies::already_active(number));
+    }
+    Decision {
+        events: vec![Event::Switched {
+            session_id: session.session_id,
+        }],
+        replies: vec![Reply::text(replies::switched(number, session))],
+    }
+}
+
+fn history(state: &UserState, ctx: &Context) -> Decision {
+    match state.active_session() {
+        None => Decision::reply(replies::no_active_session()),
+        Some(session) => Decision::reply(replies::history(
+            state.session_number(session.session_id).unwrap_or(0),
+            session.message_count,
+            ctx.recent_messages,
+        )),
+    }
+}
+
+fn archive(state: &UserState, number: usize, ctx: &Context) -> Decision {
+    let Some(session) = number.checked_sub(1).and_then(|i| state.sessions.get(i)) else {
+        return Decision::reply(replies::no_such_session(number, state.sessions.len()));
+    };
+    if state.archives.len() >= MAX_ARCHIVES {
+        return Decision::reply(replies::too_many_archives(MAX_ARCHIVES));
+    }
+    Decision {
+        events: vec![Event::Archived {
+            session_id: session.session_id,
+            s3_key: archive_key(ctx.user_id, session.session_id),
+            archived_at: replies::rfc3339(ctx.date),
+        }],
+        replies: vec![Reply::text(replies::archived(
+            number,
+            session,
+            state.archives.len() + 1,
+            number < state.sessions.len(),
+        ))],
+    }
+}
+
+fn export(state: &UserState, number: usize) -> Decision {
+    let Some(archive) = number.checked_sub(1).and_then(|i| state.archives.get(i)) else {
+        return Decision::reply(replies::no_such_archive(number, state.archives.len()));
+    };
+    Decision {
+        events: Vec::new(),
+        replies: vec![Reply::ArchiveFile {
+            s3_key: archive.s3_key.clone(),
+            file_name: format!(
+                "{}-{}.json",
+                archive.model_name.replace(['/', ':'], "_"),
+                archive.session_id
+            ),
+            caption: replies::export_caption(number, archive),
+        }],
+    }
+}
+
+fn chat(state: &UserState, text: &str, ctx: &Context) -> Decision {
+    let mut events = Vec::new();
+    let session_id = match state.active {
+        Some(id) => id,
+        None => {
+            if state.sessions.len() >= MAX_LIVE_SESSIONS {
+                return Decision::reply(replies::no_active_session());
+            }
+            events = open_session(state, ctx);
+            derived_session_id(ctx.user_id, ctx.update_id, "session")
+        }
+    };
+    let number = state
+        .session_number(session_id)
+        .unwrap_or(state.sessions.len() + 1);
+    events.push(Event::MessagePosted {
+        session_id,
+        role: Role::User,
+        content: text.to_string(),
+        ts: ctx.date,
+    });
+    Decision {
+        events,
+        replies: vec![Reply::text(replies::chat_saved(number))],
+    }
+}
+
+fn import(state: &UserState, stored: &StoredImport) -> Decision {
+    if let Some(refusal) = import_refusal(state) {
+        return Decision::reply(replies::import_rejected(&refusal.to_string()));
+    }
+    let summary = ArchiveSummary {
+        session_id: stored.session_id,
+        model_name: stored.model_name.clone(),
+        s3_key: stored.s3_key.clone(),
+        archived_at: stored.imported_at.clone(),
+        message_count: stored.message_count,
+        last_message_ts: stored.last_message_ts,
+        imported: true,
+    };
+    Decision {
+        events: vec![Event::ArchiveImported {
+            session_id: stored.session_id,
+            model_name: stored.model_name.clone(),
+            message_count: stored.message_count,
+            last_message_ts: stored.last_message_ts,
+            s3_key: stored.s3_key.clone(),
+            imported_at: stored.imported_at.clone(),
+        }],
+        replies: vec![Reply::text(replies::imported(
+            state.archives.len() + 1,
+            &summary,
+        ))],
+    }
+}

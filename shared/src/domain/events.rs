@@ -1,0 +1,98 @@
+//! The facts recorded in a user's event stream.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Who wrote a message of a conversation (the original's `role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    System,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::System => "system",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        match value {
+            "user" => Some(Role::User),
+            "assistant" => Some(Role::Assistant),
+            "system" => Some(Role::System),
+            _ => None,
+        }
+    }
+}
+
+/// One message of a conversation, as the original stores it (`{role, content, ts}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+    pub ts: i64,
+}
+
+/// One thing that happened to a user's sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    SessionCreated {
+        session_id: Uuid,
+        model_name: String,
+        chat_id: i64,
+        created_at: i64,
+    },
+    Switched {
+        session_id: Uuid,
+    },
+    MessagePosted {
+        session_id: Uuid,
+        role: Role,
+        content: String,
+        ts: i64,
+    },
+    /// The session leaves the live table for `archives/{user_id}/{session_id}.json`.
+    Archived {
+        session_id: Uuid,
+        s3_key: String,
+        /// RFC 3339, as the archive's `archived_at`.
+        archived_at: String,
+    },
+    /// An archive file sent by the user was validated and stored under a fresh session id.
+    ArchiveImported {
+        session_id: Uuid,
+        model_name: String,
+        message_count: u64,
+        last_message_ts: i64,
+        s3_key: String,
+        imported_at: String,
+    },
+}
+
+impl Event {
+    /// The name used as the event's type in the store and as EventBridge `detail-type`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::SessionCreated { .. } => "SessionCreated",
+            Event::Switched { .. } => "Switched",
+            Event::MessagePosted { .. } => "MessagePosted",
+            Event::Archived { .. } => "Archived",
+            Event::ArchiveImported { .. } => "ArchiveImported",
+        }
+    }
+}
+
+/// An event as stored: its place in the stream and the Telegram update that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    pub version: u64,
+    pub update_id: i64,
+    pub event: Event,
+}

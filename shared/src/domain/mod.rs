@@ -1,0 +1,13 @@
+//! The domain, free of I/O: events, the state they fold to, command parsing, the decision
+//! function, the projection rows, the archive format and the reply texts.
+
+pub mod archive_doc;
+pub mod archive_job;
+pub mod command;
+pub mod decide;
+pub mod events;
+pub mod keys;
+pub mod projection;
+pub mod replies;
+pub mod state;
+pub mod update;

@@ -1,0 +1,316 @@
+//! The texts users read. Plain text (no parse mode), so nothing a user typed can break markup.
+
+use chrono::{DateTime, Utc};
+
+use super::command::{UsageError, UsageProblem};
+use super::events::{ChatMessage, Role};
+use super::state::{ArchiveSummary, SessionSummary, UserState};
+
+/// How much of each message `/history` shows.
+pub const HISTORY_PREVIEW_CHARS: usize = 500;
+
+pub fn help() -> String {
+    "Commands:\n\
+     /start or /hello — greet you and open your first session\n\
+     /help — this list\n\
+     /newsession — start a new session and make it active\n\
+     /listsessions — your live sessions, numbered\n\
+     /switch <number> — make that session active\n\
+     /history — the last messages of the active session\n\
+     /archive — sessions you can archive\n\
+     /archive <number> — move that session to the archive store\n\
+     /listarchives — your archives, numbered\n\
+     /export <number> — get that archive as a JSON file\n\
+     /echo <text> — repeat the text (a test)\n\
+     /status — the model backend and your sessions\n\
+     Send a JSON archive file to import it.\n\
+     Any other text goes into the active session."
+        .to_string()
+}
+
+pub fn greeting(first_name: &str, created_first_session: bool) -> String {
+    let name = if first_name.trim().is_empty() {
+        "there"
+    } else {
+        first_name.trim()
+    };
+    let session = if created_first_session {
+        "I opened your first session; anything you write goes into it.\n\n"
+    } else {
+        ""
+    };
+    format!(
+        "Hello, {name}! I'm cloud-ai, a chat bot that keeps your conversations as sessions you can switch, archive, export and import.\n\n{session}{}",
+        help()
+    )
+}
+
+pub fn time(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0).map_or_else(
+        || ts.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+pub fn rfc3339(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn messages(count: u64) -> String {
+    if count == 1 {
+        "1 message".to_string()
+    } else {
+        format!("{count} messages")
+    }
+}
+
+fn session_line(number: usize, session: &SessionSummary, active: bool) -> String {
+    format!(
+        "{number}. {} · {} · last {}{}",
+        session.model_name,
+        messages(session.message_count),
+        time(session.last_message_ts),
+        if active { " ← active" } else { "" }
+    )
+}
+
+fn archive_line(number: usize, archive: &ArchiveSummary) -> String {
+    format!(
+        "{number}. {} · {} · {} {}",
+        archive.model_name,
+        messages(archive.message_count),
+        if archive.imported {
+            "imported"
+        } else {
+            "archived"
+        },
+        archive.archived_at
+    )
+}
+
+pub fn session_list(state: &UserState) -> String {
+    if state.sessions.is_empty() {
+        return no_sessions();
+    }
+    let lines: Vec<String> = state
+        .sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| session_line(i + 1, s, state.active == Some(s.session_id)))
+        .collect();
+    format!(
+        "Your sessions:\n{}\n\nSwitch with /switch <number>.",
+        lines.join("\n")
+    )
+}
+
+pub fn archive_menu(state: &UserState) -> String {
+    if state.sessions.is_empty() {
+        return "You have no live sessions to archive.".to_string();
+    }
+    let lines: Vec<String> = state
+        .sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| session_line(i + 1, s, state.active == Some(s.session_id)))
+        .collect();
+    format!(
+        "Sessions you can archive:\n{}\n\nArchive one with /archive <number>.",
+        lines.join("\n")
+    )
+}
+
+pub fn archive_list(state: &UserState) -> String {
+    if state.archives.is_empty() {
+        return no_archives();
+    }
+    let lines: Vec<String> = state
+        .archives
+        .iter()
+        .enumerate()
+        .map(|(i, a)| archive_line(i + 1, a))
+        .collect();
+    format!(
+        "Your archives:\n{}\n\nGet one as a file with /export <number>.",
+        lines.join("\n")
+    )
+}
+
+pub fn no_sessions() -> String {
+    "You have no sessions yet. Send a message or /newsession to start one.".to_string()
+}
+
+pub fn no_archives() -> String {
+    "You have no archives yet. Archive a session with /archive <number>, or send me an archive JSON file to import it.".to_string()
+}
+
+pub fn no_active_session() -> String {
+    "No session is active. Pick one with /switch <number> (see /listsessions) or start one with /newsession.".to_string()
+}
+
+pub fn no_such_session(number: usize, count: usize) -> String {
+    let shown = shown_number(number);
+    match count {
+        0 => no_sessions(),
+        1 => format!("There is no session {shown}: you have 1 session. /listsessions shows it."),
+        _ => format!(
+            "There is no session {shown}: you have {count} sessions, numbered 1 to {count}. /listsessions shows them."
+        ),
+    }
+}
+
+pub fn no_such_archive(number: usize, count: usize) -> String {
+    let shown = shown_number(number);
+    match count {
+        0 => no_archives(),
+        1 => format!("There is no archive {shown}: you have 1 archive. /listarchives shows it."),
+        _ => format!(
+            "There is no archive {shown}: you have {count} archives, numbered 1 to {count}. /listarchives shows them."
+        ),
+    }
+}
+
+fn shown_number(number: usize) -> String {
+    if number == usize::MAX {
+        "that large".to_string()
+    } else {
+        number.to_string()
+    }
+}
+
+pub fn session_created(number: usize, model: &str) -> String {
+    format!("Started session {number} ({model}). It is now active.")
+}
+
+pub fn switched(number: usize, session: &SessionSummary) -> String {
+    format!(
+        "Switched to session {number} ({}, {}).",
+        session.model_name,
+        messages(session.message_count)
+    )
+}
+
+pub fn already_active(number: usize) -> String {
+    format!("Session {number} is already active.")
+}
+
+pub fn archived(
+    number: usize,
+    session: &SessionSummary,
+    archive_number: usize,
+    renumbered: bool,
+) -> String {
+    let later = if renumbered {
+        " The sessions after it moved up one number."
+    } else {
+        ""
+    };
+    format!(
+        "Archived session {number} ({}, {}). It is archive {archive_number} in /listarchives.{later}",
+        session.model_name,
+        messages(session.message_count)
+    )
+}
+
+pub fn history(number: usize, total: u64, recent: &[ChatMessage]) -> String {
+    if recent.is_empty() {
+        return format!("Session {number} has no messages yet.");
+    }
+    let lines: Vec<String> = recent
+        .iter()
+        .map(|m| {
+            let who = match m.role {
+                Role::User => "You",
+                Role::Assistant => "Assistant",
+                Role::System => "System",
+            };
+            let mut content: String = m.content.chars().take(HISTORY_PREVIEW_CHARS).collect();
+            if m.content.chars().count() > HISTORY_PREVIEW_CHARS {
+                content.push('…');
+            }
+            format!("[{}] {who}: {content}", time(m.ts))
+        })
+        .collect();
+    format!(
+        "Last {} of {} in session {number}:\n\n{}",
+        recent.len(),
+        messages(total),
+        lines.join("\n\n")
+    )
+}
+
+pub fn chat_saved(number: usize) -> String {
+    format!(
+        "Saved to session {number}. No model backend is configured yet, so there is no AI reply; /status says more."
+    )
+}
+
+pub fn status(state: &UserState) -> String {
+    let active = match state.active_session() {
+        Some(s) => format!(
+            "Active session: {} of {} ({}, {}).",
+            state.session_number(s.session_id).unwrap_or(0),
+            state.sessions.len(),
+            s.model_name,
+            messages(s.message_count)
+        ),
+        None => format!("No active session ({} live).", state.sessions.len()),
+    };
+    format!(
+        "Model backend: not configured. Your messages are stored, but no AI model answers them yet.\n{active}\nArchives: {}.",
+        state.archives.len()
+    )
+}
+
+pub fn usage(error: &UsageError) -> String {
+    let problem = match &error.problem {
+        UsageProblem::MissingNumber => format!("/{} needs a number.", error.command),
+        UsageProblem::NotANumber(word) => format!("\"{word}\" is not a number."),
+        UsageProblem::NumberTooSmall => "Numbers start at 1.".to_string(),
+        UsageProblem::TooManyArguments => format!("/{} takes one number.", error.command),
+        UsageProblem::MissingText => format!("/{} needs some text.", error.command),
+    };
+    format!("{problem} Usage: {}", error.usage())
+}
+
+pub fn unknown_command(name: &str) -> String {
+    let shown: String = name.chars().take(64).collect();
+    format!("I don't know the command {shown}. Send /help for the list.")
+}
+
+pub fn unsupported(kind: &str) -> String {
+    format!("Sorry, I can't use a {kind}. Send text to chat, or a JSON archive file to import it.")
+}
+
+pub fn import_rejected(reason: &str) -> String {
+    format!("I couldn't import that file: {reason}. Nothing was stored.")
+}
+
+pub fn imported(archive_number: usize, archive: &ArchiveSummary) -> String {
+    format!(
+        "Imported the archive as archive {archive_number} ({}, {}). /export {archive_number} sends it back.",
+        archive.model_name,
+        messages(archive.message_count)
+    )
+}
+
+pub fn too_many_sessions(limit: usize) -> String {
+    format!(
+        "You have {limit} live sessions, the most allowed. Archive some with /archive <number> first."
+    )
+}
+
+pub fn too_many_archives(limit: usize) -> String {
+    format!("You have {limit} archives, the most allowed; nothing was changed.")
+}
+
+pub fn export_caption(number: usize, archive: &ArchiveSummary) -> String {
+    format!(
+        "Archive {number}: {}, {}.",
+        archive.model_name,
+        messages(archive.message_count)
+    )
+}

@@ -1,0 +1,141 @@
+//! The state a user's event stream folds to: what every decision needs, without message bodies.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::events::{Event, RecordedEvent};
+
+/// A live session as the decisions see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub session_id: Uuid,
+    pub model_name: String,
+    pub chat_id: i64,
+    pub created_at: i64,
+    pub last_message_ts: i64,
+    pub message_count: u64,
+}
+
+/// An archived (or imported) session, stored in the archive store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveSummary {
+    pub session_id: Uuid,
+    pub model_name: String,
+    pub s3_key: String,
+    pub archived_at: String,
+    pub message_count: u64,
+    pub last_message_ts: i64,
+    pub imported: bool,
+}
+
+/// Everything known about one user, folded from their events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserState {
+    /// The version of the last event folded in (0 for a new user).
+    pub version: u64,
+    /// Live sessions in creation order: position + 1 is the number users type.
+    pub sessions: Vec<SessionSummary>,
+    pub active: Option<Uuid>,
+    /// Archives in the order they were made: position + 1 is the number users type.
+    pub archives: Vec<ArchiveSummary>,
+}
+
+impl UserState {
+    /// Folds a whole stream.
+    pub fn replay<'a>(events: impl IntoIterator<Item = &'a RecordedEvent>) -> UserState {
+        let mut state = UserState::default();
+        for recorded in events {
+            state.apply(&recorded.event);
+            state.version = recorded.version;
+        }
+        state
+    }
+
+    /// Folds one event in (the version is the caller's to set).
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::SessionCreated {
+                session_id,
+                model_name,
+                chat_id,
+                created_at,
+            } => self.sessions.push(SessionSummary {
+                session_id: *session_id,
+                model_name: model_name.clone(),
+                chat_id: *chat_id,
+                created_at: *created_at,
+                last_message_ts: *created_at,
+                message_count: 0,
+            }),
+            Event::Switched { session_id } => self.active = Some(*session_id),
+            Event::MessagePosted { session_id, ts, .. } => {
+                if let Some(session) = self.session_mut(*session_id) {
+                    session.message_count += 1;
+                    session.last_message_ts = *ts;
+                }
+            }
+            Event::Archived {
+                session_id,
+                s3_key,
+                archived_at,
+            } => {
+                if let Some(index) = self.session_index(*session_id) {
+                    let session = self.sessions.remove(index);
+                    if self.active == Some(*session_id) {
+                        self.active = None;
+                    }
+                    self.archives.push(ArchiveSummary {
+                        session_id: session.session_id,
+                        model_name: session.model_name,
+                        s3_key: s3_key.clone(),
+                        archived_at: archived_at.clone(),
+                        message_count: session.message_count,
+                        last_message_ts: session.last_message_ts,
+                        imported: false,
+                    });
+                }
+            }
+            Event::ArchiveImported {
+                session_id,
+                model_name,
+                message_count,
+                last_message_ts,
+                s3_key,
+                imported_at,
+            } => self.archives.push(ArchiveSummary {
+                session_id: *session_id,
+                model_name: model_name.clone(),
+                s3_key: s3_key.clone(),
+                archived_at: imported_at.clone(),
+                message_count: *message_count,
+                last_message_ts: *last_message_ts,
+                imported: true,
+            }),
+        }
+    }
+
+    pub fn session(&self, session_id: Uuid) -> Option<&SessionSummary> {
+        self.sessions.iter().find(|s| s.session_id == session_id)
+    }
+
+    pub fn active_session(&self) -> Option<&SessionSummary> {
+        self.active.and_then(|id| self.session(id))
+    }
+
+    /// The 1-based number shown to users for a live session.
+    pub fn session_number(&self, session_id: Uuid) -> Option<usize> {
+        self.session_index(session_id).map(|i| i + 1)
+    }
+
+    fn session_index(&self, session_id: Uuid) -> Option<usize> {
+        self.sessions
+            .iter()
+            .position(|s| s.session_id == session_id)
+    }
+
+    fn session_mut(&mut self, session_id: Uuid) -> Option<&mut SessionSummary> {
+        self.sessions
+            .iter_mut()
+            .find(|s| s.session_id == session_id)
+    }
+}

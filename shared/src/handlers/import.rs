@@ -1,0 +1,68 @@
+//! Turning a document a user sent into an import: fetch it within the size cap, validate it, and
+//! store it under the sender's prefix with a session id derived from the update (so re-handling
+//! the same update writes the same object, never a second one).
+
+use crate::archive::ArchiveStore;
+use crate::domain::archive_doc::{ImportError, MAX_IMPORT_BYTES, validate_import};
+use crate::domain::decide::{ImportOutcome, StoredImport, import_refusal};
+use crate::domain::keys::{archive_key, derived_session_id};
+use crate::domain::replies::rfc3339;
+use crate::domain::state::UserState;
+use crate::domain::update::{DocumentRef, Incoming};
+use crate::telegram::{Telegram, TelegramError};
+
+use super::command::HandleError;
+
+fn too_large() -> ImportOutcome {
+    ImportOutcome::Rejected(ImportError::TooLarge {
+        limit_mib: MAX_IMPORT_BYTES / (1024 * 1024),
+    })
+}
+
+pub(super) async fn import_document(
+    telegram: &dyn Telegram,
+    archives: &dyn ArchiveStore,
+    state: &UserState,
+    incoming: &Incoming,
+    document: &DocumentRef,
+    default_model: &str,
+) -> Result<ImportOutcome, HandleError> {
+    if let Some(refusal) = import_refusal(state) {
+        return Ok(ImportOutcome::Rejected(refusal));
+    }
+    if document
+        .file_size
+        .is_some_and(|size| size > MAX_IMPORT_BYTES as u64)
+    {
+        return Ok(too_large());
+    }
+    let file = telegram.get_file(&document.file_id).await?;
+    let Some(path) = file.file_path else {
+        // The Bot API gives no path for files it will not serve (over 20 MB).
+        return Ok(too_large());
+    };
+    let bytes = match telegram.download_file(&path, MAX_IMPORT_BYTES as u64).await {
+        Ok(bytes) => bytes,
+        Err(TelegramError::FileTooLarge { .. }) => return Ok(too_large()),
+        Err(other) => return Err(other.into()),
+    };
+    let imported_at = rfc3339(incoming.date);
+    let valid = match validate_import(&bytes, default_model, &imported_at) {
+        Ok(valid) => valid,
+        Err(reason) => return Ok(ImportOutcome::Rejected(reason)),
+    };
+    let session_id = derived_session_id(incoming.user_id, incoming.update_id, "import");
+    let s3_key = archive_key(incoming.user_id, session_id);
+    let stored = StoredImport {
+        session_id,
+        model_name: valid.model_name.clone(),
+        message_count: valid.conversation.len() as u64,
+        last_message_ts: valid.last_message_ts(),
+        s3_key: s3_key.clone(),
+        imported_at,
+    };
+    let document = valid.into_document(incoming.user_id, session_id);
+    let body = serde_json::to_vec_pretty(&document).expect("archives serialise to JSON");
+    archives.put(&s3_key, body).await?;
+    Ok(ImportOutcome::Stored(stored))
+}

@@ -1,0 +1,9 @@
+//! The roles, written against the ports: handling an update (command) and archiving a session.
+
+pub mod archiver;
+pub mod command;
+mod delivery;
+mod import;
+
+pub use archiver::{Archiver, ArchiverError};
+pub use command::{CommandHandler, HandleError, Outcome, Settings};

@@ -1,0 +1,15 @@
+//! cloud-ai's library: the domain (free of I/O), the ports its handlers use, and their adapters.
+//!
+//! - [`domain`]: events, per-user state, command parsing, decisions, projections, archive format.
+//! - [`store`]: the event store port and its DynamoDB adapter.
+//! - [`archive`]: the archive store port and its S3 adapter.
+//! - [`telegram`]: the Telegram Bot API port and its HTTP adapter.
+//! - [`handlers`]: the roles (command handling, archiving) written against the ports.
+
+pub mod archive;
+pub mod aws;
+pub mod config;
+pub mod domain;
+pub mod handlers;
+pub mod store;
+pub mod telegram;

@@ -1,0 +1,373 @@
+//! The event store on DynamoDB's `chatbot-sessions` table (pk N = user id, sk S).
+//!
+//! Per user (partition): `STATE` (folded state and stream version, the concurrency guard),
+//! `EVENT#<version>` (the stream), `UPDATE#<update_id>` (receipts, expiring through `ttl`),
+//! `MODEL#<model>#SESSION#<id>` (the original's session rows) and `MSG#<id>#<seq>` (messages).
+
+mod items;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest,
+};
+use uuid::Uuid;
+
+use self::items::{Item, key, n, s};
+use super::{Append, EventStore, Receipt, SessionRows, StoreError};
+use crate::domain::events::{ChatMessage, RecordedEvent};
+use crate::domain::projection::{RowChange, Rows, message_prefix};
+use crate::domain::state::UserState;
+
+pub use self::items::RECEIPT_TTL_SECONDS;
+
+/// DynamoDB's limit on items in one `BatchWriteItem`.
+const BATCH_WRITE_LIMIT: usize = 25;
+
+#[derive(Clone, Debug)]
+pub struct DynamoDbStore {
+    client: Client,
+    table: String,
+}
+
+fn backend<E: std::error::Error + 'static>(operation: &str, error: E) -> StoreError {
+    StoreError::Backend(format!("{operation}: {}", DisplayErrorContext(error)))
+}
+
+impl DynamoDbStore {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoDbStore {
+        DynamoDbStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get(&self, user_id: i64, sk: String) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_id, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend("GetItem", e))?;
+        Ok(output.item)
+    }
+
+    /// Every item of the partition whose sort key starts with `prefix`, in key order.
+    async fn query_prefix(
+        &self,
+        user_id: i64,
+        prefix: &str,
+        newest_first: bool,
+        limit: Option<usize>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", n(user_id))
+                .expression_attribute_values(":prefix", s(prefix))
+                .scan_index_forward(!newest_first)
+                .consistent_read(true)
+                .set_limit(limit.map(|l| (l - found.len()).min(i32::MAX as usize) as i32))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| backend("Query", e))?;
+            found.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            let full = limit.is_some_and(|l| found.len() >= l);
+            if start.is_none() || full {
+                return Ok(found);
+            }
+        }
+    }
+
+    fn put(
+        &self,
+        item: Item,
+        condition: Option<(&str, Option<(&str, AttributeValue)>)>,
+    ) -> TransactWriteItem {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some((expression, value)) = condition {
+            put = put.condition_expression(expression);
+            if let Some((name, value)) = value {
+                put = put.expression_attribute_values(name, value);
+            }
+        }
+        TransactWriteItem::builder()
+            .put(put.build().expect("table and item are set"))
+            .build()
+    }
+
+    fn transaction(&self, append: &Append<'_>, now: i64) -> Vec<TransactWriteItem> {
+        let recorded_at = crate::domain::replies::rfc3339(now);
+        let state_condition = if append.expected_version == 0 {
+            ("attribute_not_exists(pk)", None)
+        } else {
+            (
+                "version = :expected",
+                Some((":expected", n(append.expected_version))),
+            )
+        };
+        let mut writes = vec![
+            self.put(
+                items::state_item(append.user_id, append.state),
+                Some(state_condition),
+            ),
+            self.put(
+                items::receipt_item(append.user_id, append.receipt, now),
+                Some(("attribute_not_exists(sk)", None)),
+            ),
+        ];
+        writes.extend(append.events.iter().map(|event| {
+            self.put(
+                items::event_item(append.user_id, event, &recorded_at),
+                Some(("attribute_not_exists(sk)", None)),
+            )
+        }));
+        writes.extend(append.changes.iter().map(|change| {
+            match change {
+                RowChange::Put(row) => self.put(items::row_item(row), None),
+                RowChange::Delete(sk) => TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(append.user_id, sk.clone())))
+                            .build()
+                            .expect("table and key are set"),
+                    )
+                    .build(),
+            }
+        }));
+        writes
+    }
+
+    /// Deletes rows by sort key in batches, retrying what DynamoDB leaves unprocessed.
+    async fn delete_rows(&self, user_id: i64, sort_keys: &[String]) -> Result<(), StoreError> {
+        for chunk in sort_keys.chunks(BATCH_WRITE_LIMIT) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|sk| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(key(user_id, sk.clone())))
+                        .build()
+                        .expect("key is set");
+                    WriteRequest::builder().delete_request(delete).build()
+                })
+                .collect();
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(50 << attempt.min(6))).await;
+                }
+                attempt += 1;
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| backend("BatchWriteItem", e))?;
+                pending = output
+                    .unprocessed_items
+                    .and_then(|mut by_table| by_table.remove(&self.table))
+                    .unwrap_or_default();
+                if attempt > 10 && !pending.is_empty() {
+                    return Err(StoreError::Backend(format!(
+                        "BatchWriteItem left {} deletes unprocessed after {attempt} attempts",
+                        pending.len()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[async_trait]
+impl EventStore for DynamoDbStore {
+    async fn load(&self, user_id: i64) -> Result<UserState, StoreError> {
+        match self.get(user_id, items::STATE_SK.to_string()).await? {
+            Some(item) => items::parse_state(&item),
+            None => Ok(UserState::default()),
+        }
+    }
+
+    async fn append(&self, append: Append<'_>) -> Result<(), StoreError> {
+        let now = now();
+        if append.events.is_empty() && append.changes.is_empty() {
+            return self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(items::receipt_item(
+                    append.user_id,
+                    append.receipt,
+                    now,
+                )))
+                .condition_expression("attribute_not_exists(sk)")
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| match e.as_service_error() {
+                    Some(se) if se.is_conditional_check_failed_exception() => {
+                        StoreError::AlreadyRecorded {
+                            update_id: append.receipt.update_id,
+                        }
+                    }
+                    _ => backend("PutItem", e),
+                });
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(self.transaction(&append, now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(context)) => match context.err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    let reasons = cancelled.cancellation_reasons();
+                    let code = |index: usize| reasons.get(index).and_then(|r| r.code());
+                    // A transaction in flight on the same items means the stream is moving.
+                    let moving = reasons
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict"));
+                    if code(1) == Some("ConditionalCheckFailed") {
+                        Err(StoreError::AlreadyRecorded {
+                            update_id: append.receipt.update_id,
+                        })
+                    } else if code(0) == Some("ConditionalCheckFailed")
+                        || moving
+                        || reasons.is_empty()
+                    {
+                        Err(StoreError::VersionConflict {
+                            user_id: append.user_id,
+                            expected: append.expected_version,
+                        })
+                    } else {
+                        Err(StoreError::Backend(format!(
+                            "TransactWriteItems cancelled: {}",
+                            DisplayErrorContext(context.err())
+                        )))
+                    }
+                }
+                other => Err(StoreError::Backend(format!(
+                    "TransactWriteItems: {}",
+                    DisplayErrorContext(other)
+                ))),
+            },
+            Err(other) => Err(backend("TransactWriteItems", other)),
+        }
+    }
+
+    async fn events(&self, user_id: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.query_prefix(user_id, items::EVENT_PREFIX, false, None)
+            .await?
+            .iter()
+            .map(items::parse_event)
+            .collect()
+    }
+
+    async fn receipt(&self, user_id: i64, update_id: i64) -> Result<Option<Receipt>, StoreError> {
+        self.get(user_id, items::receipt_sk(update_id))
+            .await?
+            .map(|item| items::parse_receipt(&item))
+            .transpose()
+    }
+
+    async fn save_progress(&self, user_id: i64, receipt: &Receipt) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(items::receipt_item(user_id, receipt, now())))
+            .send()
+            .await
+            .map_err(|e| backend("PutItem", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionRows for DynamoDbStore {
+    async fn recent_messages(
+        &self,
+        user_id: i64,
+        session_id: Uuid,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut newest = self
+            .query_prefix(user_id, &message_prefix(session_id), true, Some(limit))
+            .await?
+            .iter()
+            .map(items::parse_message)
+            .collect::<Result<Vec<_>, _>>()?;
+        newest.truncate(limit);
+        newest.reverse();
+        Ok(newest)
+    }
+
+    async fn all_messages(
+        &self,
+        user_id: i64,
+        session_id: Uuid,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        self.query_prefix(user_id, &message_prefix(session_id), false, None)
+            .await?
+            .iter()
+            .map(items::parse_message)
+            .collect()
+    }
+
+    async fn delete_session(
+        &self,
+        user_id: i64,
+        session_sort_key: &str,
+        session_id: Uuid,
+    ) -> Result<(), StoreError> {
+        let message_keys: Vec<String> = self
+            .query_prefix(user_id, &message_prefix(session_id), false, None)
+            .await?
+            .iter()
+            .map(|item| items::sk_of(item).to_string())
+            .collect();
+        self.delete_rows(user_id, &message_keys).await?;
+        self.delete_rows(user_id, &[session_sort_key.to_string()])
+            .await
+    }
+
+    async fn live_rows(&self, user_id: i64) -> Result<Rows, StoreError> {
+        let mut rows = Rows::new();
+        for prefix in [items::SESSION_PREFIX, items::MESSAGE_PREFIX] {
+            for item in self.query_prefix(user_id, prefix, false, None).await? {
+                if let Some(row) = items::parse_row(user_id, &item)? {
+                    rows.insert(row.sort_key(), row);
+                }
+            }
+        }
+        Ok(rows)
+    }
+}

@@ -1,0 +1,102 @@
+//! The event store port: per-user streams with optimistic concurrency, the folded state, the
+//! live projection rows, and per-update receipts that make handling idempotent.
+
+pub mod dynamodb;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::archive_job::ArchiveJob;
+use crate::domain::decide::Reply;
+use crate::domain::events::{ChatMessage, RecordedEvent};
+use crate::domain::projection::{RowChange, Rows};
+use crate::domain::state::UserState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "another writer appended to the stream of user {user_id} first (expected version {expected})"
+    )]
+    VersionConflict { user_id: i64, expected: u64 },
+    #[error("update {update_id} was already recorded")]
+    AlreadyRecorded { update_id: i64 },
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("the event store failed: {0}")]
+    Backend(String),
+}
+
+/// The record that an update was handled: what it called for and how far that got. Written in
+/// the same transaction as the update's events, so a redelivered update finds it and finishes the
+/// job instead of deciding again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub update_id: i64,
+    pub chat_id: i64,
+    pub replies: Vec<Reply>,
+    pub archive_jobs: Vec<ArchiveJob>,
+    /// How many of `replies` Telegram has accepted.
+    pub replies_sent: usize,
+    pub archive_jobs_done: bool,
+}
+
+impl Receipt {
+    pub fn is_complete(&self) -> bool {
+        self.archive_jobs_done && self.replies_sent >= self.replies.len()
+    }
+}
+
+/// One atomic append: events at `expected_version + 1 ..`, the new folded state, the projection
+/// changes and the receipt. All of it is written, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Append<'a> {
+    pub user_id: i64,
+    pub expected_version: u64,
+    pub events: &'a [RecordedEvent],
+    pub state: &'a UserState,
+    pub changes: &'a [RowChange],
+    pub receipt: &'a Receipt,
+}
+
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// The user's folded state (version 0 and empty for a new user).
+    async fn load(&self, user_id: i64) -> Result<UserState, StoreError>;
+    /// Appends atomically. Fails with `VersionConflict` when the stream moved on, and with
+    /// `AlreadyRecorded` when the receipt exists. With no events, only the receipt is written.
+    async fn append(&self, append: Append<'_>) -> Result<(), StoreError>;
+    /// The whole stream, in order.
+    async fn events(&self, user_id: i64) -> Result<Vec<RecordedEvent>, StoreError>;
+    async fn receipt(&self, user_id: i64, update_id: i64) -> Result<Option<Receipt>, StoreError>;
+    /// Records how far a receipt's replies and jobs got.
+    async fn save_progress(&self, user_id: i64, receipt: &Receipt) -> Result<(), StoreError>;
+}
+
+/// Reads and deletes of the live projection rows.
+#[async_trait]
+pub trait SessionRows: Send + Sync {
+    /// The last `limit` messages of a session, oldest first.
+    async fn recent_messages(
+        &self,
+        user_id: i64,
+        session_id: Uuid,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Every message of a session, oldest first.
+    async fn all_messages(
+        &self,
+        user_id: i64,
+        session_id: Uuid,
+    ) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Deletes a session's message rows, then its session row (missing rows are fine), so an
+    /// interrupted delete leaves the session row to show that work remains.
+    async fn delete_session(
+        &self,
+        user_id: i64,
+        session_sort_key: &str,
+        session_id: Uuid,
+    ) -> Result<(), StoreError>;
+    /// All live session and message rows of a user.
+    async fn live_rows(&self, user_id: i64) -> Result<Rows, StoreError>;
+}

@@ -1,0 +1,93 @@
+//! The Telegram Bot API port: the calls the bot makes, with the API's error shape.
+
+pub mod http;
+pub mod text;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+/// A Bot API failure. Never holds the bot token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TelegramError {
+    /// `ok: false` from the API.
+    #[error("Telegram refused {method}: {code} {description}")]
+    Api {
+        method: &'static str,
+        code: i64,
+        description: String,
+        /// From `parameters.retry_after` on 429 Too Many Requests.
+        retry_after: Option<u64>,
+    },
+    #[error("Telegram could not be reached for {method}: {detail}")]
+    Transport {
+        method: &'static str,
+        detail: String,
+    },
+    #[error("Telegram's answer to {method} was not understood: {detail}")]
+    Decode {
+        method: &'static str,
+        detail: String,
+    },
+    #[error("the file is larger than {limit} bytes")]
+    FileTooLarge { limit: u64 },
+}
+
+impl TelegramError {
+    /// Seconds to wait before trying again, when Telegram asked for it.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            TelegramError::Api { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same call later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TelegramError::Api { code, .. } => *code == 429 || *code >= 500,
+            TelegramError::Transport { .. } => true,
+            TelegramError::Decode { .. } | TelegramError::FileTooLarge { .. } => false,
+        }
+    }
+}
+
+/// The part of a sent `Message` the bot uses.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SentMessage {
+    pub message_id: i64,
+}
+
+/// A `File` from `getFile`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FileInfo {
+    pub file_id: String,
+    pub file_size: Option<u64>,
+    /// Absent when the file cannot be downloaded (over the Bot API's 20 MB limit).
+    pub file_path: Option<String>,
+}
+
+#[async_trait]
+pub trait Telegram: Send + Sync {
+    /// Raw updates as JSON values: unknown kinds must survive the trip to the command handler.
+    async fn get_updates(
+        &self,
+        offset: Option<i64>,
+        timeout_seconds: u32,
+        limit: u32,
+    ) -> Result<Vec<serde_json::Value>, TelegramError>;
+    async fn send_message(&self, chat_id: i64, text: &str) -> Result<SentMessage, TelegramError>;
+    async fn send_document(
+        &self,
+        chat_id: i64,
+        file_name: &str,
+        bytes: Vec<u8>,
+        caption: &str,
+    ) -> Result<SentMessage, TelegramError>;
+    async fn get_file(&self, file_id: &str) -> Result<FileInfo, TelegramError>;
+    /// Downloads a file from `getFile`'s `file_path`, refusing more than `max_bytes`.
+    async fn download_file(
+        &self,
+        file_path: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, TelegramError>;
+}
