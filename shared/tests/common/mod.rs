@@ -1,0 +1,87 @@
+//! Drives the pure domain the way the command handler does, without I/O.
+#![allow(dead_code)] // each test file uses a part
+
+use cloud_ai_shared::domain::archive_job::ArchiveJob;
+use cloud_ai_shared::domain::command::parse;
+use cloud_ai_shared::domain::decide::{Context, Decision, Input, decide};
+use cloud_ai_shared::domain::events::{ChatMessage, RecordedEvent};
+use cloud_ai_shared::domain::projection::{
+    Row, RowChange, Rows, apply_changes, changes_for, coalesce, settle_archive,
+};
+use cloud_ai_shared::domain::state::UserState;
+
+pub const USER: i64 = 4242;
+pub const CHAT: i64 = 99;
+
+/// A user's stream and live rows, advanced one update at a time.
+#[derive(Default)]
+pub struct Bot {
+    pub state: UserState,
+    pub events: Vec<RecordedEvent>,
+    pub rows: Rows,
+    pub next_update: i64,
+}
+
+impl Bot {
+    pub fn send(&mut self, text: &str) -> Decision {
+        self.input(Input::Command(parse(text, Some("cloudaibot"))))
+    }
+
+    pub fn input(&mut self, input: Input) -> Decision {
+        self.next_update += 1;
+        let recent: Vec<ChatMessage> = Vec::new();
+        let ctx = Context {
+            user_id: USER,
+            chat_id: CHAT,
+            update_id: self.next_update,
+            first_name: "Ada",
+            date: 1_700_000_000 + self.next_update,
+            default_model: "llama3",
+            recent_messages: &recent,
+        };
+        let decision = decide(&self.state, &input, &ctx);
+        self.commit(&decision);
+        decision
+    }
+
+    /// Records a decision as the store would: one batch of coalesced changes, then the archiver.
+    pub fn commit(&mut self, decision: &Decision) {
+        let mut changes: Vec<RowChange> = Vec::new();
+        let mut jobs = Vec::new();
+        for event in &decision.events {
+            changes.extend(changes_for(USER, &self.state, event));
+            jobs.extend(ArchiveJob::for_event(USER, &self.state, event));
+            self.state.apply(event);
+            self.state.version += 1;
+            self.events.push(RecordedEvent {
+                version: self.state.version,
+                update_id: self.next_update,
+                event: event.clone(),
+            });
+        }
+        apply_changes(&mut self.rows, &coalesce(changes));
+        for job in jobs {
+            let Some(Row::Session(row)) = self.rows.get(&job.session_sort_key()).cloned() else {
+                panic!("the archived session's row is missing before the archiver ran");
+            };
+            assert_eq!(
+                row.s3_path, job.s3_key,
+                "an archived row carries its s3_path"
+            );
+            apply_changes(&mut self.rows, &settle_archive(&row));
+        }
+    }
+}
+
+pub fn text(decision: &Decision) -> String {
+    use cloud_ai_shared::domain::decide::Reply;
+    decision
+        .replies
+        .iter()
+        .map(|r| match r {
+            Reply::Text { text } => text.clone(),
+            Reply::ArchiveFile { file_name, .. } => format!("<file {file_name}>"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,390 @@
+//! Every command of the original's table, and every bad argument, through the decision function.
+
+mod common;
+
+use cloud_ai_shared::domain::archive_doc::ImportError;
+use cloud_ai_shared::domain::decide::{
+    Context, ImportOutcome, Input, MAX_LIVE_SESSIONS, Reply, StoredImport, decide,
+};
+use cloud_ai_shared::domain::events::{ChatMessage, Event, Role};
+use cloud_ai_shared::domain::keys::archive_key;
+use common::{Bot, USER, text};
+use uuid::Uuid;
+
+fn names(decision: &cloud_ai_shared::domain::decide::Decision) -> Vec<&'static str> {
+    decision.events.iter().map(Event::name).collect()
+}
+
+#[test]
+fn start_greets_and_opens_the_first_session_once() {
+    let mut bot = Bot::default();
+    let first = bot.send("/start");
+    assert_eq!(names(&first), ["SessionCreated", "Switched"]);
+    assert!(text(&first).starts_with("Hello, Ada!"));
+    assert!(text(&first).contains("/newsession"));
+    let again = bot.send("/hello");
+    assert!(
+        again.events.is_empty(),
+        "a second /hello must not open another session"
+    );
+    assert_eq!(bot.state.sessions.len(), 1);
+}
+
+#[test]
+fn help_lists_every_command() {
+    let reply = text(&Bot::default().send("/help"));
+    for command in [
+        "/start",
+        "/hello",
+        "/help",
+        "/newsession",
+        "/listsessions",
+        "/switch",
+        "/history",
+        "/archive",
+        "/listarchives",
+        "/export",
+        "/echo",
+        "/status",
+        "JSON",
+    ] {
+        assert!(reply.contains(command), "/help lacks {command}");
+    }
+}
+
+#[test]
+fn new_sessions_become_active_and_keep_the_active_model() {
+    let mut bot = Bot::default();
+    let reply = bot.send("/newsession");
+    assert_eq!(names(&reply), ["SessionCreated", "Switched"]);
+    assert_eq!(
+        text(&reply),
+        "Started session 1 (llama3). It is now active."
+    );
+    bot.send("/newsession");
+    assert_eq!(bot.state.sessions.len(), 2);
+    assert_eq!(bot.state.active, Some(bot.state.sessions[1].session_id));
+    assert!(bot.state.sessions.iter().all(|s| s.model_name == "llama3"));
+}
+
+#[test]
+fn listing_numbers_sessions_and_marks_the_active_one() {
+    let mut bot = Bot::default();
+    assert_eq!(
+        text(&bot.send("/listsessions")),
+        "You have no sessions yet. Send a message or /newsession to start one."
+    );
+    bot.send("/newsession");
+    bot.send("hello");
+    bot.send("/newsession");
+    let list = text(&bot.send("/listsessions"));
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(
+        lines[1].starts_with("1. llama3 · 1 message · last "),
+        "{list}"
+    );
+    assert!(!lines[1].contains("active"));
+    assert!(
+        lines[2].starts_with("2. llama3 · 0 messages") && lines[2].ends_with("← active"),
+        "{list}"
+    );
+}
+
+#[test]
+fn switch_moves_the_active_session_and_explains_bad_numbers() {
+    let mut bot = Bot::default();
+    assert_eq!(
+        text(&bot.send("/switch 1")),
+        "You have no sessions yet. Send a message or /newsession to start one."
+    );
+    bot.send("/newsession");
+    bot.send("/newsession");
+    let switched = bot.send("/switch 1");
+    assert_eq!(names(&switched), ["Switched"]);
+    assert_eq!(
+        text(&switched),
+        "Switched to session 1 (llama3, 0 messages)."
+    );
+    assert_eq!(bot.state.active, Some(bot.state.sessions[0].session_id));
+
+    let same = bot.send("/switch 1");
+    assert!(same.events.is_empty());
+    assert_eq!(text(&same), "Session 1 is already active.");
+
+    let cases = [
+        (
+            "/switch 99",
+            "There is no session 99: you have 2 sessions, numbered 1 to 2. /listsessions shows them.",
+        ),
+        (
+            "/switch 99999999999999999999999",
+            "There is no session that large: you have 2 sessions, numbered 1 to 2. /listsessions shows them.",
+        ),
+        (
+            "/switch x",
+            "\"x\" is not a number. Usage: /switch <number> — the number from /listsessions",
+        ),
+        (
+            "/switch",
+            "/switch needs a number. Usage: /switch <number> — the number from /listsessions",
+        ),
+        (
+            "/switch 0",
+            "Numbers start at 1. Usage: /switch <number> — the number from /listsessions",
+        ),
+        (
+            "/switch -1",
+            "Numbers start at 1. Usage: /switch <number> — the number from /listsessions",
+        ),
+        (
+            "/switch 1 2",
+            "/switch takes one number. Usage: /switch <number> — the number from /listsessions",
+        ),
+    ];
+    for (input, expected) in cases {
+        let reply = bot.send(input);
+        assert!(reply.events.is_empty(), "{input} must change nothing");
+        assert_eq!(text(&reply), expected, "for {input}");
+    }
+}
+
+#[test]
+fn history_shows_the_recent_messages_it_is_given() {
+    let mut bot = Bot::default();
+    assert_eq!(
+        text(&bot.send("/history")),
+        "No session is active. Pick one with /switch <number> (see /listsessions) or start one with /newsession."
+    );
+    bot.send("/newsession");
+    assert_eq!(
+        text(&bot.send("/history")),
+        "Session 1 has no messages yet."
+    );
+    bot.send("first");
+    bot.send("second");
+    let recent = vec![
+        ChatMessage {
+            role: Role::User,
+            content: "first".into(),
+            ts: 0,
+        },
+        ChatMessage {
+            role: Role::Assistant,
+            content: "x".repeat(600),
+            ts: 60,
+        },
+    ];
+    let ctx = Context {
+        user_id: USER,
+        chat_id: 1,
+        update_id: 100,
+        first_name: "Ada",
+        date: 0,
+        default_model: "llama3",
+        recent_messages: &recent,
+    };
+    let reply = decide(
+        &bot.state,
+        &Input::Command(cloud_ai_shared::domain::command::Command::History),
+        &ctx,
+    );
+    let shown = text(&reply);
+    assert!(
+        shown.starts_with("Last 2 of 2 messages in session 1:"),
+        "{shown}"
+    );
+    assert!(shown.contains("[1970-01-01 00:00 UTC] You: first"));
+    assert!(
+        shown.contains(&format!("Assistant: {}…", "x".repeat(500))),
+        "long messages are cut"
+    );
+}
+
+#[test]
+fn archive_lists_then_archives_by_the_same_numbers() {
+    let mut bot = Bot::default();
+    assert_eq!(
+        text(&bot.send("/archive")),
+        "You have no live sessions to archive."
+    );
+    bot.send("/newsession");
+    bot.send("one");
+    bot.send("/newsession");
+    let menu = text(&bot.send("/archive"));
+    assert!(
+        menu.starts_with("Sessions you can archive:\n1. llama3 · 1 message"),
+        "{menu}"
+    );
+    assert!(menu.ends_with("Archive one with /archive <number>."));
+
+    let first = bot.state.sessions[0].session_id;
+    let archived = bot.send("/archive 1");
+    assert_eq!(
+        archived.events,
+        vec![Event::Archived {
+            session_id: first,
+            s3_key: archive_key(USER, first),
+            archived_at: archived_at(&archived),
+        }]
+    );
+    assert_eq!(
+        text(&archived),
+        "Archived session 1 (llama3, 1 message). It is archive 1 in /listarchives. The sessions after it moved up one number."
+    );
+    assert_eq!(bot.state.sessions.len(), 1);
+    assert_eq!(bot.state.archives.len(), 1);
+    assert_eq!(
+        text(&bot.send("/archive 5")),
+        "There is no session 5: you have 1 session. /listsessions shows it."
+    );
+    assert!(
+        text(&bot.send("/archive two"))
+            .starts_with("\"two\" is not a number. Usage: /archive <number>")
+    );
+}
+
+fn archived_at(decision: &cloud_ai_shared::domain::decide::Decision) -> String {
+    match &decision.events[0] {
+        Event::Archived { archived_at, .. } => {
+            assert!(
+                archived_at.ends_with('Z') && archived_at.contains('T'),
+                "{archived_at} is RFC 3339"
+            );
+            archived_at.clone()
+        }
+        other => panic!("expected Archived, got {other:?}"),
+    }
+}
+
+#[test]
+fn archiving_the_active_session_leaves_none_active_and_chat_opens_a_new_one() {
+    let mut bot = Bot::default();
+    bot.send("hello");
+    bot.send("/archive 1");
+    assert_eq!(bot.state.active, None);
+    let chat = bot.send("again");
+    assert_eq!(
+        names(&chat),
+        ["SessionCreated", "Switched", "MessagePosted"]
+    );
+    assert_eq!(bot.state.sessions.len(), 1);
+}
+
+#[test]
+fn list_archives_and_export_by_archive_number() {
+    let mut bot = Bot::default();
+    let none = "You have no archives yet. Archive a session with /archive <number>, or send me an archive JSON file to import it.";
+    assert_eq!(text(&bot.send("/listarchives")), none);
+    assert_eq!(text(&bot.send("/export 1")), none);
+    bot.send("hi");
+    bot.send("/archive 1");
+    let list = text(&bot.send("/listarchives"));
+    assert!(
+        list.starts_with("Your archives:\n1. llama3 · 1 message · archived 20"),
+        "{list}"
+    );
+    let archive = bot.state.archives[0].clone();
+    let export = bot.send("/export 1");
+    assert!(export.events.is_empty());
+    assert_eq!(
+        export.replies,
+        vec![Reply::ArchiveFile {
+            s3_key: archive.s3_key.clone(),
+            file_name: format!("llama3-{}.json", archive.session_id),
+            caption: "Archive 1: llama3, 1 message.".into(),
+        }]
+    );
+    assert_eq!(
+        text(&bot.send("/export 3")),
+        "There is no archive 3: you have 1 archive. /listarchives shows it."
+    );
+    assert!(text(&bot.send("/export")).starts_with("/export needs a number."));
+}
+
+#[test]
+fn echo_status_unknown_and_other_bots() {
+    let mut bot = Bot::default();
+    assert_eq!(text(&bot.send("/echo  spaced   out ")), "spaced   out");
+    assert_eq!(
+        text(&bot.send("/echo")),
+        "/echo needs some text. Usage: /echo <text>"
+    );
+    let status = text(&bot.send("/status"));
+    assert!(
+        status.starts_with("Model backend: not configured."),
+        "{status}"
+    );
+    assert!(status.contains("No active session (0 live).") && status.ends_with("Archives: 0."));
+    bot.send("hi");
+    assert!(text(&bot.send("/status")).contains("Active session: 1 of 1 (llama3, 1 message)."));
+    assert_eq!(
+        text(&bot.send("/frobnicate")),
+        "I don't know the command /frobnicate. Send /help for the list."
+    );
+    let other = bot.send("/help@some_other_bot");
+    assert!(other.events.is_empty() && other.replies.is_empty());
+}
+
+#[test]
+fn chat_is_stored_in_the_active_session_and_says_no_backend_is_configured() {
+    let mut bot = Bot::default();
+    let first = bot.send("What is Rust?");
+    assert_eq!(
+        names(&first),
+        ["SessionCreated", "Switched", "MessagePosted"]
+    );
+    assert_eq!(
+        text(&first),
+        "Saved to session 1. No model backend is configured yet, so there is no AI reply; /status says more."
+    );
+    let second = bot.send("And Cargo?");
+    assert_eq!(names(&second), ["MessagePosted"]);
+    assert_eq!(bot.state.sessions[0].message_count, 2);
+}
+
+#[test]
+fn unsupported_content_gets_a_polite_reply() {
+    let reply = Bot::default().input(Input::Unsupported("sticker"));
+    assert!(reply.events.is_empty());
+    assert_eq!(
+        text(&reply),
+        "Sorry, I can't use a sticker. Send text to chat, or a JSON archive file to import it."
+    );
+}
+
+#[test]
+fn imports_become_archives_and_rejections_say_why() {
+    let mut bot = Bot::default();
+    let rejected = bot.input(Input::Import(ImportOutcome::Rejected(ImportError::NotUtf8)));
+    assert!(rejected.events.is_empty());
+    assert_eq!(
+        text(&rejected),
+        "I couldn't import that file: the file is not UTF-8 text. Nothing was stored."
+    );
+    let id = Uuid::from_u128(5);
+    let stored = bot.input(Input::Import(ImportOutcome::Stored(StoredImport {
+        session_id: id,
+        model_name: "mistral".into(),
+        message_count: 3,
+        last_message_ts: 10,
+        s3_key: archive_key(USER, id),
+        imported_at: "2026-11-25T00:00:00Z".into(),
+    })));
+    assert_eq!(names(&stored), ["ArchiveImported"]);
+    assert_eq!(
+        text(&stored),
+        "Imported the archive as archive 1 (mistral, 3 messages). /export 1 sends it back."
+    );
+    assert!(bot.state.archives[0].imported);
+}
+
+#[test]
+fn the_session_limit_is_explained() {
+    let mut bot = Bot::default();
+    for _ in 0..MAX_LIVE_SESSIONS {
+        bot.send("/newsession");
+    }
+    let refused = bot.send("/newsession");
+    assert!(refused.events.is_empty());
+    assert!(text(&refused).starts_with(&format!("You have {MAX_LIVE_SESSIONS} live sessions")));
+}
