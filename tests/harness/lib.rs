@@ -1,1 +1,7 @@
+//! The test harness: moto's AWS server started on a free port, a fake Telegram Bot API, update
+//! fixtures, and a bot wired to both with a table and bucket of its own.
 
+pub mod bot;
+pub mod fake_telegram;
+pub mod fixtures;
+pub mod moto;

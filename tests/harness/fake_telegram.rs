@@ -1,0 +1,384 @@
+//! A local Telegram Bot API: `{base}/bot<token>/<method>` and `{base}/file/bot<token>/<path>`,
+//! answering with the documented envelope (`{ok, result}` / `{ok: false, error_code,
+//! description, parameters}`). It records what the bot sends, serves uploaded files and queued
+//! updates, and can be told to answer the next calls of a method with an error.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::{Value, json};
+
+/// Something the bot sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sent {
+    Message {
+        chat_id: i64,
+        text: String,
+    },
+    Document {
+        chat_id: i64,
+        file_name: String,
+        caption: String,
+        bytes: Vec<u8>,
+    },
+}
+
+impl Sent {
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Sent::Message { text, .. } => Some(text),
+            Sent::Document { .. } => None,
+        }
+    }
+}
+
+/// An error the fake answers with instead of doing the call.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub status: u16,
+    pub description: String,
+    pub retry_after: Option<u64>,
+}
+
+impl Failure {
+    pub fn too_many_requests(retry_after: u64) -> Failure {
+        Failure {
+            status: 429,
+            description: format!("Too Many Requests: retry after {retry_after}"),
+            retry_after: Some(retry_after),
+        }
+    }
+
+    pub fn blocked() -> Failure {
+        Failure {
+            status: 403,
+            description: "Forbidden: bot was blocked by the user".into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn server_error() -> Failure {
+        Failure {
+            status: 502,
+            description: "Bad Gateway".into(),
+            retry_after: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    sent: Vec<Sent>,
+    /// file_id → (file_path, bytes)
+    files: HashMap<String, (String, Vec<u8>)>,
+    updates: Vec<Value>,
+    failures: HashMap<String, VecDeque<Failure>>,
+    calls: Vec<String>,
+    next_message_id: i64,
+}
+
+#[derive(Clone)]
+pub struct FakeTelegram {
+    pub base_url: String,
+    pub token: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    token: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+fn ok(result: Value) -> Response {
+    (
+        StatusCode::OK,
+        axum::Json(json!({"ok": true, "result": result})),
+    )
+        .into_response()
+}
+
+fn error(status: u16, description: &str, retry_after: Option<u64>) -> Response {
+    let mut body = json!({"ok": false, "error_code": status, "description": description});
+    if let Some(seconds) = retry_after {
+        body["parameters"] = json!({"retry_after": seconds});
+    }
+    (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+}
+
+impl FakeTelegram {
+    pub async fn start(token: &str) -> FakeTelegram {
+        let inner = Arc::new(Mutex::new(Inner {
+            next_message_id: 1,
+            ..Inner::default()
+        }));
+        let state = AppState {
+            token: token.to_string(),
+            inner: inner.clone(),
+        };
+        let app = Router::new()
+            .route("/{bot}/{method}", any(method))
+            .route("/file/{bot}/{*path}", any(download))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FakeTelegram {
+            base_url,
+            token: token.to_string(),
+            inner,
+        }
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.inner.lock().unwrap().sent.clone()
+    }
+
+    pub fn texts(&self) -> Vec<String> {
+        self.sent()
+            .iter()
+            .filter_map(|s| s.text().map(str::to_string))
+            .collect()
+    }
+
+    pub fn last_text(&self) -> String {
+        self.texts().pop().unwrap_or_default()
+    }
+
+    pub fn clear_sent(&self) {
+        self.inner.lock().unwrap().sent.clear();
+    }
+
+    /// The methods called, in order.
+    pub fn calls(&self) -> Vec<String> {
+        self.inner.lock().unwrap().calls.clone()
+    }
+
+    /// Makes a file downloadable; returns its `file_id`.
+    pub fn add_file(&self, bytes: Vec<u8>) -> String {
+        let mut inner = self.inner.lock().unwrap();
+        let n = inner.files.len() + 1;
+        let file_id = format!("BQACAgIAAxkBAAI{n}");
+        inner
+            .files
+            .insert(file_id.clone(), (format!("documents/file_{n}.json"), bytes));
+        file_id
+    }
+
+    pub fn queue_update(&self, update: Value) {
+        self.inner.lock().unwrap().updates.push(update);
+    }
+
+    /// The next `count` calls of `method` fail with `failure`.
+    pub fn fail_next(&self, method: &str, count: usize, failure: Failure) {
+        let mut inner = self.inner.lock().unwrap();
+        let queue = inner.failures.entry(method.to_string()).or_default();
+        queue.extend(std::iter::repeat_n(failure, count));
+    }
+}
+
+/// The call's parameters: JSON body, form, multipart or query string, as the Bot API accepts.
+async fn parameters(
+    request: Request,
+) -> Result<(HashMap<String, Value>, Option<(String, Vec<u8>)>), String> {
+    let mut params: HashMap<String, Value> = request
+        .uri()
+        .query()
+        .map(|q| {
+            url_pairs(q)
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut upload = None;
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| e.to_string())?;
+        while let Some(field) = multipart.next_field().await.map_err(|e| e.to_string())? {
+            let name = field.name().unwrap_or_default().to_string();
+            match field.file_name().map(str::to_string) {
+                Some(file_name) => {
+                    let bytes = field.bytes().await.map_err(|e| e.to_string())?;
+                    upload = Some((file_name, bytes.to_vec()));
+                }
+                None => {
+                    let text = field.text().await.map_err(|e| e.to_string())?;
+                    params.insert(name, Value::String(text));
+                }
+            }
+        }
+    } else {
+        let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+            .await
+            .map_err(|e| e.to_string())?;
+        if content_type.starts_with("application/json") && !body.is_empty() {
+            let Value::Object(map) = serde_json::from_slice(&body).map_err(|e| e.to_string())?
+            else {
+                return Err("body is not an object".into());
+            };
+            params.extend(map);
+        } else if content_type.starts_with("application/x-www-form-urlencoded") {
+            let text = String::from_utf8_lossy(&body);
+            params.extend(
+                url_pairs(&text)
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v))),
+            );
+        }
+    }
+    Ok((params, upload))
+}
+
+fn url_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.replace('+', " ")))
+        .collect()
+}
+
+fn int(params: &HashMap<String, Value>, name: &str) -> Option<i64> {
+    match params.get(name)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn string(params: &HashMap<String, Value>, name: &str) -> Option<String> {
+    match params.get(name)? {
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+async fn method(
+    State(app): State<AppState>,
+    Path((bot, method)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    if bot != format!("bot{}", app.token) {
+        return error(401, "Unauthorized", None);
+    }
+    let (params, upload) = match parameters(request).await {
+        Ok(parsed) => parsed,
+        Err(e) => return error(400, &format!("Bad Request: {e}"), None),
+    };
+    let mut inner = app.inner.lock().unwrap();
+    inner.calls.push(method.clone());
+    if let Some(failure) = inner
+        .failures
+        .get_mut(&method)
+        .and_then(VecDeque::pop_front)
+    {
+        return error(failure.status, &failure.description, failure.retry_after);
+    }
+    let message_id = inner.next_message_id;
+    match method.as_str() {
+        "getMe" => {
+            ok(json!({"id": 1, "is_bot": true, "first_name": "cloud-ai", "username": "cloudaibot"}))
+        }
+        "getUpdates" => {
+            let offset = int(&params, "offset").unwrap_or(0);
+            let limit = int(&params, "limit").unwrap_or(100).clamp(1, 100) as usize;
+            // Confirming an offset forgets every earlier update, as the Bot API does.
+            inner
+                .updates
+                .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+            ok(Value::Array(
+                inner.updates.iter().take(limit).cloned().collect(),
+            ))
+        }
+        "sendMessage" => {
+            let Some(chat_id) = int(&params, "chat_id") else {
+                return error(400, "Bad Request: chat_id is empty", None);
+            };
+            let text = string(&params, "text").unwrap_or_default();
+            if text.trim().is_empty() {
+                return error(400, "Bad Request: message text is empty", None);
+            }
+            if text.encode_utf16().count() > 4096 {
+                return error(400, "Bad Request: message is too long", None);
+            }
+            inner.next_message_id += 1;
+            inner.sent.push(Sent::Message {
+                chat_id,
+                text: text.clone(),
+            });
+            ok(
+                json!({"message_id": message_id, "date": 1_764_000_000, "chat": {"id": chat_id, "type": "private"}, "text": text}),
+            )
+        }
+        "sendDocument" => {
+            let Some(chat_id) = int(&params, "chat_id") else {
+                return error(400, "Bad Request: chat_id is empty", None);
+            };
+            let Some((file_name, bytes)) = upload else {
+                return error(
+                    400,
+                    "Bad Request: there is no document in the request",
+                    None,
+                );
+            };
+            let caption = string(&params, "caption").unwrap_or_default();
+            if caption.encode_utf16().count() > 1024 {
+                return error(400, "Bad Request: message caption is too long", None);
+            }
+            inner.next_message_id += 1;
+            let size = bytes.len();
+            inner.sent.push(Sent::Document {
+                chat_id,
+                file_name: file_name.clone(),
+                caption,
+                bytes,
+            });
+            ok(
+                json!({"message_id": message_id, "date": 1_764_000_000, "chat": {"id": chat_id, "type": "private"},
+                      "document": {"file_name": file_name, "file_id": "sent", "file_unique_id": "sent", "file_size": size}}),
+            )
+        }
+        "getFile" => {
+            let file_id = string(&params, "file_id").unwrap_or_default();
+            match inner.files.get(&file_id) {
+                Some((path, bytes)) if bytes.len() > 20 * 1024 * 1024 => {
+                    let _ = path;
+                    error(400, "Bad Request: file is too big", None)
+                }
+                Some((path, bytes)) => ok(
+                    json!({"file_id": file_id, "file_unique_id": format!("u-{file_id}"),
+                                                 "file_size": bytes.len(), "file_path": path}),
+                ),
+                None => error(400, "Bad Request: invalid file_id", None),
+            }
+        }
+        _ => error(404, "Not Found", None),
+    }
+}
+
+async fn download(
+    State(app): State<AppState>,
+    Path((bot, path)): Path<(String, String)>,
+) -> Response {
+    if bot != format!("bot{}", app.token) {
+        return error(401, "Unauthorized", None);
+    }
+    let inner = app.inner.lock().unwrap();
+    match inner.files.values().find(|(p, _)| *p == path) {
+        Some((_, bytes)) => (StatusCode::OK, Bytes::from(bytes.clone())).into_response(),
+        None => error(404, "Not Found", None),
+    }
+}

@@ -1,0 +1,99 @@
+//! Starts moto's server (`python -m moto.server`) once per test process, on a free port, and
+//! stops it when the process ends (it watches its standard input for the end of the process).
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::{Credentials, Region};
+
+const INSTALL_HINT: &str = "install it with: pip install 'moto[server]==5.*'";
+
+/// Kills moto when the test process ends, however it ends: the wrapper waits for EOF on stdin.
+const WRAPPER: &str = "import subprocess, sys\n\
+p = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p', sys.argv[1]],\n\
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
+sys.stdin.read()\n\
+p.terminate()\n";
+
+pub struct MotoServer {
+    pub endpoint: String,
+    _child: Mutex<Child>,
+    _stdin: Mutex<ChildStdin>,
+}
+
+fn python() -> String {
+    std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+impl MotoServer {
+    /// The process's moto server, started on first use.
+    pub fn shared() -> &'static MotoServer {
+        static SERVER: OnceLock<MotoServer> = OnceLock::new();
+        SERVER.get_or_init(MotoServer::start)
+    }
+
+    fn start() -> MotoServer {
+        let python = python();
+        let check = Command::new(&python)
+            .args(["-c", "import moto.server, flask"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {python} to start moto ({e}); {INSTALL_HINT}"));
+        assert!(
+            check.status.success(),
+            "moto's server is not installed for {python}; {INSTALL_HINT}\n{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let port = free_port();
+        let mut child = Command::new(&python)
+            .args(["-c", WRAPPER, &port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start moto's server: {e}"));
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut stderr = String::new();
+                child
+                    .stderr
+                    .take()
+                    .map(|mut e| e.read_to_string(&mut stderr));
+                panic!("moto's server exited ({status}) before it listened: {stderr}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto's server did not listen on {address} within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        MotoServer {
+            endpoint: format!("http://{address}"),
+            _child: Mutex::new(child),
+            _stdin: Mutex::new(stdin),
+        }
+    }
+
+    /// An SDK configuration aimed at this server, with the emulator's dummy credentials.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+            .load()
+            .await
+    }
+}
