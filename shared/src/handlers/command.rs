@@ -16,7 +16,7 @@ use crate::domain::decide::{Context, HISTORY_LENGTH, Input, decide, needs_recent
 use crate::domain::events::RecordedEvent;
 use crate::domain::projection::{changes_for, coalesce};
 use crate::domain::update::{Classified, Content, Incoming, MalformedUpdate, classify};
-use crate::store::{Append, EventStore, Receipt, SessionRows, StoreError};
+use crate::store::{Append, EventStore, FINISH_LEASE_SECONDS, Receipt, SessionRows, StoreError};
 use crate::telegram::{Telegram, TelegramError};
 
 use super::archiver::{Archiver, ArchiverError};
@@ -38,6 +38,9 @@ pub enum HandleError {
     Telegram(#[from] TelegramError),
     #[error("the stream of user {user_id} kept moving; gave up after {MAX_CONFLICT_RETRIES} tries")]
     Contention { user_id: i64 },
+    /// Another delivery of the same update holds the right to finish it; try again later.
+    #[error("update {update_id} is being finished by another delivery")]
+    InProgress { update_id: i64 },
 }
 
 impl From<ArchiverError> for HandleError {
@@ -124,7 +127,7 @@ impl CommandHandler {
         for _ in 0..MAX_CONFLICT_RETRIES {
             match self.decide_and_append(&incoming).await {
                 Ok(receipt) => {
-                    self.finish(user_id, receipt).await?;
+                    self.finish_or_release(user_id, receipt).await?;
                     tracing::info!(user_id, update_id = incoming.update_id, "update handled");
                     return Ok(Outcome::Handled);
                 }
@@ -163,12 +166,22 @@ impl CommandHandler {
             );
             return Ok(Outcome::Duplicate);
         }
+        let now = chrono::Utc::now().timestamp();
+        if !self
+            .store
+            .claim(user_id, receipt.update_id, now, now + FINISH_LEASE_SECONDS)
+            .await?
+        {
+            return Err(HandleError::InProgress {
+                update_id: receipt.update_id,
+            });
+        }
         tracing::info!(
             user_id,
             update_id = receipt.update_id,
             "finishing an update left unfinished"
         );
-        self.finish(user_id, receipt).await?;
+        self.finish_or_release(user_id, receipt).await?;
         Ok(Outcome::Resumed)
     }
 
@@ -245,6 +258,19 @@ impl CommandHandler {
             })
             .await?;
         Ok(receipt)
+    }
+
+    /// Finishes a receipt whose lease this handler holds; on failure, gives the lease back so
+    /// that the redelivery can finish it at once.
+    async fn finish_or_release(&self, user_id: i64, receipt: Receipt) -> Result<(), HandleError> {
+        let update_id = receipt.update_id;
+        let result = self.finish(user_id, receipt).await;
+        if result.is_err()
+            && let Err(error) = self.store.release(user_id, update_id).await
+        {
+            tracing::warn!(%error, update_id, "could not give the receipt's lease back; a redelivery waits for it to expire");
+        }
+        result
     }
 
     /// Runs what a receipt still lacks: archive jobs first (so a confirmation is true when

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{
 use uuid::Uuid;
 
 use self::items::{Item, key, n, s};
-use super::{Append, EventStore, Receipt, SessionRows, StoreError};
+use super::{Append, EventStore, FINISH_LEASE_SECONDS, Receipt, SessionRows, StoreError};
 use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::projection::{RowChange, Rows, message_prefix};
 use crate::domain::state::UserState;
@@ -130,7 +130,12 @@ impl DynamoDbStore {
                 Some(state_condition),
             ),
             self.put(
-                items::receipt_item(append.user_id, append.receipt, now),
+                items::receipt_item(
+                    append.user_id,
+                    append.receipt,
+                    now,
+                    now + FINISH_LEASE_SECONDS,
+                ),
                 Some(("attribute_not_exists(sk)", None)),
             ),
         ];
@@ -223,6 +228,7 @@ impl EventStore for DynamoDbStore {
                     append.user_id,
                     append.receipt,
                     now,
+                    now + FINISH_LEASE_SECONDS,
                 )))
                 .condition_expression("attribute_not_exists(sk)")
                 .send()
@@ -298,12 +304,59 @@ impl EventStore for DynamoDbStore {
 
     async fn save_progress(&self, user_id: i64, receipt: &Receipt) -> Result<(), StoreError> {
         self.client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(items::receipt_item(user_id, receipt, now())))
+            .set_key(Some(key(user_id, items::receipt_sk(receipt.update_id))))
+            .update_expression("SET receipt = :receipt")
+            .condition_expression("attribute_exists(sk)")
+            .expression_attribute_values(":receipt", items::receipt_value(receipt))
             .send()
             .await
-            .map_err(|e| backend("PutItem", e))?;
+            .map_err(|e| backend("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        user_id: i64,
+        update_id: i64,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_id, items::receipt_sk(update_id))))
+            .update_expression("SET lease_until = :until")
+            .condition_expression("attribute_exists(sk) AND (attribute_not_exists(lease_until) OR lease_until < :now)")
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(backend("UpdateItem", e)),
+        }
+    }
+
+    async fn release(&self, user_id: i64, update_id: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_id, items::receipt_sk(update_id))))
+            .update_expression("SET lease_until = :zero")
+            .condition_expression("attribute_exists(sk)")
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await
+            .map_err(|e| backend("UpdateItem", e))?;
         Ok(())
     }
 }

@@ -47,6 +47,10 @@ impl Receipt {
     }
 }
 
+/// How long the handler that records (or claims) a receipt has to finish it before a redelivery
+/// may take over. Longer than a command Lambda's timeout.
+pub const FINISH_LEASE_SECONDS: i64 = 120;
+
 /// One atomic append: events at `expected_version + 1 ..`, the new folded state, the projection
 /// changes and the receipt. All of it is written, or none.
 #[derive(Debug, Clone, Copy)]
@@ -69,8 +73,19 @@ pub trait EventStore: Send + Sync {
     /// The whole stream, in order.
     async fn events(&self, user_id: i64) -> Result<Vec<RecordedEvent>, StoreError>;
     async fn receipt(&self, user_id: i64, update_id: i64) -> Result<Option<Receipt>, StoreError>;
-    /// Records how far a receipt's replies and jobs got.
+    /// Records how far a receipt's replies and jobs got (keeping its lease).
     async fn save_progress(&self, user_id: i64, receipt: &Receipt) -> Result<(), StoreError>;
+    /// Takes the right to finish a receipt until `until` (Unix seconds), if nobody holds it at
+    /// `now`. `append` gives the appender that right for [`FINISH_LEASE_SECONDS`].
+    async fn claim(
+        &self,
+        user_id: i64,
+        update_id: i64,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError>;
+    /// Gives the right to finish back early (after a failure), so a redelivery may take it.
+    async fn release(&self, user_id: i64, update_id: i64) -> Result<(), StoreError>;
 }
 
 /// Reads and deletes of the live projection rows.

@@ -68,14 +68,20 @@ pub fn event_item(user_id: i64, recorded: &RecordedEvent, recorded_at: &str) -> 
     )
 }
 
-pub fn receipt_item(user_id: i64, receipt: &Receipt, now: i64) -> Item {
+/// A new receipt, leased to its writer until `lease_until`.
+pub fn receipt_item(user_id: i64, receipt: &Receipt, now: i64, lease_until: i64) -> Item {
     with(
         key(user_id, receipt_sk(receipt.update_id)),
         [
-            ("receipt", json(receipt)),
+            ("receipt", receipt_value(receipt)),
+            ("lease_until", n(lease_until)),
             ("ttl", n(now + RECEIPT_TTL_SECONDS)),
         ],
     )
+}
+
+pub fn receipt_value(receipt: &Receipt) -> AttributeValue {
+    json(receipt)
 }
 
 pub fn row_item(row: &Row) -> Item {
