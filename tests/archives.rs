@@ -1,0 +1,321 @@
+//! Import and export of archives in the original's format, hostile files, and archiving that
+//! survives a crash between its steps.
+
+use cloud_ai_shared::domain::archive_doc::{ArchiveDocument, MAX_IMPORT_BYTES};
+use cloud_ai_shared::domain::archive_job::ArchiveJob;
+use cloud_ai_shared::domain::events::Event;
+use cloud_ai_shared::handlers::Archiver;
+use cloud_ai_shared::handlers::Outcome;
+use cloud_ai_tests::bot::TestBot;
+use cloud_ai_tests::fake_telegram::Sent;
+use cloud_ai_tests::fixtures::{self, REFERENCE_ARCHIVE};
+
+#[tokio::test]
+async fn the_reference_archive_imports_under_a_new_id_and_exports_back() {
+    let bot = TestBot::start().await;
+    let user = 990001;
+    let reply = bot
+        .send_file(user, "archive.json", REFERENCE_ARCHIVE.as_bytes().to_vec())
+        .await;
+    assert_eq!(
+        reply,
+        "Imported the archive as archive 1 (llama3, 2 messages). /export 1 sends it back."
+    );
+
+    let keys = bot.object_keys().await;
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert!(
+        key.starts_with(&format!("archives/{user}/")) && key.ends_with(".json"),
+        "{key}"
+    );
+    let stored = bot.archive(key).await.unwrap();
+    assert_eq!(
+        stored.user_id, user,
+        "stored under the sender, whatever the file claimed"
+    );
+    assert_ne!(
+        stored.session_id, "uuid-string",
+        "a new session id prevents conflicts"
+    );
+    assert_eq!(key, &format!("archives/{user}/{}.json", stored.session_id));
+    let from = stored.imported_from.as_ref().unwrap();
+    assert_eq!(
+        from.session_id,
+        Some(serde_json::json!("uuid-string")),
+        "original metadata is kept"
+    );
+    assert_eq!(from.user_id, Some(serde_json::json!(123456789)));
+
+    assert!(
+        bot.say(user, "/listarchives")
+            .await
+            .contains("1. llama3 · 2 messages · imported")
+    );
+
+    bot.telegram.clear_sent();
+    bot.handle(&fixtures::text(
+        bot.next_update_id(),
+        user,
+        user,
+        "/export 1",
+    ))
+    .await
+    .unwrap();
+    let sent = bot.telegram.sent();
+    let [Sent::Document { bytes, .. }] = sent.as_slice() else {
+        panic!("expected a document, got {sent:?}")
+    };
+    let exported: ArchiveDocument = serde_json::from_slice(bytes).unwrap();
+    let original: serde_json::Value = serde_json::from_str(REFERENCE_ARCHIVE).unwrap();
+    assert_eq!(
+        serde_json::to_value(&exported.conversation).unwrap(),
+        original["conversation"]
+    );
+    assert_eq!(exported.model_name, "llama3");
+    assert_eq!(exported.last_message_ts, 1234567891);
+    assert_eq!(exported.archive_version, "1.0");
+
+    // What we export imports again, as a second archive.
+    let again = bot.send_file(user, "again.json", bytes.clone()).await;
+    assert_eq!(
+        again,
+        "Imported the archive as archive 2 (llama3, 2 messages). /export 2 sends it back."
+    );
+    assert_eq!(bot.object_keys().await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_archive_written_by_this_bot_reads_as_the_original_format() {
+    let bot = TestBot::start().await;
+    let user = 990002;
+    bot.say(user, "Hello!").await;
+    bot.say(user, "/archive 1").await;
+    let key = bot.object_keys().await.remove(0);
+    let bytes = cloud_ai_shared::archive::ArchiveStore::get(bot.archives.as_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let mut fields: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "archive_version",
+            "archived_at",
+            "conversation",
+            "last_message_ts",
+            "model_name",
+            "original_sk",
+            "session_id",
+            "user_id"
+        ]
+    );
+    assert!(json["user_id"].is_i64() && json["last_message_ts"].is_i64());
+    assert_eq!(
+        json["conversation"][0],
+        serde_json::json!({"role": "user", "content": "Hello!", "ts": json["last_message_ts"]})
+    );
+    assert!(chrono::DateTime::parse_from_rfc3339(json["archived_at"].as_str().unwrap()).is_ok());
+}
+
+#[tokio::test]
+async fn hostile_imports_are_refused_with_a_reason_and_store_nothing() {
+    let bot = TestBot::start().await;
+    let user = 990003;
+    let valid_message = r#"{"role":"user","content":"hi","ts":1}"#;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("not json", b"this is not JSON".to_vec(), "the file is not valid JSON (line 1, column "),
+        ("binary", vec![0xff, 0xfe, 0xfd, 0x00], "the file is not UTF-8 text"),
+        ("array", b"[1, 2, 3]".to_vec(), "the JSON is not an object with a \"conversation\" field"),
+        ("no conversation", br#"{"user_id": 1}"#.to_vec(), "the archive has no \"conversation\" field"),
+        ("conversation string", br#"{"conversation": "hello"}"#.to_vec(), "\"conversation\" is not an array of messages"),
+        ("wrong types", br#"{"conversation": [{"role": "user", "content": ["x"], "ts": 1}]}"#.to_vec(), "message 1 of the conversation has content that is not text"),
+        ("string ts", format!(r#"{{"conversation": [{valid_message}, {{"role": "user", "content": "x", "ts": "now"}}]}}"#).into_bytes(), "message 2 of the conversation has a ts that is not a number"),
+        ("path in model", format!(r#"{{"model_name": "../../../etc", "conversation": [{valid_message}]}}"#).into_bytes(), "\"model_name\" must be 1 to 100 letters, digits or . _ : / - characters"),
+        ("deep nesting", format!(r#"{{"conversation": {}{}}}"#, "[".repeat(5000), "]".repeat(5000)).into_bytes(), "the file is not valid JSON"),
+        ("huge", format!(r#"{{"conversation": [{{"role": "user", "content": "{}", "ts": 1}}]}}"#, "x".repeat(MAX_IMPORT_BYTES)).into_bytes(), "the file is larger than the 5 MiB an archive may be"),
+    ];
+    for (name, bytes, reason) in cases {
+        let reply = bot.send_file(user, &format!("{name}.json"), bytes).await;
+        assert!(
+            reply.starts_with(&format!("I couldn't import that file: {reason}")),
+            "{name}: {reply}"
+        );
+        assert!(reply.ends_with("Nothing was stored."), "{name}: {reply}");
+    }
+    assert!(
+        bot.object_keys().await.is_empty(),
+        "nothing reached the bucket"
+    );
+    let state = cloud_ai_shared::store::EventStore::load(bot.store.as_ref(), user)
+        .await
+        .unwrap();
+    assert!(state.archives.is_empty());
+    assert!(bot.events(user).await.is_empty(), "no event was appended");
+}
+
+#[tokio::test]
+async fn claimed_ids_never_place_an_archive_outside_the_senders_prefix() {
+    let bot = TestBot::start().await;
+    let user = 990004;
+    let claims =
+        br#"{"user_id": 1, "session_id": "../../1/evil", "original_sk": "MODEL#x#SESSION#../../y",
+                      "conversation": [{"role": "assistant", "content": "hi", "ts": 5}]}"#;
+    let reply = bot
+        .send_file(user, "../../evil.json", claims.to_vec())
+        .await;
+    assert!(
+        reply.starts_with("Imported the archive as archive 1"),
+        "{reply}"
+    );
+    let keys = bot.object_keys().await;
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    let id = key
+        .strip_prefix(&format!("archives/{user}/"))
+        .and_then(|k| k.strip_suffix(".json"))
+        .unwrap();
+    assert!(
+        uuid::Uuid::parse_str(id).is_ok(),
+        "the key is the sender's prefix and a fresh UUID: {key}"
+    );
+    assert_eq!(bot.archive(key).await.unwrap().user_id, user);
+}
+
+#[tokio::test]
+async fn an_oversized_file_is_refused_before_it_is_downloaded() {
+    let bot = TestBot::start().await;
+    let user = 990005;
+    let update = fixtures::document(
+        bot.next_update_id(),
+        user,
+        user,
+        "never-fetched",
+        "big.json",
+        50 * 1024 * 1024,
+    );
+    assert_eq!(bot.handle(&update).await.unwrap(), Outcome::Handled);
+    assert!(bot.telegram.last_text().contains("larger than the 5 MiB"));
+    assert!(
+        !bot.telegram.calls().contains(&"getFile".to_string()),
+        "no download was attempted"
+    );
+}
+
+#[tokio::test]
+async fn importing_the_same_update_twice_stores_one_archive() {
+    let bot = TestBot::start().await;
+    let user = 990006;
+    let file_id = bot.telegram.add_file(REFERENCE_ARCHIVE.as_bytes().to_vec());
+    let update = fixtures::document(
+        4242,
+        user,
+        user,
+        &file_id,
+        "a.json",
+        REFERENCE_ARCHIVE.len() as u64,
+    );
+    bot.handle(&update).await.unwrap();
+    bot.handle(&update).await.unwrap();
+    assert_eq!(bot.object_keys().await.len(), 1);
+    let imported = bot
+        .events(user)
+        .await
+        .iter()
+        .filter(|r| matches!(r.event, Event::ArchiveImported { .. }))
+        .count();
+    assert_eq!(imported, 1);
+}
+
+#[tokio::test]
+async fn archiving_finishes_after_a_crash_between_the_s3_write_and_the_deletes() {
+    let bot = TestBot::start().await;
+    let user = 990007;
+    for i in 0..30 {
+        bot.say(user, &format!("message {i}")).await;
+    }
+    let state = cloud_ai_shared::store::EventStore::load(bot.store.as_ref(), user)
+        .await
+        .unwrap();
+    let session = state.sessions[0].clone();
+    let job = ArchiveJob {
+        user_id: user,
+        session_id: session.session_id,
+        model_name: session.model_name.clone(),
+        s3_key: format!("archives/{user}/{}.json", session.session_id),
+        archived_at: "2026-11-25T10:00:00Z".into(),
+        last_message_ts: session.last_message_ts,
+    };
+    // The first run wrote the object and deleted some message rows, then died.
+    let archiver = Archiver::new(bot.store.clone(), bot.archives.clone());
+    let complete = {
+        let messages = cloud_ai_shared::store::SessionRows::all_messages(
+            bot.store.as_ref(),
+            user,
+            session.session_id,
+        )
+        .await
+        .unwrap();
+        let document = ArchiveDocument {
+            user_id: user,
+            session_id: session.session_id.to_string(),
+            model_name: session.model_name.clone(),
+            conversation: messages,
+            original_sk: job.session_sort_key(),
+            last_message_ts: session.last_message_ts,
+            archived_at: job.archived_at.clone(),
+            archive_version: "1.0".into(),
+            imported_from: None,
+        };
+        cloud_ai_shared::archive::ArchiveStore::put(
+            bot.archives.as_ref(),
+            &job.s3_key,
+            serde_json::to_vec(&document).unwrap(),
+        )
+        .await
+        .unwrap();
+        document
+    };
+    let some: Vec<String> = (1..=10)
+        .map(|seq| cloud_ai_shared::domain::projection::message_sort_key(session.session_id, seq))
+        .collect();
+    let client = &bot.dynamodb;
+    for sk in &some {
+        client
+            .delete_item()
+            .table_name(&bot.table)
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::N(user.to_string()),
+            )
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    // The rerun keeps the complete archive (it does not rewrite it from the remaining rows) and
+    // finishes the deletes.
+    archiver.run(&job).await.unwrap();
+    assert_eq!(
+        bot.archive(&job.s3_key).await.unwrap().conversation,
+        complete.conversation
+    );
+    assert_eq!(complete.conversation.len(), 30);
+    assert!(
+        bot.live_rows(user).await.is_empty(),
+        "every live row is gone"
+    );
+    archiver.run(&job).await.unwrap();
+    assert_eq!(
+        bot.archive(&job.s3_key).await.unwrap().conversation.len(),
+        30,
+        "a third run changes nothing"
+    );
+}
