@@ -241,3 +241,83 @@ impl TestBot {
         }
     }
 }
+
+impl TestBot {
+    /// Writes a stream of `count` chat messages in one session straight into the table as the
+    /// store lays it out (events, folded state, rebuilt rows) with `BatchWriteItem`. moto copies
+    /// the whole table for every item of a transaction, so thousands of transactional appends are
+    /// quadratic there; this seeds a large session in seconds.
+    pub async fn seed_session(
+        &self,
+        user_id: i64,
+        count: usize,
+        content: impl Fn(usize) -> String,
+    ) {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        use cloud_ai_shared::domain::events::{Event, Role};
+        use cloud_ai_shared::domain::projection::rebuild_rows;
+        use cloud_ai_shared::domain::state::UserState;
+        use cloud_ai_shared::store::dynamodb::items;
+
+        let session_id = uuid::Uuid::new_v4();
+        let mut events = vec![
+            Event::SessionCreated {
+                session_id,
+                model_name: "llama3".into(),
+                chat_id: user_id,
+                created_at: 1_700_000_000,
+            },
+            Event::Switched { session_id },
+        ];
+        events.extend((0..count).map(|i| Event::MessagePosted {
+            session_id,
+            role: Role::User,
+            content: content(i),
+            ts: 1_700_000_000 + i as i64,
+        }));
+        let recorded: Vec<RecordedEvent> = events
+            .iter()
+            .enumerate()
+            .map(|(i, event)| RecordedEvent {
+                version: i as u64 + 1,
+                update_id: i as i64 + 1,
+                event: event.clone(),
+            })
+            .collect();
+        let state = UserState::replay(&recorded);
+        let mut all: Vec<_> = recorded
+            .iter()
+            .map(|r| items::event_item(user_id, r, "2026-11-25T00:00:00Z"))
+            .collect();
+        all.extend(rebuild_rows(user_id, &events).values().map(items::row_item));
+        all.push(items::state_item(user_id, &state));
+        for chunk in all.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.clone()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect();
+            while !pending.is_empty() {
+                let output = self
+                    .dynamodb
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .unwrap();
+                pending = output
+                    .unprocessed_items
+                    .and_then(|mut t| t.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+    }
+}

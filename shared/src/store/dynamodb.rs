@@ -4,7 +4,7 @@
 //! `EVENT#<version>` (the stream), `UPDATE#<update_id>` (receipts, expiring through `ttl`),
 //! `MODEL#<model>#SESSION#<id>` (the original's session rows) and `MSG#<id>#<seq>` (messages).
 
-mod items;
+pub mod items;
 
 use std::time::Duration;
 
