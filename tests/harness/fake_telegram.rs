@@ -171,6 +171,13 @@ impl FakeTelegram {
         file_id
     }
 
+    /// Makes a file downloadable under a given `file_id` (as a fixture names it).
+    pub fn add_file_with_id(&self, file_id: &str, bytes: Vec<u8>) {
+        let mut inner = self.inner.lock().unwrap();
+        let path = format!("documents/{file_id}.json");
+        inner.files.insert(file_id.to_string(), (path, bytes));
+    }
+
     pub fn queue_update(&self, update: Value) {
         self.inner.lock().unwrap().updates.push(update);
     }

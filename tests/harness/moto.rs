@@ -12,16 +12,16 @@ use aws_sdk_dynamodb::config::{Credentials, Region};
 
 const INSTALL_HINT: &str = "install it with: pip install 'moto[server]==5.*'";
 
-/// Ends moto with the test process, however it ends: the kernel kills the wrapper when the test
-/// process dies and moto when the wrapper dies (Linux's PR_SET_PDEATHSIG), and the wrapper also
-/// kills moto when its standard input, held by the test process, closes.
+/// Ends moto with the test process, however it ends: the wrapper kills moto when its standard
+/// input, held by the test process, closes; and the kernel kills moto if the wrapper dies (Linux's
+/// PR_SET_PDEATHSIG, which follows the wrapper's only thread; it is not set on the wrapper itself,
+/// since it would follow the test thread that happened to start it, not the test process).
 const WRAPPER: &str = r#"import ctypes, signal, subprocess, sys
 def die_with_parent():
     try:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)
     except Exception:
         pass
-die_with_parent()
 p = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p', sys.argv[1]],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
 sys.stdin.read()

@@ -64,6 +64,8 @@ pub enum ImportError {
         "\"model_name\" must be 1 to {MAX_MODEL_NAME_CHARS} letters, digits or . _ : / - characters"
     )]
     BadModelName,
+    #[error("Telegram would not hand the file over ({0})")]
+    NotFetched(String),
     #[error("you already have {limit} archives, the most allowed")]
     TooManyArchives { limit: usize },
 }

@@ -19,6 +19,18 @@ fn too_large() -> ImportOutcome {
     })
 }
 
+/// A transient failure is retried by redelivery; a permanent one is the user's answer.
+fn refused_download(error: TelegramError) -> Result<ImportOutcome, HandleError> {
+    if error.is_transient() {
+        return Err(error.into());
+    }
+    let reason = match error {
+        TelegramError::Api { description, .. } => description,
+        other => other.to_string(),
+    };
+    Ok(ImportOutcome::Rejected(ImportError::NotFetched(reason)))
+}
+
 pub(super) async fn import_document(
     telegram: &dyn Telegram,
     archives: &dyn ArchiveStore,
@@ -36,7 +48,10 @@ pub(super) async fn import_document(
     {
         return Ok(too_large());
     }
-    let file = telegram.get_file(&document.file_id).await?;
+    let file = match telegram.get_file(&document.file_id).await {
+        Ok(file) => file,
+        Err(error) => return refused_download(error),
+    };
     let Some(path) = file.file_path else {
         // The Bot API gives no path for files it will not serve (over 20 MB).
         return Ok(too_large());
@@ -44,7 +59,7 @@ pub(super) async fn import_document(
     let bytes = match telegram.download_file(&path, MAX_IMPORT_BYTES as u64).await {
         Ok(bytes) => bytes,
         Err(TelegramError::FileTooLarge { .. }) => return Ok(too_large()),
-        Err(other) => return Err(other.into()),
+        Err(error) => return refused_download(error),
     };
     let imported_at = rfc3339(incoming.date);
     let valid = match validate_import(&bytes, default_model, &imported_at) {
