@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command: formatting, lints, then every test (domain unit and property tests, and the
+# integration tests that start moto's AWS server and a fake Telegram Bot API by themselves).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! python3 -c "import moto.server, flask" 2>/dev/null; then
+  echo "moto's server is not installed: run scripts/setup.sh (pip install 'moto[server]==5.*')" >&2
+  exit 1
+fi
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
