@@ -91,19 +91,24 @@ fn archive_line(number: usize, archive: &ArchiveSummary) -> String {
     )
 }
 
-pub fn session_list(state: &UserState) -> String {
-    if state.sessions.is_empty() {
-        return no_sessions();
-    }
+/// The live sessions, one numbered line each (the numbers `/switch` and `/archive` take).
+fn numbered_sessions(state: &UserState) -> String {
     let lines: Vec<String> = state
         .sessions
         .iter()
         .enumerate()
         .map(|(i, s)| session_line(i + 1, s, state.active == Some(s.session_id)))
         .collect();
+    lines.join("\n")
+}
+
+pub fn session_list(state: &UserState) -> String {
+    if state.sessions.is_empty() {
+        return no_sessions();
+    }
     format!(
         "Your sessions:\n{}\n\nSwitch with /switch <number>.",
-        lines.join("\n")
+        numbered_sessions(state)
     )
 }
 
@@ -111,15 +116,9 @@ pub fn archive_menu(state: &UserState) -> String {
     if state.sessions.is_empty() {
         return "You have no live sessions to archive.".to_string();
     }
-    let lines: Vec<String> = state
-        .sessions
-        .iter()
-        .enumerate()
-        .map(|(i, s)| session_line(i + 1, s, state.active == Some(s.session_id)))
-        .collect();
     format!(
         "Sessions you can archive:\n{}\n\nArchive one with /archive <number>.",
-        lines.join("\n")
+        numbered_sessions(state)
     )
 }
 
