@@ -20,3 +20,7 @@ pub fn s3_archive_store(config: &SdkConfig, bucket: &str) -> S3ArchiveStore {
         .build();
     S3ArchiveStore::new(aws_sdk_s3::Client::from_conf(s3_config), bucket)
 }
+
+pub fn sqs_update_queue(config: &SdkConfig, queue_url: &str) -> crate::queue::sqs::SqsUpdateQueue {
+    crate::queue::sqs::SqsUpdateQueue::new(aws_sdk_sqs::Client::new(config), queue_url)
+}

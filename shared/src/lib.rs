@@ -11,5 +11,6 @@ pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod handlers;
+pub mod queue;
 pub mod store;
 pub mod telegram;

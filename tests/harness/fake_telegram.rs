@@ -285,6 +285,9 @@ async fn method(
         Ok(parsed) => parsed,
         Err(e) => return error(400, &format!("Bad Request: {e}"), None),
     };
+    if method == "getUpdates" {
+        return get_updates(&app, &params).await;
+    }
     let mut inner = app.inner.lock().unwrap();
     inner.calls.push(method.clone());
     if let Some(failure) = inner
@@ -298,17 +301,6 @@ async fn method(
     match method.as_str() {
         "getMe" => {
             ok(json!({"id": 1, "is_bot": true, "first_name": "cloud-ai", "username": "cloudaibot"}))
-        }
-        "getUpdates" => {
-            let offset = int(&params, "offset").unwrap_or(0);
-            let limit = int(&params, "limit").unwrap_or(100).clamp(1, 100) as usize;
-            // Confirming an offset forgets every earlier update, as the Bot API does.
-            inner
-                .updates
-                .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
-            ok(Value::Array(
-                inner.updates.iter().take(limit).cloned().collect(),
-            ))
         }
         "sendMessage" => {
             let Some(chat_id) = int(&params, "chat_id") else {
@@ -373,6 +365,40 @@ async fn method(
             }
         }
         _ => error(404, "Not Found", None),
+    }
+}
+
+/// `getUpdates`: answers at once when updates are waiting, else long-polls up to `timeout`
+/// seconds. An `offset` confirms (forgets) every earlier update, as the Bot API does.
+async fn get_updates(app: &AppState, params: &HashMap<String, Value>) -> Response {
+    let offset = int(params, "offset").unwrap_or(0);
+    let limit = int(params, "limit").unwrap_or(100).clamp(1, 100) as usize;
+    let timeout = std::time::Duration::from_secs(int(params, "timeout").unwrap_or(0).max(0) as u64);
+    let deadline = tokio::time::Instant::now() + timeout;
+    {
+        let mut inner = app.inner.lock().unwrap();
+        inner.calls.push("getUpdates".to_string());
+        if let Some(failure) = inner
+            .failures
+            .get_mut("getUpdates")
+            .and_then(VecDeque::pop_front)
+        {
+            return error(failure.status, &failure.description, failure.retry_after);
+        }
+    }
+    loop {
+        {
+            let mut inner = app.inner.lock().unwrap();
+            inner
+                .updates
+                .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+            if !inner.updates.is_empty() || tokio::time::Instant::now() >= deadline {
+                return ok(Value::Array(
+                    inner.updates.iter().take(limit).cloned().collect(),
+                ));
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

@@ -4,6 +4,7 @@ pub mod archiver;
 pub mod command;
 mod delivery;
 mod import;
+pub mod poller;
 
 pub use archiver::{Archiver, ArchiverError};
 pub use command::{CommandHandler, HandleError, Outcome, Settings};

@@ -18,7 +18,9 @@ use aws_sdk_dynamodb::types::{
 use uuid::Uuid;
 
 use self::items::{Item, key, n, s};
-use super::{Append, EventStore, FINISH_LEASE_SECONDS, Receipt, SessionRows, StoreError};
+use super::{
+    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, SessionRows, StoreError,
+};
 use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::projection::{RowChange, Rows, message_prefix};
 use crate::domain::state::UserState;
@@ -422,5 +424,51 @@ impl SessionRows for DynamoDbStore {
             }
         }
         Ok(rows)
+    }
+}
+
+/// The bot's own row: partition 0 is no Telegram user.
+const BOT_PARTITION: i64 = 0;
+const OFFSET_SK: &str = "last_update_id";
+
+#[async_trait]
+impl OffsetStore for DynamoDbStore {
+    async fn last_update_id(&self) -> Result<Option<i64>, StoreError> {
+        let Some(item) = self.get(BOT_PARTITION, OFFSET_SK.to_string()).await? else {
+            return Ok(None);
+        };
+        match item.get(OFFSET_SK) {
+            Some(AttributeValue::N(value)) => value
+                .parse()
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("bad last_update_id".into())),
+            _ => Err(StoreError::Corrupt(
+                "the offset row has no last_update_id".into(),
+            )),
+        }
+    }
+
+    async fn advance(&self, update_id: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(BOT_PARTITION, OFFSET_SK)))
+            .update_expression("SET last_update_id = :id")
+            .condition_expression("attribute_not_exists(last_update_id) OR last_update_id < :id")
+            .expression_attribute_values(":id", n(update_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Already at or past it (another poller got further): nothing to do.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(backend("UpdateItem", e)),
+        }
     }
 }

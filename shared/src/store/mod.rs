@@ -115,3 +115,12 @@ pub trait SessionRows: Send + Sync {
     /// All live session and message rows of a user.
     async fn live_rows(&self, user_id: i64) -> Result<Rows, StoreError>;
 }
+
+/// Where the poller is in Telegram's update stream (the original's row `pk 0 / sk last_update_id`).
+#[async_trait]
+pub trait OffsetStore: Send + Sync {
+    /// The last update id queued, if any.
+    async fn last_update_id(&self) -> Result<Option<i64>, StoreError>;
+    /// Records that every update up to `update_id` is queued. Never moves backwards.
+    async fn advance(&self, update_id: i64) -> Result<(), StoreError>;
+}

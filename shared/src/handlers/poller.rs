@@ -1,0 +1,199 @@
+//! The poller role: long-polls Telegram's `getUpdates` while time allows and queues each raw
+//! update. The offset advances only past updates the queue accepted, so a queue failure loses
+//! nothing: the same updates are fetched again next time (and deduplicated downstream).
+//!
+//! First run: with no stored offset, everything Telegram still holds (up to 24 hours of updates)
+//! is processed, so messages sent while the bot was down are answered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::queue::sqs::{MAX_BATCH, MAX_BATCH_BYTES};
+use crate::queue::{QueueError, QueuedUpdate, UpdateQueue, group_for};
+use crate::store::{OffsetStore, StoreError};
+use crate::telegram::{Telegram, TelegramError};
+
+/// Telegram's most updates per `getUpdates`.
+const UPDATES_PER_POLL: u32 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Telegram(#[from] TelegramError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the queue refused update {update_id}: {reason}")]
+    Rejected { update_id: i64, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct PollSettings {
+    /// The longest single long poll.
+    pub long_poll: Duration,
+    /// Time kept back at the end of the run for queueing and saving the offset.
+    pub reserve: Duration,
+}
+
+impl Default for PollSettings {
+    fn default() -> PollSettings {
+        PollSettings {
+            long_poll: Duration::from_secs(20),
+            reserve: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollReport {
+    pub polls: usize,
+    pub queued: usize,
+}
+
+pub struct Poller {
+    telegram: Arc<dyn Telegram>,
+    queue: Arc<dyn UpdateQueue>,
+    offsets: Arc<dyn OffsetStore>,
+    settings: PollSettings,
+}
+
+impl Poller {
+    pub fn new(
+        telegram: Arc<dyn Telegram>,
+        queue: Arc<dyn UpdateQueue>,
+        offsets: Arc<dyn OffsetStore>,
+        settings: PollSettings,
+    ) -> Poller {
+        Poller {
+            telegram,
+            queue,
+            offsets,
+            settings,
+        }
+    }
+
+    /// Polls until `deadline` is near (at least once). Stops at the first failure, after saving
+    /// the offset of what was queued.
+    pub async fn run(&self, deadline: Instant) -> Result<PollReport, PollError> {
+        let mut report = PollReport::default();
+        let mut last = self.offsets.last_update_id().await?;
+        loop {
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(self.settings.reserve);
+            if report.polls > 0 && left < Duration::from_secs(1) {
+                return Ok(report);
+            }
+            let timeout = left.min(self.settings.long_poll).as_secs() as u32;
+            let updates = self
+                .telegram
+                .get_updates(last.map(|id| id + 1), timeout, UPDATES_PER_POLL)
+                .await?;
+            report.polls += 1;
+            let queued = self.forward(&updates, &mut last).await?;
+            report.queued += queued;
+            tracing::info!(received = updates.len(), queued, "polled Telegram");
+        }
+    }
+
+    /// Queues updates in order, batch by batch, advancing the stored offset after each batch
+    /// to just past the updates accepted without a gap.
+    async fn forward(
+        &self,
+        updates: &[serde_json::Value],
+        last: &mut Option<i64>,
+    ) -> Result<usize, PollError> {
+        let mut queued = 0;
+        let pending: Vec<QueuedUpdate> = updates
+            .iter()
+            .filter_map(|update| {
+                let Some(update_id) = update.get("update_id").and_then(serde_json::Value::as_i64)
+                else {
+                    tracing::warn!("an update without update_id was skipped");
+                    return None;
+                };
+                Some(QueuedUpdate {
+                    update_id,
+                    group_id: group_for(update),
+                    body: update.to_string(),
+                })
+            })
+            .filter(|u| last.is_none_or(|last| u.update_id > last))
+            .collect();
+        for batch in batches(&pending) {
+            let outcome = self.queue.send(batch).await?;
+            let mut accepted_through = None;
+            for update in batch {
+                if let Some((_, reason)) = outcome
+                    .rejected
+                    .iter()
+                    .find(|(id, _)| *id == update.update_id)
+                {
+                    if let Some(id) = accepted_through {
+                        self.offsets.advance(id).await?;
+                        *last = Some(id);
+                    }
+                    return Err(PollError::Rejected {
+                        update_id: update.update_id,
+                        reason: reason.clone(),
+                    });
+                }
+                accepted_through = Some(update.update_id);
+                queued += 1;
+            }
+            if let Some(id) = accepted_through {
+                self.offsets.advance(id).await?;
+                *last = Some(id);
+            }
+        }
+        Ok(queued)
+    }
+}
+
+/// Splits updates into batches within SQS's count and size limits, keeping their order.
+fn batches(updates: &[QueuedUpdate]) -> Vec<&[QueuedUpdate]> {
+    let mut batches = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, update) in updates.iter().enumerate() {
+        let size = update.body.len();
+        if i > start && (i - start == MAX_BATCH || bytes + size > MAX_BATCH_BYTES) {
+            batches.push(&updates[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < updates.len() {
+        batches.push(&updates[start..]);
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(id: i64, size: usize) -> QueuedUpdate {
+        QueuedUpdate {
+            update_id: id,
+            group_id: "g".into(),
+            body: "x".repeat(size),
+        }
+    }
+
+    #[test]
+    fn batches_respect_count_and_size_and_order() {
+        let small: Vec<_> = (0..23).map(|i| update(i, 10)).collect();
+        let sizes: Vec<usize> = batches(&small).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [10, 10, 3]);
+        let big: Vec<_> = (0..3).map(|i| update(i, 100 * 1024)).collect();
+        let split = batches(&big);
+        assert_eq!(split.iter().map(|b| b.len()).collect::<Vec<_>>(), [2, 1]);
+        assert_eq!(split[1][0].update_id, 2);
+        assert!(batches(&[]).is_empty());
+    }
+}

@@ -1,0 +1,175 @@
+//! The poller against a fake Telegram and a FIFO queue on moto: updates are queued raw, grouped
+//! by chat and deduplicated by update id; the offset advances only past what SQS accepted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloud_ai_shared::aws;
+use cloud_ai_shared::handlers::poller::{PollError, PollSettings, Poller};
+use cloud_ai_shared::store::OffsetStore;
+use cloud_ai_shared::telegram::http::HttpTelegram;
+use cloud_ai_tests::bot::{TOKEN, TestBot};
+use cloud_ai_tests::fixtures;
+use cloud_ai_tests::moto::MotoServer;
+use cloud_ai_tests::queues::{create_fifo_queue, drain};
+use tokio::time::Instant;
+
+struct Setup {
+    bot: TestBot,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+async fn setup() -> Setup {
+    let bot = TestBot::start().await;
+    let config = MotoServer::shared().sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue_url =
+        create_fifo_queue(&sqs, &format!("updates-{}", uuid::Uuid::new_v4().simple())).await;
+    Setup {
+        bot,
+        sqs,
+        queue_url,
+    }
+}
+
+async fn poller(setup: &Setup, queue_url: &str) -> Poller {
+    let config = MotoServer::shared().sdk_config().await;
+    Poller::new(
+        Arc::new(HttpTelegram::new(&setup.bot.telegram.base_url, TOKEN)),
+        Arc::new(aws::sqs_update_queue(&config, queue_url)),
+        setup.bot.store.clone(),
+        PollSettings {
+            long_poll: Duration::from_secs(1),
+            reserve: Duration::from_millis(0),
+        },
+    )
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_millis(1500)
+}
+
+#[tokio::test]
+async fn updates_are_queued_raw_per_chat_and_the_offset_follows() {
+    let setup = setup().await;
+    let telegram = &setup.bot.telegram;
+    for (id, chat) in [(500, 11), (501, 22), (502, 11)] {
+        telegram.queue_update(fixtures::text(id, chat, chat, &format!("hello {id}")));
+    }
+    let reaction = serde_json::json!({"update_id": 503, "message_reaction": {"chat": {"id": 22}, "date": 1, "message_id": 3, "new_reaction": [], "old_reaction": []}});
+    telegram.queue_update(reaction.clone());
+    let poller = poller(&setup, &setup.queue_url).await;
+    let report = poller.run(soon()).await.unwrap();
+    assert_eq!(report.queued, 4);
+    assert_eq!(setup.bot.store.last_update_id().await.unwrap(), Some(503));
+
+    let received = drain(&setup.sqs, &setup.queue_url).await;
+    let mut summary: Vec<(String, String)> = received
+        .iter()
+        .map(|r| (r.deduplication_id.clone(), r.group_id.clone()))
+        .collect();
+    summary.sort();
+    assert_eq!(
+        summary,
+        [
+            ("500", "chat11"),
+            ("501", "chat22"),
+            ("502", "chat11"),
+            ("503", "chat22")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let body: serde_json::Value = serde_json::from_str(
+        &received
+            .iter()
+            .find(|r| r.deduplication_id == "503")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(
+        body, reaction,
+        "an update kind the bot does not know travels unchanged"
+    );
+
+    // The next run asks Telegram for what comes after, and queues nothing again.
+    poller.run(soon()).await.unwrap();
+    assert!(drain(&setup.sqs, &setup.queue_url).await.is_empty());
+    assert!(
+        telegram
+            .calls()
+            .iter()
+            .filter(|c| *c == "getUpdates")
+            .count()
+            >= 2
+    );
+}
+
+#[tokio::test]
+async fn when_sqs_fails_the_offset_stays_and_the_updates_come_again() {
+    let setup = setup().await;
+    let telegram = &setup.bot.telegram;
+    telegram.queue_update(fixtures::text(700, 5, 5, "do not lose me"));
+    let broken = poller(&setup, &format!("{}-missing", setup.queue_url)).await;
+    let error = broken.run(soon()).await.unwrap_err();
+    assert!(matches!(error, PollError::Queue(_)), "{error}");
+    assert_eq!(
+        setup.bot.store.last_update_id().await.unwrap(),
+        None,
+        "the offset did not move"
+    );
+
+    let working = poller(&setup, &setup.queue_url).await;
+    assert_eq!(working.run(soon()).await.unwrap().queued, 1);
+    let received = drain(&setup.sqs, &setup.queue_url).await;
+    assert_eq!(received.len(), 1);
+    assert!(received[0].body.contains("do not lose me"));
+    assert_eq!(setup.bot.store.last_update_id().await.unwrap(), Some(700));
+}
+
+#[tokio::test]
+async fn a_backlog_larger_than_a_batch_is_queued_in_order() {
+    let setup = setup().await;
+    for id in 0..25 {
+        setup
+            .bot
+            .telegram
+            .queue_update(fixtures::text(1000 + id, 9, 9, &format!("m{id}")));
+    }
+    let report = poller(&setup, &setup.queue_url)
+        .await
+        .run(soon())
+        .await
+        .unwrap();
+    assert_eq!(report.queued, 25);
+    let order: Vec<String> = drain(&setup.sqs, &setup.queue_url)
+        .await
+        .into_iter()
+        .map(|r| r.deduplication_id)
+        .collect();
+    assert_eq!(
+        order,
+        (1000..1025).map(|i| i.to_string()).collect::<Vec<_>>(),
+        "one chat's updates stay in order"
+    );
+}
+
+#[tokio::test]
+async fn queued_updates_reach_the_command_handler_and_are_answered() {
+    let setup = setup().await;
+    setup
+        .bot
+        .telegram
+        .queue_update(fixtures::text(900, 31, 31, "/echo through the queue"));
+    poller(&setup, &setup.queue_url)
+        .await
+        .run(soon())
+        .await
+        .unwrap();
+    for message in drain(&setup.sqs, &setup.queue_url).await {
+        let update: serde_json::Value = serde_json::from_str(&message.body).unwrap();
+        setup.bot.handle(&update).await.unwrap();
+    }
+    assert_eq!(setup.bot.telegram.texts(), vec!["through the queue"]);
+}
