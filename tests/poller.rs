@@ -173,3 +173,79 @@ async fn queued_updates_reach_the_command_handler_and_are_answered() {
     }
     assert_eq!(setup.bot.telegram.texts(), vec!["through the queue"]);
 }
+
+/// SQS, except that it refuses one chosen update (as SQS refuses single entries of a batch).
+struct RefusingQueue {
+    inner: cloud_ai_shared::queue::sqs::SqsUpdateQueue,
+    refused: i64,
+}
+
+#[async_trait::async_trait]
+impl cloud_ai_shared::queue::UpdateQueue for RefusingQueue {
+    async fn send(
+        &self,
+        updates: &[cloud_ai_shared::queue::QueuedUpdate],
+    ) -> Result<cloud_ai_shared::queue::SendOutcome, cloud_ai_shared::queue::QueueError> {
+        let kept: Vec<_> = updates
+            .iter()
+            .filter(|u| u.update_id != self.refused)
+            .cloned()
+            .collect();
+        let mut outcome = self.inner.send(&kept).await?;
+        if kept.len() < updates.len() {
+            outcome
+                .rejected
+                .push((self.refused, "InternalError: try again".into()));
+        }
+        Ok(outcome)
+    }
+}
+
+#[tokio::test]
+async fn a_refused_entry_stops_the_offset_just_before_it() {
+    let setup = setup().await;
+    for id in 800..806 {
+        setup
+            .bot
+            .telegram
+            .queue_update(fixtures::text(id, 3, 3, &format!("n{id}")));
+    }
+    let config = MotoServer::shared().sdk_config().await;
+    let refusing = Poller::new(
+        Arc::new(HttpTelegram::new(&setup.bot.telegram.base_url, TOKEN)),
+        Arc::new(RefusingQueue {
+            inner: aws::sqs_update_queue(&config, &setup.queue_url),
+            refused: 802,
+        }),
+        setup.bot.store.clone(),
+        PollSettings {
+            long_poll: Duration::from_secs(1),
+            reserve: Duration::from_millis(0),
+        },
+    );
+    let error = refusing.run(soon()).await.unwrap_err();
+    assert!(
+        matches!(error, PollError::Rejected { update_id: 802, .. }),
+        "{error}"
+    );
+    assert_eq!(setup.bot.store.last_update_id().await.unwrap(), Some(801));
+
+    // The next run fetches from 802 again; SQS deduplicates 803..805, sent the first time.
+    poller(&setup, &setup.queue_url)
+        .await
+        .run(soon())
+        .await
+        .unwrap();
+    assert_eq!(setup.bot.store.last_update_id().await.unwrap(), Some(805));
+    let mut ids: Vec<String> = drain(&setup.sqs, &setup.queue_url)
+        .await
+        .into_iter()
+        .map(|r| r.deduplication_id)
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["800", "801", "802", "803", "804", "805"],
+        "every update exactly once"
+    );
+}
