@@ -5,6 +5,7 @@ pub mod command;
 mod delivery;
 mod import;
 pub mod poller;
+pub mod sqs_batch;
 
 pub use archiver::{Archiver, ArchiverError};
 pub use command::{CommandHandler, HandleError, Outcome, Settings};

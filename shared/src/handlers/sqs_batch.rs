@@ -1,0 +1,46 @@
+//! The command role fed by SQS (FIFO): each record's body is one raw update, parsed on its own.
+//!
+//! - A body that is not JSON, or not an update, can never succeed: it is logged and acknowledged
+//!   so it does not block its chat's message group.
+//! - A failure that may pass (AWS or Telegram unavailable, a lease held elsewhere) is reported in
+//!   `batchItemFailures` (`ReportBatchItemFailures`), and so is every record after it: on a FIFO
+//!   queue, later messages must not overtake the one that failed.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+use super::command::CommandHandler;
+
+pub async fn handle_batch(handler: &CommandHandler, event: &SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    let mut failed = false;
+    for record in &event.records {
+        let Some(message_id) = record.message_id.as_deref() else {
+            tracing::error!("an SQS record without a message id was skipped");
+            continue;
+        };
+        if failed {
+            response.add_failure(message_id);
+            continue;
+        }
+        let body = record.body.as_deref().unwrap_or_default();
+        let update: serde_json::Value = match serde_json::from_str(body) {
+            Ok(update) => update,
+            Err(error) => {
+                tracing::error!(message_id, %error, bytes = body.len(), "a body that is not JSON was acknowledged and dropped");
+                continue;
+            }
+        };
+        match handler.handle(&update).await {
+            Ok(outcome) => tracing::info!(message_id, ?outcome, "record handled"),
+            Err(error) if !error.is_retryable() => {
+                tracing::error!(message_id, %error, "a record that can never succeed was acknowledged and dropped");
+            }
+            Err(error) => {
+                tracing::warn!(message_id, %error, "record failed; it and the records after it will be redelivered");
+                response.add_failure(message_id);
+                failed = true;
+            }
+        }
+    }
+    response
+}

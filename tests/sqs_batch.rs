@@ -1,0 +1,96 @@
+//! The command role's SQS batch handling, with the Lambda event shape: one bad body does not
+//! fail the batch, a transient failure fails its record and every later one, duplicates answer once.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use cloud_ai_shared::handlers::sqs_batch::handle_batch;
+use cloud_ai_tests::bot::TestBot;
+use cloud_ai_tests::fake_telegram::Failure;
+use cloud_ai_tests::fixtures;
+use serde_json::json;
+
+/// An `SqsEvent` as Lambda's event source mapping delivers it, one record per (id, body).
+fn sqs_event(records: &[(&str, String)]) -> SqsEvent {
+    let records: Vec<serde_json::Value> = records
+        .iter()
+        .map(|(id, body)| {
+            json!({
+                "messageId": id, "receiptHandle": format!("handle-{id}"), "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764064800000",
+                               "MessageGroupId": "chat1", "MessageDeduplicationId": id,
+                               "SequenceNumber": "1", "SenderId": "AIDA", "ApproximateFirstReceiveTimestamp": "1764064800001"},
+                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:cloud-ai-updates.fifo", "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).expect("a valid SQS event")
+}
+
+fn failures(response: &SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_poison_body_is_dropped_without_failing_the_batch() {
+    let bot = TestBot::start().await;
+    let event = sqs_event(&[
+        ("m1", fixtures::text(1, 40, 40, "/echo one").to_string()),
+        ("m2", "{not json".to_string()),
+        ("m3", json!({"no": "update"}).to_string()),
+        ("m4", fixtures::text(2, 40, 40, "/echo two").to_string()),
+    ]);
+    let response = handle_batch(&bot.handler, &event).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(bot.telegram.texts(), vec!["one", "two"]);
+}
+
+#[tokio::test]
+async fn a_transient_failure_fails_its_record_and_every_later_one() {
+    let bot = TestBot::start().await;
+    let event = sqs_event(&[
+        ("m1", fixtures::text(10, 41, 41, "/echo first").to_string()),
+        ("m2", fixtures::text(11, 41, 41, "/echo second").to_string()),
+        ("m3", fixtures::text(12, 41, 41, "/echo third").to_string()),
+    ]);
+    // The first reply goes through; the second meets a Telegram outage longer than its retries.
+    let first_only = sqs_event(&[("m1", fixtures::text(10, 41, 41, "/echo first").to_string())]);
+    assert!(failures(&handle_batch(&bot.handler, &first_only).await).is_empty());
+    bot.telegram
+        .fail_next("sendMessage", 4, Failure::server_error());
+    let response = handle_batch(&bot.handler, &event).await;
+    assert_eq!(failures(&response), ["m2", "m3"]);
+    assert_eq!(
+        bot.telegram.texts(),
+        vec!["first"],
+        "nothing overtook the failed record"
+    );
+
+    // Redelivery of the failed records (SQS keeps them in order) answers each once.
+    let redelivered = sqs_event(&[
+        ("m2", fixtures::text(11, 41, 41, "/echo second").to_string()),
+        ("m3", fixtures::text(12, 41, 41, "/echo third").to_string()),
+    ]);
+    assert!(failures(&handle_batch(&bot.handler, &redelivered).await).is_empty());
+    assert_eq!(bot.telegram.texts(), vec!["first", "second", "third"]);
+}
+
+#[tokio::test]
+async fn the_same_message_twice_in_a_batch_is_answered_once() {
+    let bot = TestBot::start().await;
+    let body = fixtures::text(20, 42, 42, "/newsession").to_string();
+    let response = handle_batch(
+        &bot.handler,
+        &sqs_event(&[("m1", body.clone()), ("m1-again", body)]),
+    )
+    .await;
+    assert!(failures(&response).is_empty());
+    assert_eq!(
+        bot.telegram.texts(),
+        vec!["Started session 1 (llama3). It is now active."]
+    );
+    assert_eq!(bot.events(42).await.len(), 2);
+}
