@@ -104,6 +104,7 @@ async fn two_concurrent_appends_to_one_stream_cannot_both_succeed() {
                 archive_jobs: Vec::new(),
                 replies_sent: 0,
                 archive_jobs_done: true,
+                unpublished: Vec::new(),
             };
             store
                 .append(Append {

@@ -24,3 +24,10 @@ pub fn s3_archive_store(config: &SdkConfig, bucket: &str) -> S3ArchiveStore {
 pub fn sqs_update_queue(config: &SdkConfig, queue_url: &str) -> crate::queue::sqs::SqsUpdateQueue {
     crate::queue::sqs::SqsUpdateQueue::new(aws_sdk_sqs::Client::new(config), queue_url)
 }
+
+pub fn eventbridge_bus(
+    config: &SdkConfig,
+    bus_name: &str,
+) -> crate::bus::eventbridge::EventBridgeBus {
+    crate::bus::eventbridge::EventBridgeBus::new(aws_sdk_eventbridge::Client::new(config), bus_name)
+}

@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod aws;
+pub mod bus;
 pub mod config;
 pub mod domain;
 pub mod handlers;

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use crate::archive::{ArchiveError, ArchiveStore};
+use crate::bus::{BusError, BusEvent, EventBus};
 use crate::domain::archive_job::ArchiveJob;
 use crate::domain::command::parse;
 use crate::domain::decide::{Context, HISTORY_LENGTH, Input, decide, needs_recent_messages};
@@ -36,6 +37,11 @@ pub enum HandleError {
     Archive(#[from] ArchiveError),
     #[error(transparent)]
     Telegram(#[from] TelegramError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// A bus event that is not one of ours; retrying cannot help.
+    #[error("not a cloud-ai event: {0}")]
+    MalformedEvent(String),
     #[error("the stream of user {user_id} kept moving; gave up after {MAX_CONFLICT_RETRIES} tries")]
     Contention { user_id: i64 },
     /// Another delivery of the same update holds the right to finish it; try again later.
@@ -55,7 +61,10 @@ impl From<ArchiverError> for HandleError {
 impl HandleError {
     /// Whether handling the same update again may succeed (a queue should redeliver it).
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, HandleError::Malformed(_))
+        !matches!(
+            self,
+            HandleError::Malformed(_) | HandleError::MalformedEvent(_)
+        )
     }
 }
 
@@ -86,6 +95,17 @@ pub struct CommandHandler {
     telegram: Arc<dyn Telegram>,
     archiver: Archiver,
     settings: Settings,
+    /// Where events are published; with a bus, archive jobs are left to the archiver role,
+    /// which receives the `Archived` event and finishes the update (see [`Self::finish_update`]).
+    bus: Option<Arc<dyn EventBus>>,
+}
+
+/// How far finishing a receipt got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finished {
+    Complete,
+    /// Events are published; the archiver finishes the rest (archive, then the replies).
+    AwaitingArchiver,
 }
 
 impl CommandHandler {
@@ -104,6 +124,32 @@ impl CommandHandler {
             telegram,
             archiver,
             settings,
+            bus: None,
+        }
+    }
+
+    /// Publishes every recorded event on `bus`, and leaves archiving to the archiver role.
+    pub fn publishing_to(mut self, bus: Arc<dyn EventBus>) -> CommandHandler {
+        self.bus = Some(bus);
+        self
+    }
+
+    /// Finishes an update's receipt: the archiver role's entry, on the `Archived` event. Runs the
+    /// archive job, then sends the replies (the confirmation is true when it is sent).
+    pub async fn finish_update(
+        &self,
+        user_id: i64,
+        update_id: i64,
+    ) -> Result<Outcome, HandleError> {
+        match self.store.receipt(user_id, update_id).await? {
+            Some(receipt) => self.finish_earlier(user_id, receipt).await,
+            None => {
+                tracing::error!(user_id, update_id, "no receipt for an update to finish");
+                Err(StoreError::Corrupt(format!(
+                    "no receipt for update {update_id} of user {user_id}"
+                ))
+                .into())
+            }
         }
     }
 
@@ -245,6 +291,11 @@ impl CommandHandler {
             replies: decision.replies,
             archive_jobs_done: archive_jobs.is_empty(),
             archive_jobs,
+            unpublished: if self.bus.is_some() {
+                recorded.clone()
+            } else {
+                Vec::new()
+            },
             replies_sent: 0,
         };
         self.store
@@ -260,23 +311,39 @@ impl CommandHandler {
         Ok(receipt)
     }
 
-    /// Finishes a receipt whose lease this handler holds; on failure, gives the lease back so
-    /// that the redelivery can finish it at once.
+    /// Finishes a receipt whose lease this handler holds. The lease is given back when the
+    /// rest is the archiver's, or on failure, so that the next one can take it at once.
     async fn finish_or_release(&self, user_id: i64, receipt: Receipt) -> Result<(), HandleError> {
         let update_id = receipt.update_id;
         let result = self.finish(user_id, receipt).await;
-        if result.is_err()
+        if !matches!(result, Ok(Finished::Complete))
             && let Err(error) = self.store.release(user_id, update_id).await
         {
-            tracing::warn!(%error, update_id, "could not give the receipt's lease back; a redelivery waits for it to expire");
+            tracing::warn!(%error, update_id, "could not give the receipt's lease back; the next try waits for it to expire");
         }
-        result
+        result.map(|_| ())
     }
 
-    /// Runs what a receipt still lacks: archive jobs first (so a confirmation is true when
-    /// sent), then the replies, saving progress after each.
-    async fn finish(&self, user_id: i64, mut receipt: Receipt) -> Result<(), HandleError> {
+    /// Runs what a receipt still lacks, saving progress after each step: publish its events;
+    /// run its archive jobs (unless a bus carries them to the archiver); send its replies (after
+    /// the archive exists, so a confirmation is true when sent).
+    async fn finish(&self, user_id: i64, mut receipt: Receipt) -> Result<Finished, HandleError> {
+        if !receipt.unpublished.is_empty() {
+            if let Some(bus) = &self.bus {
+                let events: Vec<BusEvent> = receipt
+                    .unpublished
+                    .iter()
+                    .map(|e| BusEvent::new(user_id, e))
+                    .collect();
+                bus.publish(&events).await?;
+            }
+            receipt.unpublished.clear();
+            self.store.save_progress(user_id, &receipt).await?;
+        }
         if !receipt.archive_jobs_done {
+            if self.bus.is_some() {
+                return Ok(Finished::AwaitingArchiver);
+            }
             for job in &receipt.archive_jobs {
                 self.archiver.run(job).await?;
             }
@@ -295,6 +362,6 @@ impl CommandHandler {
             receipt.replies_sent += 1;
             self.store.save_progress(user_id, &receipt).await?;
         }
-        Ok(())
+        Ok(Finished::Complete)
     }
 }

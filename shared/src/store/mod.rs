@@ -36,6 +36,9 @@ pub struct Receipt {
     pub chat_id: i64,
     pub replies: Vec<Reply>,
     pub archive_jobs: Vec<ArchiveJob>,
+    /// The update's events not yet published on the event bus (all of them, until they are).
+    #[serde(default)]
+    pub unpublished: Vec<RecordedEvent>,
     /// How many of `replies` Telegram has accepted.
     pub replies_sent: usize,
     pub archive_jobs_done: bool,
@@ -43,7 +46,9 @@ pub struct Receipt {
 
 impl Receipt {
     pub fn is_complete(&self) -> bool {
-        self.archive_jobs_done && self.replies_sent >= self.replies.len()
+        self.unpublished.is_empty()
+            && self.archive_jobs_done
+            && self.replies_sent >= self.replies.len()
     }
 }
 

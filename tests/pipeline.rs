@@ -1,0 +1,206 @@
+//! The pipeline on moto: the command role publishes every event on an EventBridge bus (a rule
+//! routes them to an observation queue, as the test's stand-in for the archiver's Lambda target),
+//! and the archiver role, fed the `Archived` event, writes the archive, deletes the rows and only
+//! then confirms. Publishing survives a failed `PutEvents`.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_sdk_sqs::types::QueueAttributeName;
+use cloud_ai_shared::aws;
+use cloud_ai_shared::bus::BusEvent;
+use cloud_ai_shared::handlers::archive_event::handle_archive_event;
+use cloud_ai_shared::handlers::{CommandHandler, Outcome, Settings};
+use cloud_ai_shared::telegram::http::HttpTelegram;
+use cloud_ai_tests::bot::{TOKEN, TestBot};
+use cloud_ai_tests::fixtures;
+use cloud_ai_tests::moto::MotoServer;
+use cloud_ai_tests::queues::drain;
+
+struct Pipeline {
+    bot: TestBot,
+    sqs: aws_sdk_sqs::Client,
+    observed: String,
+    /// The command role: publishes on the bus, leaves archiving to the archiver.
+    command: CommandHandler,
+    /// The archiver role: no bus, runs archive jobs itself.
+    archiver: CommandHandler,
+}
+
+async fn pipeline() -> Pipeline {
+    let bot = TestBot::start().await;
+    let config = MotoServer::shared().sdk_config().await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let observed = sqs
+        .create_queue()
+        .queue_name(format!("observed-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&observed)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let bus_name = format!("cloud-ai-{suffix}");
+    events
+        .create_event_bus()
+        .name(&bus_name)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_rule()
+        .name("all-cloud-ai-events")
+        .event_bus_name(&bus_name)
+        .event_pattern(r#"{"source": ["cloud-ai.command"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("all-cloud-ai-events")
+        .event_bus_name(&bus_name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("observe")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let command = handler(&bot).publishing_to(Arc::new(aws::eventbridge_bus(&config, &bus_name)));
+    let archiver = handler(&bot);
+    Pipeline {
+        bot,
+        sqs,
+        observed,
+        command,
+        archiver,
+    }
+}
+
+fn handler(bot: &TestBot) -> CommandHandler {
+    CommandHandler::new(
+        bot.store.clone(),
+        bot.store.clone(),
+        bot.archives.clone(),
+        Arc::new(HttpTelegram::new(&bot.telegram.base_url, TOKEN)),
+        Settings {
+            default_model: "llama3".into(),
+            bot_username: None,
+        },
+    )
+}
+
+/// The EventBridge events the rule delivered, as the archiver's Lambda would receive them.
+async fn observed(p: &Pipeline) -> Vec<EventBridgeEvent<serde_json::Value>> {
+    drain(&p.sqs, &p.observed)
+        .await
+        .into_iter()
+        .map(|m| serde_json::from_str(&m.body).expect("an EventBridge event"))
+        .collect()
+}
+
+async fn say(p: &Pipeline, update_id: i64, user: i64, text: &str) -> Outcome {
+    p.command
+        .handle(&fixtures::text(update_id, user, user, text))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_event_is_published_and_the_archiver_finishes_archiving() {
+    let p = pipeline().await;
+    let user = 550001;
+    say(&p, 1, user, "keep this").await;
+    let published = observed(&p).await;
+    let types: Vec<&str> = published.iter().map(|e| e.detail_type.as_str()).collect();
+    assert_eq!(types, ["SessionCreated", "Switched", "MessagePosted"]);
+    assert!(published.iter().all(|e| e.source == "cloud-ai.command"));
+    let detail: BusEvent = serde_json::from_value(published[2].detail.clone()).unwrap();
+    assert_eq!(
+        (detail.user_id, detail.version, detail.update_id),
+        (user, 3, 1)
+    );
+
+    p.bot.telegram.clear_sent();
+    assert_eq!(say(&p, 2, user, "/archive 1").await, Outcome::Handled);
+    assert!(
+        p.bot.telegram.sent().is_empty(),
+        "no confirmation before the archive exists"
+    );
+    assert!(p.bot.object_keys().await.is_empty());
+    let archived = observed(&p).await;
+    assert_eq!(archived.len(), 1);
+    assert_eq!(archived[0].detail_type, "Archived");
+
+    // The archiver role receives the event (twice: EventBridge delivers at least once).
+    assert_eq!(
+        handle_archive_event(&p.archiver, &archived[0])
+            .await
+            .unwrap(),
+        Outcome::Resumed
+    );
+    assert_eq!(
+        handle_archive_event(&p.archiver, &archived[0])
+            .await
+            .unwrap(),
+        Outcome::Duplicate
+    );
+    let keys = p.bot.object_keys().await;
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        p.bot.archive(&keys[0]).await.unwrap().conversation[0].content,
+        "keep this"
+    );
+    assert!(
+        p.bot.live_rows(user).await.is_empty(),
+        "the live rows are gone"
+    );
+    assert_eq!(
+        p.bot.telegram.texts(),
+        vec!["Archived session 1 (llama3, 1 message). It is archive 1 in /listarchives."],
+        "one confirmation, sent after the archive exists"
+    );
+    // A late redelivery of the /archive update itself changes nothing.
+    assert_eq!(say(&p, 2, user, "/archive 1").await, Outcome::Duplicate);
+    assert!(observed(&p).await.is_empty());
+}
+
+#[tokio::test]
+async fn events_left_unpublished_by_a_failure_are_published_on_redelivery() {
+    let p = pipeline().await;
+    let user = 550002;
+    let config = MotoServer::shared().sdk_config().await;
+    let broken =
+        handler(&p.bot).publishing_to(Arc::new(aws::eventbridge_bus(&config, "no-such-bus")));
+    let update = fixtures::text(10, user, user, "publish me");
+    let error = broken.handle(&update).await.unwrap_err();
+    assert!(error.is_retryable(), "{error}");
+    assert_eq!(p.bot.events(user).await.len(), 3, "the events are stored");
+    assert!(observed(&p).await.is_empty());
+    assert!(p.bot.telegram.sent().is_empty());
+
+    // The redelivered update publishes what was left, then replies, and appends nothing.
+    assert_eq!(p.command.handle(&update).await.unwrap(), Outcome::Resumed);
+    let types: Vec<String> = observed(&p)
+        .await
+        .into_iter()
+        .map(|e| e.detail_type)
+        .collect();
+    assert_eq!(types, ["SessionCreated", "Switched", "MessagePosted"]);
+    assert_eq!(p.bot.events(user).await.len(), 3);
+    assert_eq!(p.bot.telegram.sent().len(), 1);
+}
