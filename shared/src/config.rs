@@ -45,6 +45,10 @@ pub struct Config {
     pub default_model: String,
     /// `BOT_USERNAME` (optional): tells `/cmd@this_bot` from commands for other bots in groups.
     pub bot_username: Option<String>,
+    /// `QUEUE_URL`: the SQS FIFO queue of updates (the poller's output).
+    pub queue_url: Option<String>,
+    /// `EVENT_BUS_NAME`: the EventBridge bus the command role publishes on.
+    pub event_bus_name: Option<String>,
 }
 
 impl Config {
@@ -88,7 +92,21 @@ impl Config {
             bucket_name: get("BUCKET_NAME").unwrap_or_else(|| DEFAULT_BUCKET.to_string()),
             default_model,
             bot_username: get("BOT_USERNAME").map(|u| u.trim_start_matches('@').to_string()),
+            queue_url: get("QUEUE_URL"),
+            event_bus_name: get("EVENT_BUS_NAME"),
         })
+    }
+
+    pub fn require_queue_url(&self) -> Result<&str, ConfigError> {
+        self.queue_url
+            .as_deref()
+            .ok_or(ConfigError::Missing("QUEUE_URL"))
+    }
+
+    pub fn require_event_bus_name(&self) -> Result<&str, ConfigError> {
+        self.event_bus_name
+            .as_deref()
+            .ok_or(ConfigError::Missing("EVENT_BUS_NAME"))
     }
 }
 

@@ -15,3 +15,4 @@ pub mod handlers;
 pub mod queue;
 pub mod store;
 pub mod telegram;
+pub mod wiring;

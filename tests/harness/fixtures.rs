@@ -67,3 +67,12 @@ pub const REFERENCE_ARCHIVE: &str = r#"{
   "archived_at": "2024-01-15T10:30:00Z",
   "archive_version": "1.0"
 }"#;
+
+/// A file of the repository's `events/` folder, parsed.
+pub fn event_file(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

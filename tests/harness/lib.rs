@@ -4,5 +4,6 @@
 pub mod bot;
 pub mod fake_telegram;
 pub mod fixtures;
+pub mod lambda;
 pub mod moto;
 pub mod queues;

@@ -1,0 +1,22 @@
+//! The command Lambda, fed by the SQS FIFO queue of updates: handles each record through the
+//! library and reports only the failed ones (`ReportBatchItemFailures`).
+
+use anyhow::Context as _;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use cloud_ai_shared::config::Config;
+use cloud_ai_shared::handlers::sqs_batch::handle_batch;
+use cloud_ai_shared::{aws, wiring};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    wiring::init_json_logs();
+    let config = Config::from_env().context("configuration")?;
+    let sdk = aws::load_config().await;
+    let handler = wiring::publishing_command_handler(&config, &sdk).context("configuration")?;
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<SqsBatchResponse, lambda_runtime::Error>(handle_batch(handler, &event.payload).await)
+    }))
+    .await
+}

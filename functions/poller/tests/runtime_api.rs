@@ -1,0 +1,62 @@
+//! The poller binary through the Lambda Runtime API: configuration from the environment, the
+//! scheduled event in, updates on the FIFO queue out, JSON logs without the token.
+
+use std::time::Duration;
+
+use cloud_ai_tests::bot::{TOKEN, TestBot};
+use cloud_ai_tests::fixtures;
+use cloud_ai_tests::lambda::LambdaProcess;
+use cloud_ai_tests::moto::MotoServer;
+use cloud_ai_tests::queues::{create_fifo_queue, drain};
+
+#[tokio::test]
+async fn the_scheduled_event_queues_telegrams_updates() {
+    let bot = TestBot::start().await;
+    let moto = MotoServer::shared();
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
+    let queue_url =
+        create_fifo_queue(&sqs, &format!("updates-{}", uuid::Uuid::new_v4().simple())).await;
+    bot.telegram
+        .queue_update(fixtures::text(42, 7, 7, "hello from the binary"));
+
+    let env = [
+        ("TELEGRAM_TOKEN", TOKEN.to_string()),
+        ("TELEGRAM_API_URL", bot.telegram.base_url.clone()),
+        ("TABLE_NAME", bot.table.clone()),
+        ("QUEUE_URL", queue_url.clone()),
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+    ];
+    let mut function =
+        LambdaProcess::start(env!("CARGO_BIN_EXE_poller"), &env, Duration::from_secs(7)).await;
+    let response = function
+        .invoke(fixtures::event_file("scheduled-event.json"))
+        .await
+        .unwrap();
+    assert_eq!(response["queued"], 1, "{response}");
+    let queued = drain(&sqs, &queue_url).await;
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].body.contains("hello from the binary"));
+
+    let logs = function.logs();
+    assert!(!logs.contains(TOKEN), "the token leaked into the logs");
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "the function logs");
+    for line in lines {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
+    }
+}
+
+#[tokio::test]
+async fn missing_configuration_stops_the_start_with_the_variable_named() {
+    let env = [
+        ("TELEGRAM_TOKEN", TOKEN.to_string()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_string()),
+    ];
+    let mut function =
+        LambdaProcess::start(env!("CARGO_BIN_EXE_poller"), &env, Duration::from_secs(5)).await;
+    assert!(!function.exit_status().await.success());
+    let logs = function.logs();
+    assert!(logs.contains("QUEUE_URL is not set"), "{logs}");
+    assert!(!logs.contains(TOKEN));
+}

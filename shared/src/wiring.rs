@@ -1,0 +1,73 @@
+//! Building the roles from configuration, once per process (a Lambda cold start, a test, the
+//! embedded binary), and the JSON logs Lambda expects.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+use crate::aws;
+use crate::config::{Config, ConfigError};
+use crate::handlers::poller::{PollSettings, Poller};
+use crate::handlers::{CommandHandler, Settings};
+use crate::telegram::http::HttpTelegram;
+
+/// JSON log lines on stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_json_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn telegram(config: &Config) -> Arc<HttpTelegram> {
+    Arc::new(HttpTelegram::new(
+        &config.telegram_api_url,
+        config.telegram_token.expose(),
+    ))
+}
+
+/// The command role without a bus: runs archive jobs itself (the archiver role, and one process).
+pub fn command_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
+    let store = Arc::new(aws::dynamodb_store(sdk, &config.table_name));
+    CommandHandler::new(
+        store.clone(),
+        store,
+        Arc::new(aws::s3_archive_store(sdk, &config.bucket_name)),
+        telegram(config),
+        Settings {
+            default_model: config.default_model.clone(),
+            bot_username: config.bot_username.clone(),
+        },
+    )
+}
+
+/// The command role of the pipeline: publishes every event on `EVENT_BUS_NAME`.
+pub fn publishing_command_handler(
+    config: &Config,
+    sdk: &SdkConfig,
+) -> Result<CommandHandler, ConfigError> {
+    let bus = Arc::new(aws::eventbridge_bus(sdk, config.require_event_bus_name()?));
+    Ok(command_handler(config, sdk).publishing_to(bus))
+}
+
+pub fn poller(config: &Config, sdk: &SdkConfig) -> Result<Poller, ConfigError> {
+    Ok(Poller::new(
+        telegram(config),
+        Arc::new(aws::sqs_update_queue(sdk, config.require_queue_url()?)),
+        Arc::new(aws::dynamodb_store(sdk, &config.table_name)),
+        PollSettings::default(),
+    ))
+}
+
+/// A Lambda context's deadline (Unix milliseconds) as a tokio instant.
+pub fn deadline_from_epoch_ms(deadline_ms: u64) -> tokio::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    tokio::time::Instant::now()
+        + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
