@@ -249,3 +249,84 @@ async fn a_refused_entry_stops_the_offset_just_before_it() {
         "every update exactly once"
     );
 }
+
+#[tokio::test]
+async fn updates_out_of_order_are_queued_in_order_and_once() {
+    let setup = setup().await;
+    // A Telegram that answered out of order (it does not; the poller must not rely on it).
+    let poller = Poller::new(
+        Arc::new(Unordered(vec![
+            fixtures::text(31, 1, 1, "b"),
+            fixtures::text(30, 1, 1, "a"),
+        ])),
+        Arc::new(aws::sqs_update_queue(
+            &MotoServer::shared().sdk_config().await,
+            &setup.queue_url,
+        )),
+        setup.bot.store.clone(),
+        PollSettings {
+            long_poll: Duration::from_secs(1),
+            reserve: Duration::from_millis(0),
+        },
+    );
+    poller.run(Instant::now()).await.unwrap();
+    assert_eq!(setup.bot.store.last_update_id().await.unwrap(), Some(31));
+    let order: Vec<String> = drain(&setup.sqs, &setup.queue_url)
+        .await
+        .into_iter()
+        .map(|r| r.deduplication_id)
+        .collect();
+    assert_eq!(order, ["30", "31"]);
+}
+
+/// Answers `getUpdates` once with fixed updates in the given order.
+struct Unordered(Vec<serde_json::Value>);
+
+#[async_trait::async_trait]
+impl cloud_ai_shared::telegram::Telegram for Unordered {
+    async fn get_updates(
+        &self,
+        offset: Option<i64>,
+        _: u32,
+        _: u32,
+    ) -> Result<Vec<serde_json::Value>, cloud_ai_shared::telegram::TelegramError> {
+        let from = offset.unwrap_or(0);
+        Ok(self
+            .0
+            .iter()
+            .filter(|u| u["update_id"].as_i64().unwrap() >= from)
+            .cloned()
+            .collect())
+    }
+    async fn send_message(
+        &self,
+        _: i64,
+        _: &str,
+    ) -> Result<cloud_ai_shared::telegram::SentMessage, cloud_ai_shared::telegram::TelegramError>
+    {
+        unreachable!("the poller sends no messages")
+    }
+    async fn send_document(
+        &self,
+        _: i64,
+        _: &str,
+        _: Vec<u8>,
+        _: &str,
+    ) -> Result<cloud_ai_shared::telegram::SentMessage, cloud_ai_shared::telegram::TelegramError>
+    {
+        unreachable!("the poller sends no documents")
+    }
+    async fn get_file(
+        &self,
+        _: &str,
+    ) -> Result<cloud_ai_shared::telegram::FileInfo, cloud_ai_shared::telegram::TelegramError> {
+        unreachable!("the poller fetches no files")
+    }
+    async fn download_file(
+        &self,
+        _: &str,
+        _: u64,
+    ) -> Result<Vec<u8>, cloud_ai_shared::telegram::TelegramError> {
+        unreachable!("the poller downloads nothing")
+    }
+}

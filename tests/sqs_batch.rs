@@ -8,22 +8,12 @@ use cloud_ai_tests::fake_telegram::Failure;
 use cloud_ai_tests::fixtures;
 use serde_json::json;
 
-/// An `SqsEvent` as Lambda's event source mapping delivers it, one record per (id, body).
 fn sqs_event(records: &[(&str, String)]) -> SqsEvent {
-    let records: Vec<serde_json::Value> = records
+    let borrowed: Vec<(&str, &str)> = records
         .iter()
-        .map(|(id, body)| {
-            json!({
-                "messageId": id, "receiptHandle": format!("handle-{id}"), "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764064800000",
-                               "MessageGroupId": "chat1", "MessageDeduplicationId": id,
-                               "SequenceNumber": "1", "SenderId": "AIDA", "ApproximateFirstReceiveTimestamp": "1764064800001"},
-                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:cloud-ai-updates.fifo", "awsRegion": "us-east-1"
-            })
-        })
+        .map(|(id, body)| (*id, body.as_str()))
         .collect();
-    serde_json::from_value(json!({ "Records": records })).expect("a valid SQS event")
+    cloud_ai_tests::queues::sqs_event(&borrowed)
 }
 
 fn failures(response: &SqsBatchResponse) -> Vec<String> {

@@ -178,8 +178,13 @@ impl FakeTelegram {
         inner.files.insert(file_id.to_string(), (path, bytes));
     }
 
+    /// Adds an update; `getUpdates` serves them in increasing `update_id`, as Telegram does.
     pub fn queue_update(&self, update: Value) {
-        self.inner.lock().unwrap().updates.push(update);
+        let mut inner = self.inner.lock().unwrap();
+        inner.updates.push(update);
+        inner
+            .updates
+            .sort_by_key(|u| u["update_id"].as_i64().unwrap_or(0));
     }
 
     /// The next `count` calls of `method` fail with `failure`.

@@ -64,3 +64,21 @@ pub async fn drain(client: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Receive
         }
     }
 }
+
+/// An `SqsEvent` as Lambda's event source mapping delivers it, one record per (id, body).
+pub fn sqs_event(records: &[(&str, &str)]) -> aws_lambda_events::event::sqs::SqsEvent {
+    let records: Vec<serde_json::Value> = records
+        .iter()
+        .map(|(id, body)| {
+            serde_json::json!({
+                "messageId": id, "receiptHandle": format!("handle-{id}"), "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764064800000",
+                               "MessageGroupId": "chat1", "MessageDeduplicationId": id,
+                               "SequenceNumber": "1", "SenderId": "AIDA", "ApproximateFirstReceiveTimestamp": "1764064800001"},
+                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:cloud-ai-updates.fifo", "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).expect("a valid SQS event")
+}

@@ -107,7 +107,7 @@ impl Poller {
         last: &mut Option<i64>,
     ) -> Result<usize, PollError> {
         let mut queued = 0;
-        let pending: Vec<QueuedUpdate> = updates
+        let mut pending: Vec<QueuedUpdate> = updates
             .iter()
             .filter_map(|update| {
                 let Some(update_id) = update.get("update_id").and_then(serde_json::Value::as_i64)
@@ -123,6 +123,8 @@ impl Poller {
             })
             .filter(|u| last.is_none_or(|last| u.update_id > last))
             .collect();
+        // Telegram sends updates in order; the offset logic below relies on it, so make sure.
+        pending.sort_by_key(|u| u.update_id);
         for batch in batches(&pending) {
             let outcome = self.queue.send(batch).await?;
             let mut accepted_through = None;
