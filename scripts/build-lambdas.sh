@@ -15,7 +15,20 @@ command -v cargo-lambda >/dev/null || { echo "cargo-lambda is missing: pip insta
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 cargo lambda build --release "$flag" --output-format zip \
   --bin poller --bin command --bin archiver
+# Each zip must hold an executable `bootstrap` for the requested architecture (ELF e_machine).
 for f in poller command archiver; do
-  test -s "target/lambda/$f/bootstrap.zip" || { echo "no zip for $f" >&2; exit 1; }
+  python3 - "target/lambda/$f/bootstrap.zip" "$arch" <<'PY'
+import struct, sys, zipfile
+path, arch = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(path) as z:
+    info = z.getinfo("bootstrap")
+    head = z.read("bootstrap")[:20]
+assert head[:4] == b"\x7fELF", f"{path}: bootstrap is not an ELF executable"
+machine = struct.unpack("<H", head[18:20])[0]
+expected = {"x86_64": 0x3E, "arm64": 0xB7}[arch]
+assert machine == expected, f"{path}: built for machine {machine:#x}, not {arch}"
+assert (info.external_attr >> 16) & 0o111, f"{path}: bootstrap is not executable"
+print(f"{path}: {arch} bootstrap, {info.file_size} bytes")
+PY
 done
 ls -l target/lambda/*/bootstrap.zip
