@@ -6,8 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_sdk_sqs::types::QueueAttributeName;
 use cloud_ai_shared::config::Config;
 use cloud_ai_shared::handlers::archive_event::handle_archive_event;
 use cloud_ai_shared::handlers::poller::{PollSettings, Poller};
@@ -16,6 +14,7 @@ use cloud_ai_shared::{aws, wiring};
 use cloud_ai_tests::bot::{TOKEN, TestBot};
 use cloud_ai_tests::fixtures::event_file;
 use cloud_ai_tests::moto::MotoServer;
+use cloud_ai_tests::observed_bus::ObservedBus;
 use cloud_ai_tests::queues::{create_fifo_queue, drain, sqs_event};
 
 const ADA: i64 = 123456789;
@@ -24,58 +23,15 @@ const ADA: i64 = 123456789;
 async fn an_update_travels_the_whole_pipeline_to_an_archive() {
     let bot = TestBot::start().await;
     let sdk = MotoServer::shared().sdk_config().await;
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let updates = create_fifo_queue(&sqs, &format!("updates-{suffix}")).await;
-    let observed = sqs
-        .create_queue()
-        .queue_name(format!("observed-{suffix}"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let observed_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&observed)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let eventbridge = aws_sdk_eventbridge::Client::new(&sdk);
-    let bus = format!("cloud-ai-{suffix}");
-    eventbridge
-        .create_event_bus()
-        .name(&bus)
-        .send()
-        .await
-        .unwrap();
+    let updates =
+        create_fifo_queue(&sqs, &format!("updates-{}", uuid::Uuid::new_v4().simple())).await;
     // The archiver's rule (Terraform targets the archiver Lambda; moto cannot run it).
-    eventbridge
-        .put_rule()
-        .name("archiver")
-        .event_bus_name(&bus)
-        .event_pattern(r#"{"source": ["cloud-ai.command"], "detail-type": ["Archived"]}"#)
-        .send()
-        .await
-        .unwrap();
-    eventbridge
-        .put_targets()
-        .rule("archiver")
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("archiver")
-                .arn(observed_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let bus = ObservedBus::create(
+        &sdk,
+        r#"{"source": ["cloud-ai.command"], "detail-type": ["Archived"]}"#,
+    )
+    .await;
 
     let config = Config::from_lookup(|name| match name {
         "TELEGRAM_TOKEN" => Some(TOKEN.to_string()),
@@ -83,7 +39,7 @@ async fn an_update_travels_the_whole_pipeline_to_an_archive() {
         "TABLE_NAME" => Some(bot.table.clone()),
         "BUCKET_NAME" => Some(bot.bucket.clone()),
         "QUEUE_URL" => Some(updates.clone()),
-        "EVENT_BUS_NAME" => Some(bus.clone()),
+        "EVENT_BUS_NAME" => Some(bus.name.clone()),
         _ => None,
     })
     .unwrap();
@@ -137,11 +93,7 @@ async fn an_update_travels_the_whole_pipeline_to_an_archive() {
     assert!(texts[1].starts_with("Saved to session 1."));
 
     // The rule delivers the Archived event; the archiver role finishes the job.
-    let delivered: Vec<EventBridgeEvent<serde_json::Value>> = drain(&sqs, &observed)
-        .await
-        .iter()
-        .map(|m| serde_json::from_str(&m.body).unwrap())
-        .collect();
+    let delivered = bus.take().await;
     assert_eq!(
         delivered
             .iter()

@@ -6,21 +6,18 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_sdk_sqs::types::QueueAttributeName;
 use cloud_ai_shared::aws;
 use cloud_ai_shared::bus::BusEvent;
 use cloud_ai_shared::handlers::archive_event::handle_archive_event;
-use cloud_ai_shared::handlers::{CommandHandler, Outcome, Settings};
-use cloud_ai_shared::telegram::http::HttpTelegram;
-use cloud_ai_tests::bot::{TOKEN, TestBot};
+use cloud_ai_shared::handlers::{CommandHandler, Outcome};
+use cloud_ai_tests::bot::TestBot;
 use cloud_ai_tests::fixtures;
 use cloud_ai_tests::moto::MotoServer;
-use cloud_ai_tests::queues::drain;
+use cloud_ai_tests::observed_bus::ObservedBus;
 
 struct Pipeline {
     bot: TestBot,
-    sqs: aws_sdk_sqs::Client,
-    observed: String,
+    bus: ObservedBus,
     /// The command role: publishes on the bus, leaves archiving to the archiver.
     command: CommandHandler,
     /// The archiver role: no bus, runs archive jobs itself.
@@ -30,87 +27,22 @@ struct Pipeline {
 async fn pipeline() -> Pipeline {
     let bot = TestBot::start().await;
     let config = MotoServer::shared().sdk_config().await;
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let observed = sqs
-        .create_queue()
-        .queue_name(format!("observed-{suffix}"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&observed)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let events = aws_sdk_eventbridge::Client::new(&config);
-    let bus_name = format!("cloud-ai-{suffix}");
-    events
-        .create_event_bus()
-        .name(&bus_name)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_rule()
-        .name("all-cloud-ai-events")
-        .event_bus_name(&bus_name)
-        .event_pattern(r#"{"source": ["cloud-ai.command"]}"#)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule("all-cloud-ai-events")
-        .event_bus_name(&bus_name)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("observe")
-                .arn(queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let command = handler(&bot).publishing_to(Arc::new(aws::eventbridge_bus(&config, &bus_name)));
-    let archiver = handler(&bot);
+    let bus = ObservedBus::create(&config, r#"{"source": ["cloud-ai.command"]}"#).await;
+    let command = bot
+        .new_handler()
+        .publishing_to(Arc::new(aws::eventbridge_bus(&config, &bus.name)));
+    let archiver = bot.new_handler();
     Pipeline {
         bot,
-        sqs,
-        observed,
+        bus,
         command,
         archiver,
     }
 }
 
-fn handler(bot: &TestBot) -> CommandHandler {
-    CommandHandler::new(
-        bot.store.clone(),
-        bot.store.clone(),
-        bot.archives.clone(),
-        Arc::new(HttpTelegram::new(&bot.telegram.base_url, TOKEN)),
-        Settings {
-            default_model: "llama3".into(),
-            bot_username: None,
-        },
-    )
-}
-
 /// The EventBridge events the rule delivered, as the archiver's Lambda would receive them.
 async fn observed(p: &Pipeline) -> Vec<EventBridgeEvent<serde_json::Value>> {
-    drain(&p.sqs, &p.observed)
-        .await
-        .into_iter()
-        .map(|m| serde_json::from_str(&m.body).expect("an EventBridge event"))
-        .collect()
+    p.bus.take().await
 }
 
 async fn say(p: &Pipeline, update_id: i64, user: i64, text: &str) -> Outcome {
@@ -184,8 +116,10 @@ async fn events_left_unpublished_by_a_failure_are_published_on_redelivery() {
     let p = pipeline().await;
     let user = 550002;
     let config = MotoServer::shared().sdk_config().await;
-    let broken =
-        handler(&p.bot).publishing_to(Arc::new(aws::eventbridge_bus(&config, "no-such-bus")));
+    let broken = p
+        .bot
+        .new_handler()
+        .publishing_to(Arc::new(aws::eventbridge_bus(&config, "no-such-bus")));
     let update = fixtures::text(10, user, user, "publish me");
     let error = broken.handle(&update).await.unwrap_err();
     assert!(error.is_retryable(), "{error}");

@@ -113,7 +113,31 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
         .expect("enable TTL");
 }
 
+/// A command handler (without a bus) on these stores and this fake Telegram.
+fn new_handler(
+    store: &Arc<DynamoDbStore>,
+    archives: &Arc<S3ArchiveStore>,
+    telegram: &FakeTelegram,
+) -> CommandHandler {
+    CommandHandler::new(
+        store.clone(),
+        store.clone(),
+        archives.clone(),
+        Arc::new(HttpTelegram::new(&telegram.base_url, TOKEN)),
+        Settings {
+            default_model: "llama3".into(),
+            bot_username: Some("cloudaibot".into()),
+        },
+    )
+}
+
 impl TestBot {
+    /// Another command handler on this bot's table, bucket and fake Telegram (add a bus to it
+    /// with `publishing_to`).
+    pub fn new_handler(&self) -> CommandHandler {
+        new_handler(&self.store, &self.archives, &self.telegram)
+    }
+
     pub async fn start() -> TestBot {
         let moto = MotoServer::shared();
         let config = moto.sdk_config().await;
@@ -134,17 +158,7 @@ impl TestBot {
             .expect("create the bucket");
         let store = Arc::new(aws::dynamodb_store(&config, &table));
         let telegram = FakeTelegram::start(TOKEN).await;
-        let client = Arc::new(HttpTelegram::new(&telegram.base_url, TOKEN));
-        let handler = CommandHandler::new(
-            store.clone(),
-            store.clone(),
-            archives.clone(),
-            client,
-            Settings {
-                default_model: "llama3".into(),
-                bot_username: Some("cloudaibot".into()),
-            },
-        );
+        let handler = new_handler(&store, &archives, &telegram);
         TestBot {
             telegram,
             table,

@@ -6,4 +6,5 @@ pub mod fake_telegram;
 pub mod fixtures;
 pub mod lambda;
 pub mod moto;
+pub mod observed_bus;
 pub mod queues;

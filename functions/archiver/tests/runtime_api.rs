@@ -5,8 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cloud_ai_shared::bus::BusEvent;
-use cloud_ai_shared::handlers::{CommandHandler, Settings};
-use cloud_ai_shared::telegram::http::HttpTelegram;
 use cloud_ai_tests::bot::{TOKEN, TestBot};
 use cloud_ai_tests::fixtures;
 use cloud_ai_tests::lambda::LambdaProcess;
@@ -28,17 +26,9 @@ async fn an_archived_event_is_archived_and_confirmed_once() {
     let bot = TestBot::start().await;
     let moto = MotoServer::shared();
     let published = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let command = CommandHandler::new(
-        bot.store.clone(),
-        bot.store.clone(),
-        bot.archives.clone(),
-        Arc::new(HttpTelegram::new(&bot.telegram.base_url, TOKEN)),
-        Settings {
-            default_model: "llama3".into(),
-            bot_username: None,
-        },
-    )
-    .publishing_to(Arc::new(Collector(published.clone())));
+    let command = bot
+        .new_handler()
+        .publishing_to(Arc::new(Collector(published.clone())));
     let user = 31337;
     command
         .handle(&fixtures::text(1, user, user, "to the archive"))
