@@ -7,6 +7,11 @@ if ! python3 -c "import moto.server, flask" 2>/dev/null; then
   echo "moto's server is not installed: run scripts/setup.sh (pip install 'moto[server]==5.*')" >&2
   exit 1
 fi
+command -v terraform >/dev/null || { echo "terraform is missing: install Terraform 1.5 or newer" >&2; exit 1; }
+# The Terraform test deploys the Lambda zips; build them (x86_64) when they are not there yet.
+for f in poller command archiver; do
+  [ -f "target/lambda/$f/bootstrap.zip" ] || { ARCH=x86_64 bash scripts/build-lambdas.sh; break; }
+done
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log=$(mktemp)

@@ -8,3 +8,4 @@ pub mod lambda;
 pub mod moto;
 pub mod observed_bus;
 pub mod queues;
+pub mod terraform;

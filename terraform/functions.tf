@@ -1,0 +1,157 @@
+locals {
+  common_env = {
+    TELEGRAM_TOKEN   = var.telegram_token
+    TABLE_NAME       = aws_dynamodb_table.sessions.name
+    RUST_LOG         = "info"
+    AWS_ENDPOINT_URL = var.aws_endpoint_url
+  }
+  functions = {
+    poller = {
+      timeout = var.poller_timeout
+      env     = { QUEUE_URL = aws_sqs_queue.updates.url }
+    }
+    command = {
+      timeout = var.command_timeout
+      env = {
+        BUCKET_NAME    = aws_s3_bucket.archives.bucket
+        EVENT_BUS_NAME = aws_cloudwatch_event_bus.cloud_ai.name
+        DEFAULT_MODEL  = var.default_model
+        BOT_USERNAME   = var.bot_username
+      }
+    }
+    archiver = {
+      timeout = var.archiver_timeout
+      env     = { BUCKET_NAME = aws_s3_bucket.archives.bucket }
+    }
+  }
+}
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each           = local.functions
+  name               = "${var.name_prefix}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+resource "aws_cloudwatch_log_group" "function" {
+  for_each          = local.functions
+  name              = "/aws/lambda/${var.name_prefix}-${each.key}"
+  retention_in_days = var.log_retention_days
+}
+
+resource "aws_lambda_function" "function" {
+  for_each         = local.functions
+  function_name    = "${var.name_prefix}-${each.key}"
+  role             = aws_iam_role.function[each.key].arn
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = [var.lambda_architecture]
+  filename         = "${var.lambda_zip_dir}/${each.key}/bootstrap.zip"
+  source_code_hash = filebase64sha256("${var.lambda_zip_dir}/${each.key}/bootstrap.zip")
+  timeout          = each.value.timeout
+  memory_size      = 256
+
+  environment {
+    # Empty values are left out (an empty AWS_ENDPOINT_URL would break the SDK's defaults).
+    variables = { for k, v in merge(local.common_env, each.value.env) : k => v if v != "" }
+  }
+
+  depends_on = [aws_cloudwatch_log_group.function, aws_iam_role_policy.function]
+}
+
+# What each function may do, naming only the resources it touches.
+data "aws_iam_policy_document" "function" {
+  for_each = local.functions
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
+  }
+
+  statement {
+    sid = "Table"
+    actions = {
+      poller   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      command  = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"]
+      archiver = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"]
+    }[each.key]
+    resources = [aws_dynamodb_table.sessions.arn]
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "poller" ? [1] : []
+    content {
+      sid       = "QueueUpdates"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.updates.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "command" ? [1] : []
+    content {
+      sid       = "ReceiveUpdates"
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+      resources = [aws_sqs_queue.updates.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "command" ? [1] : []
+    content {
+      sid       = "PublishEvents"
+      actions   = ["events:PutEvents"]
+      resources = [aws_cloudwatch_event_bus.cloud_ai.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "poller" ? [] : [1]
+    content {
+      sid       = "Archives"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = ["${aws_s3_bucket.archives.arn}/archives/*"]
+    }
+  }
+
+  dynamic "statement" {
+    # Without ListBucket, S3 answers a missing archive with 403 instead of 404.
+    for_each = each.key == "poller" ? [] : [1]
+    content {
+      sid       = "ListArchives"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.archives.arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["archives/*"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+  name     = "${var.name_prefix}-${each.key}"
+  role     = aws_iam_role.function[each.key].id
+  policy   = data.aws_iam_policy_document.function[each.key].json
+}
+
+# The updates queue feeds the command function; it reports only the records that failed.
+resource "aws_lambda_event_source_mapping" "updates" {
+  event_source_arn        = aws_sqs_queue.updates.arn
+  function_name           = aws_lambda_function.function["command"].arn
+  batch_size              = 10
+  function_response_types = ["ReportBatchItemFailures"]
+  enabled                 = var.enable_event_source_mapping
+}

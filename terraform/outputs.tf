@@ -1,0 +1,27 @@
+output "table_name" {
+  value = aws_dynamodb_table.sessions.name
+}
+
+output "bucket_name" {
+  value = aws_s3_bucket.archives.bucket
+}
+
+output "queue_url" {
+  value = aws_sqs_queue.updates.url
+}
+
+output "dead_letter_queue_url" {
+  value = aws_sqs_queue.updates_dlq.url
+}
+
+output "archiver_dead_letter_queue_url" {
+  value = aws_sqs_queue.archiver_dlq.url
+}
+
+output "event_bus_name" {
+  value = aws_cloudwatch_event_bus.cloud_ai.name
+}
+
+output "function_names" {
+  value = { for k, f in aws_lambda_function.function : k => f.function_name }
+}

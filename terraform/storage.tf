@@ -1,0 +1,110 @@
+# The original's table: pk N = Telegram user id, sk S; GSIs model_index and
+# active_sessions_index; TTL on `ttl` (update receipts expire through it).
+resource "aws_dynamodb_table" "sessions" {
+  name         = var.table_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  attribute {
+    name = "pk"
+    type = "N"
+  }
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+  attribute {
+    name = "model_name"
+    type = "S"
+  }
+  attribute {
+    name = "session_id"
+    type = "S"
+  }
+  attribute {
+    name = "is_active"
+    type = "N"
+  }
+  attribute {
+    name = "last_message_ts"
+    type = "N"
+  }
+
+  global_secondary_index {
+    name            = "model_index"
+    hash_key        = "model_name"
+    range_key       = "session_id"
+    projection_type = "ALL"
+  }
+  global_secondary_index {
+    name            = "active_sessions_index"
+    hash_key        = "is_active"
+    range_key       = "last_message_ts"
+    projection_type = "ALL"
+  }
+
+  ttl {
+    attribute_name = "ttl"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+}
+
+locals {
+  bucket = var.bucket_suffix == "" ? var.bucket_name : "${var.bucket_name}-${var.bucket_suffix}"
+}
+
+# Archives at archives/{user_id}/{session_id}.json.
+resource "aws_s3_bucket" "archives" {
+  bucket = local.bucket
+}
+
+resource "aws_s3_bucket_public_access_block" "archives" {
+  bucket                  = aws_s3_bucket.archives.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "archives" {
+  bucket = aws_s3_bucket.archives.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "archives" {
+  bucket = aws_s3_bucket.archives.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "archives" {
+  bucket = aws_s3_bucket.archives.id
+  rule {
+    id     = "expire-old-versions"
+    status = "Enabled"
+    filter {
+      prefix = "archives/"
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 90
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+  depends_on = [aws_s3_bucket_versioning.archives]
+}

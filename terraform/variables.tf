@@ -1,0 +1,99 @@
+variable "telegram_token" {
+  description = "The bot token from BotFather."
+  type        = string
+  sensitive   = true
+}
+
+variable "aws_region" {
+  type    = string
+  default = "us-east-1"
+}
+
+variable "aws_endpoint_url" {
+  description = "An emulator's endpoint (LocalStack: http://localhost:4566). Empty for real AWS."
+  type        = string
+  default     = ""
+}
+
+variable "name_prefix" {
+  description = "Prefix of the queue, bus, rule, function and role names."
+  type        = string
+  default     = "cloud-ai"
+}
+
+variable "table_name" {
+  type    = string
+  default = "chatbot-sessions"
+}
+
+variable "bucket_name" {
+  description = "The archive bucket (S3 names are global: on real AWS add bucket_suffix)."
+  type        = string
+  default     = "chatbot-conversations"
+}
+
+variable "bucket_suffix" {
+  description = "Appended to bucket_name as -<suffix> when set, for a globally unique name."
+  type        = string
+  default     = ""
+}
+
+variable "lambda_architecture" {
+  description = "x86_64 or arm64: must match the zips built by scripts/build-lambdas.sh."
+  type        = string
+  default     = "x86_64"
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be x86_64 or arm64."
+  }
+}
+
+variable "lambda_zip_dir" {
+  description = "Where cargo-lambda put the zips: <dir>/<function>/bootstrap.zip."
+  type        = string
+  default     = "../target/lambda"
+}
+
+variable "poll_schedule" {
+  description = "How often the poller runs (it polls for most of its timeout each time)."
+  type        = string
+  default     = "rate(1 minute)"
+}
+
+variable "poller_timeout" {
+  description = "Seconds; the poller long-polls until about this long."
+  type        = number
+  default     = 55
+}
+
+variable "command_timeout" {
+  type    = number
+  default = 60
+}
+
+variable "archiver_timeout" {
+  type    = number
+  default = 60
+}
+
+variable "log_retention_days" {
+  type    = number
+  default = 14
+}
+
+variable "default_model" {
+  type    = string
+  default = "llama3"
+}
+
+variable "bot_username" {
+  description = "The bot's username, to tell /cmd@other_bot apart in groups (optional)."
+  type        = string
+  default     = ""
+}
+
+variable "enable_event_source_mapping" {
+  description = "Off only on emulators that swallow queue messages without running the function (moto)."
+  type        = bool
+  default     = true
+}
