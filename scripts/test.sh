@@ -12,6 +12,10 @@ command -v terraform >/dev/null || { echo "terraform is missing: install Terrafo
 for f in poller command archiver; do
   [ -f "target/lambda/$f/bootstrap.zip" ] || { ARCH=x86_64 bash scripts/build-lambdas.sh; break; }
 done
+checkov="${CLOUD_AI_TOOLS:-$HOME/.cache/cloud-ai}/checkov/bin/checkov"
+[ -x "$checkov" ] || { echo "checkov is missing: run scripts/setup.sh" >&2; exit 1; }
+# Security scan of the Terraform: every check passes or is skipped inline with its reason.
+"$checkov" --directory terraform --framework terraform --quiet --compact
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log=$(mktemp)

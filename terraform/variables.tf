@@ -15,6 +15,12 @@ variable "aws_endpoint_url" {
   default     = ""
 }
 
+variable "function_aws_endpoint_url" {
+  description = "AWS_ENDPOINT_URL for the functions themselves. Leave empty on AWS and on LocalStack (it injects its own into Lambda containers)."
+  type        = string
+  default     = ""
+}
+
 variable "name_prefix" {
   description = "Prefix of the queue, bus, rule, function and role names."
   type        = string
@@ -69,6 +75,17 @@ variable "poller_timeout" {
 variable "command_timeout" {
   type    = number
   default = 60
+}
+
+variable "command_concurrency" {
+  description = "Most command functions at once (one chat's updates are in order whatever this is)."
+  type        = number
+  default     = 10
+}
+
+variable "archiver_concurrency" {
+  type    = number
+  default = 5
 }
 
 variable "archiver_timeout" {
