@@ -36,9 +36,18 @@ case "${1:-}" in
     fixture="events/updates/${2:?name a fixture of events/updates, e.g. start}.json"
     queue_url=$(terraform -chdir=terraform output -raw queue_url)
     update_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["update_id"])' "$fixture")
-    chat=$(python3 -c 'import json,sys; u=json.load(open(sys.argv[1])); p=next(v for k,v in u.items() if k!="update_id"); print(p.get("chat", p.get("message", {}).get("chat", {})).get("id", "updates"))' "$fixture")
+    # The message group the poller would give it (shared/src/queue/mod.rs, group_for).
+    group=$(python3 - "$fixture" <<'PY'
+import json, sys
+update = json.load(open(sys.argv[1]))
+payload = next((v for k, v in update.items() if k != "update_id" and isinstance(v, dict)), None)
+chat = None if payload is None else (payload.get("chat") or payload.get("message", {}).get("chat") or {}).get("id")
+user = None if payload is None else (payload.get("from") or {}).get("id")
+print(f"chat{chat}" if chat is not None else f"user{user}" if user is not None else "updates")
+PY
+)
     aws_cli sqs send-message --queue-url "$queue_url" --message-body "file://$fixture" \
-      --message-group-id "chat$chat" --message-deduplication-id "$update_id"
+      --message-group-id "$group" --message-deduplication-id "$update_id"
     echo "queued $fixture (update $update_id); the command function answers it"
     ;;
   logs)

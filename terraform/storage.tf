@@ -69,7 +69,8 @@ resource "aws_s3_bucket" "archives" {
   #checkov:skip=CKV2_AWS_62:Nothing consumes bucket notifications; archive writes are announced by the Archived event on the bus.
   #checkov:skip=CKV_AWS_144:One region holds the stack; versioning and the lifecycle rule cover recovery. Replication is a deployer's choice for AWS.
   #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) encrypts every object; KMS would add a per-request cost without a reader to keep out.
-  bucket = local.bucket
+  bucket        = local.bucket
+  force_destroy = var.force_destroy_archives
 }
 
 resource "aws_s3_bucket_public_access_block" "archives" {

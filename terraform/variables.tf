@@ -38,6 +38,12 @@ variable "bucket_name" {
   default     = "chatbot-conversations"
 }
 
+variable "force_destroy_archives" {
+  description = "Let terraform destroy delete the archive bucket with the users' archives in it (otherwise destroy stops at a non-empty bucket)."
+  type        = bool
+  default     = false
+}
+
 variable "bucket_suffix" {
   description = "Appended to bucket_name as -<suffix> when set, for a globally unique name."
   type        = string

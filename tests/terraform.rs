@@ -1,10 +1,26 @@
 //! The Terraform stack: formatted and valid; applied to moto with the machine's provider mirror,
-//! then checked through the AWS API (not only the exit code); a second plan shows no change; and
-//! destroy is clean.
+//! then checked through the AWS API (not only the exit code); a second plan shows no change; the
+//! whole pipeline runs on the resources it created, each role configured from the environment
+//! Terraform gave its Lambda; and destroy is clean.
 
+use std::time::Duration;
+
+use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
+use cloud_ai_shared::config::Config;
+use cloud_ai_shared::handlers::archive_event::handle_archive_event;
+use cloud_ai_shared::handlers::poller::PollSettings;
+use cloud_ai_shared::handlers::sqs_batch::handle_batch;
+use cloud_ai_shared::wiring;
+use cloud_ai_tests::fake_telegram::FakeTelegram;
+use cloud_ai_tests::fixtures::{event_file, text};
 use cloud_ai_tests::moto::MotoServer;
+use cloud_ai_tests::observed_bus::ObservedBus;
+use cloud_ai_tests::queues::{drain, sqs_event};
 use cloud_ai_tests::terraform::{Workspace, repository};
+
+const TOKEN: &str = "123456:terraform-test";
+const ADA: i64 = 123456789;
 
 #[test]
 fn the_terraform_is_formatted_and_valid() {
@@ -37,15 +53,17 @@ fn zip_dir() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_stack_applies_to_the_emulator_with_its_settings_and_without_drift() {
+async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_destroys_cleanly() {
     let moto = MotoServer::shared();
     let workspace = Workspace::new();
     let vars = [
-        "-var=telegram_token=123456:terraform-test".to_string(),
+        format!("-var=telegram_token={TOKEN}"),
         format!("-var=aws_endpoint_url={}", moto.endpoint),
         format!("-var=lambda_zip_dir={}", zip_dir()),
         // moto's event source mappings swallow queue messages without running anything.
         "-var=enable_event_source_mapping=false".to_string(),
+        // The pipeline below leaves an archive in the bucket.
+        "-var=force_destroy_archives=true".to_string(),
     ];
     let with_vars = |args: &[&str]| -> Vec<String> {
         args.iter()
@@ -349,6 +367,10 @@ async fn the_stack_applies_to_the_emulator_with_its_settings_and_without_drift()
         String::from_utf8_lossy(&output.stdout)
     );
 
+    let outputs: serde_json::Value =
+        serde_json::from_str(&workspace.ok(&["output", "-json", "-no-color"])).unwrap();
+    an_update_travels_the_deployed_pipeline_to_an_archive(&sdk, &outputs).await;
+
     run(with_vars(&["destroy", "-auto-approve", "-no-color"]));
     let tables = dynamodb.list_tables().send().await.unwrap();
     assert!(
@@ -385,4 +407,150 @@ async fn bucket_versioning(s3: &aws_sdk_s3::Client, bucket: &str) -> String {
             status.unwrap_or_default().to_string()
         }
     }
+}
+
+/// The configuration a role gets from the environment Terraform gave its Lambda, with only the
+/// Telegram API moved to the fake (the SDK reaches moto through the test's own configuration).
+async fn role_config(sdk: &SdkConfig, function_name: &str, telegram: &FakeTelegram) -> Config {
+    let configuration = aws_sdk_lambda::Client::new(sdk)
+        .get_function_configuration()
+        .function_name(function_name)
+        .send()
+        .await
+        .unwrap();
+    let env = configuration
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    Config::from_lookup(|name| match name {
+        "TELEGRAM_API_URL" => Some(telegram.base_url.clone()),
+        _ => env.get(name).cloned(),
+    })
+    .unwrap_or_else(|e| panic!("{function_name}'s environment: {e}"))
+}
+
+/// Fixture updates served by the fake Telegram → poller → the stack's FIFO queue → command role
+/// (as its event source mapping would call it) → the stack's bus, whose `Archived` rule delivers
+/// to the archiver role → the stack's bucket and table. The test plays the parts moto does not
+/// run: the Lambdas (in-process, on the library) and the rule's Lambda target (swapped for a
+/// queue after the drift check, since moto's `PutEvents` fails when a rule targets a Lambda).
+async fn an_update_travels_the_deployed_pipeline_to_an_archive(
+    sdk: &SdkConfig,
+    outputs: &serde_json::Value,
+) {
+    let output = |name: &str| outputs[name]["value"].clone();
+    let function = |role: &str| output("function_names")[role].as_str().unwrap().to_string();
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let poller_config = role_config(sdk, &function("poller"), &telegram).await;
+    let command_config = role_config(sdk, &function("command"), &telegram).await;
+    let archiver_config = role_config(sdk, &function("archiver"), &telegram).await;
+    let bus_name = output("event_bus_name");
+    let archived = ObservedBus::redirect(
+        sdk,
+        bus_name.as_str().unwrap(),
+        "cloud-ai-archived",
+        "archiver",
+    )
+    .await;
+
+    let poller = wiring::poller_with(
+        &poller_config,
+        sdk,
+        PollSettings {
+            long_poll: Duration::from_secs(1),
+            reserve: Duration::ZERO,
+        },
+    )
+    .unwrap();
+    let command = wiring::publishing_command_handler(&command_config, sdk).unwrap();
+    let archiver = wiring::command_handler(&archiver_config, sdk);
+
+    // Ada starts, chats, and archives her session.
+    for fixture in ["start", "chat"] {
+        telegram.queue_update(event_file(&format!("updates/{fixture}.json")));
+    }
+    telegram.queue_update(text(100_100, ADA, ADA, "/archive 1"));
+    let report = poller
+        .run(tokio::time::Instant::now() + Duration::from_millis(1500))
+        .await
+        .unwrap();
+    assert_eq!(report.queued, 3);
+
+    // The event source mapping: the stack's queue, in order, as one SqsEvent.
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let messages = drain(&sqs, output("queue_url").as_str().unwrap()).await;
+    let records: Vec<(&str, &str)> = messages
+        .iter()
+        .map(|m| (m.message_id.as_str(), m.body.as_str()))
+        .collect();
+    assert_eq!(records.len(), 3, "the poller queued on the stack's queue");
+    let response = handle_batch(&command, &sqs_event(&records)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let texts = telegram.texts();
+    assert_eq!(
+        texts.len(),
+        2,
+        "greeting and chat; the archive confirmation waits for the archiver: {texts:?}"
+    );
+    assert!(texts[0].starts_with("Hello, Ada!"), "{texts:?}");
+    assert!(texts[1].starts_with("Saved to session 1."), "{texts:?}");
+
+    // The stack's rule matches the command role's Archived event; the archiver finishes the job.
+    let delivered = archived.take().await;
+    let kinds: Vec<&str> = delivered.iter().map(|e| e.detail_type.as_str()).collect();
+    assert_eq!(kinds, ["Archived"]);
+    for event in &delivered {
+        handle_archive_event(&archiver, event).await.unwrap();
+    }
+    assert_eq!(
+        telegram.last_text(),
+        "Archived session 1 (llama3, 1 message). It is archive 1 in /listarchives."
+    );
+    assert_eq!(telegram.texts().len(), 3);
+
+    // The archive is in the stack's bucket, in the original's layout, and the live rows are gone.
+    let bucket = output("bucket_name");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket.as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with(&format!("archives/{ADA}/")), "{keys:?}");
+    let table = output("table_name");
+    let items = aws_sdk_dynamodb::Client::new(sdk)
+        .query()
+        .table_name(table.as_str().unwrap())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::N(ADA.to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let sort_keys: Vec<&str> = items
+        .items()
+        .iter()
+        .filter_map(|item| item.get("sk")?.as_s().ok().map(String::as_str))
+        .collect();
+    assert!(
+        sort_keys.contains(&"STATE"),
+        "Ada's stream is in the stack's table: {sort_keys:?}"
+    );
+    assert!(
+        !sort_keys
+            .iter()
+            .any(|sk| sk.starts_with("MODEL#") || sk.starts_with("MSG#")),
+        "the live session rows are gone: {sort_keys:?}"
+    );
+    archived.delete().await;
 }

@@ -54,12 +54,21 @@ pub fn publishing_command_handler(
     Ok(command_handler(config, sdk).publishing_to(bus))
 }
 
+/// The poller role with Lambda's long-poll settings.
 pub fn poller(config: &Config, sdk: &SdkConfig) -> Result<Poller, ConfigError> {
+    poller_with(config, sdk, PollSettings::default())
+}
+
+pub fn poller_with(
+    config: &Config,
+    sdk: &SdkConfig,
+    settings: PollSettings,
+) -> Result<Poller, ConfigError> {
     Ok(Poller::new(
         telegram(config),
         Arc::new(aws::sqs_update_queue(sdk, config.require_queue_url()?)),
         Arc::new(aws::dynamodb_store(sdk, &config.table_name)),
-        PollSettings::default(),
+        settings,
     ))
 }
 
