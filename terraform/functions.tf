@@ -16,10 +16,15 @@ locals {
       concurrency = var.command_concurrency
       timeout     = var.command_timeout
       env = {
-        BUCKET_NAME    = aws_s3_bucket.archives.bucket
-        EVENT_BUS_NAME = aws_cloudwatch_event_bus.cloud_ai.name
-        DEFAULT_MODEL  = var.default_model
-        BOT_USERNAME   = var.bot_username
+        BUCKET_NAME     = aws_s3_bucket.archives.bucket
+        EVENT_BUS_NAME  = aws_cloudwatch_event_bus.cloud_ai.name
+        DEFAULT_MODEL   = var.default_model
+        BOT_USERNAME    = var.bot_username
+        MODEL_BACKEND   = var.model_backend
+        OLLAMA_URL      = var.model_backend == "ollama" ? var.ollama_url : ""
+        OPENAI_BASE_URL = var.model_backend == "openai" ? var.openai_base_url : ""
+        OPENAI_API_KEY  = var.model_backend == "openai" ? var.openai_api_key : ""
+        SYSTEM_PROMPT   = var.system_prompt
       }
     }
     archiver = {

@@ -120,3 +120,38 @@ variable "enable_event_source_mapping" {
   type        = bool
   default     = true
 }
+
+variable "model_backend" {
+  description = "What answers chat messages: ollama, openai (any OpenAI-compatible server) or none (messages are only stored)."
+  type        = string
+  default     = "ollama"
+  validation {
+    condition     = contains(["ollama", "openai", "none"], var.model_backend)
+    error_message = "model_backend must be ollama, openai or none."
+  }
+}
+
+variable "ollama_url" {
+  description = "Ollama's base URL as the command function reaches it (on LocalStack: http://host.docker.internal:11434)."
+  type        = string
+  default     = "http://host.docker.internal:11434"
+}
+
+variable "openai_base_url" {
+  description = "An OpenAI-compatible server's base URL up to /v1, for model_backend = openai."
+  type        = string
+  default     = ""
+}
+
+variable "openai_api_key" {
+  description = "The OpenAI-compatible server's API key, if it needs one."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "system_prompt" {
+  description = "Sent first in every conversation (optional)."
+  type        = string
+  default     = ""
+}

@@ -105,6 +105,7 @@ async fn two_concurrent_appends_to_one_stream_cannot_both_succeed() {
                 replies_sent: 0,
                 archive_jobs_done: true,
                 unpublished: Vec::new(),
+                answer_message_ids: Vec::new(),
             };
             store
                 .append(Append {
@@ -114,6 +115,7 @@ async fn two_concurrent_appends_to_one_stream_cannot_both_succeed() {
                     state: &state,
                     changes: &[],
                     receipt: &receipt,
+                    receipt_is_new: true,
                 })
                 .await
         }

@@ -298,13 +298,30 @@ impl cloud_ai_shared::telegram::Telegram for Unordered {
             .cloned()
             .collect())
     }
-    async fn send_message(
+    async fn send_text(
         &self,
         _: i64,
         _: &str,
+        _: cloud_ai_shared::telegram::TextFormat,
     ) -> Result<cloud_ai_shared::telegram::SentMessage, cloud_ai_shared::telegram::TelegramError>
     {
         unreachable!("the poller sends no messages")
+    }
+    async fn edit_text(
+        &self,
+        _: i64,
+        _: i64,
+        _: &str,
+        _: cloud_ai_shared::telegram::TextFormat,
+    ) -> Result<(), cloud_ai_shared::telegram::TelegramError> {
+        unreachable!("the poller edits no messages")
+    }
+    async fn send_chat_action(
+        &self,
+        _: i64,
+        _: &str,
+    ) -> Result<(), cloud_ai_shared::telegram::TelegramError> {
+        unreachable!("the poller shows no actions")
     }
     async fn send_document(
         &self,

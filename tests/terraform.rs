@@ -64,6 +64,8 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
         "-var=enable_event_source_mapping=false".to_string(),
         // The pipeline below leaves an archive in the bucket.
         "-var=force_destroy_archives=true".to_string(),
+        // No model answers here: the pipeline's chat message is stored (tests/chat.rs answers).
+        "-var=model_backend=none".to_string(),
     ];
     let with_vars = |args: &[&str]| -> Vec<String> {
         args.iter()

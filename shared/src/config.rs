@@ -31,6 +31,29 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Which model backend answers chat messages (`MODEL_BACKEND`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelBackendConfig {
+    /// `none`: messages are stored without an answer.
+    None,
+    /// `ollama` (the default): `OLLAMA_URL`, default `http://localhost:11434`.
+    Ollama { url: String },
+    /// `openai`: an OpenAI-compatible server at `OPENAI_BASE_URL` (up to `/v1`), with an
+    /// optional `OPENAI_API_KEY`.
+    OpenAi {
+        base_url: String,
+        api_key: Option<Secret>,
+    },
+}
+
+/// How answers are made (`SYSTEM_PROMPT`, `CONTEXT_MAX_CHARS`, `ANSWER_STALL_SECONDS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerConfig {
+    pub system_prompt: Option<String>,
+    pub context_max_chars: usize,
+    pub stall_seconds: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `TELEGRAM_TOKEN`
@@ -49,6 +72,8 @@ pub struct Config {
     pub queue_url: Option<String>,
     /// `EVENT_BUS_NAME`: the EventBridge bus the command role publishes on.
     pub event_bus_name: Option<String>,
+    pub model_backend: ModelBackendConfig,
+    pub answers: AnswerConfig,
 }
 
 impl Config {
@@ -85,7 +110,65 @@ impl Config {
                 reason: "use letters, digits and . _ : / - only".into(),
             });
         }
+        let http_url = |name: &'static str, value: String| {
+            if value.starts_with("http://") || value.starts_with("https://") {
+                Ok(value)
+            } else {
+                Err(ConfigError::Invalid {
+                    name,
+                    reason: "it must start with http:// or https://".into(),
+                })
+            }
+        };
+        let model_backend = match get("MODEL_BACKEND")
+            .unwrap_or_else(|| "ollama".into())
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "none" | "off" => ModelBackendConfig::None,
+            "ollama" => ModelBackendConfig::Ollama {
+                url: http_url(
+                    "OLLAMA_URL",
+                    get("OLLAMA_URL").unwrap_or_else(|| crate::model::ollama::DEFAULT_URL.into()),
+                )?,
+            },
+            "openai" => ModelBackendConfig::OpenAi {
+                base_url: http_url(
+                    "OPENAI_BASE_URL",
+                    get("OPENAI_BASE_URL").ok_or(ConfigError::Missing("OPENAI_BASE_URL"))?,
+                )?,
+                api_key: get("OPENAI_API_KEY").map(Secret),
+            },
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "MODEL_BACKEND",
+                    reason: "use ollama, openai or none".into(),
+                });
+            }
+        };
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(value) => {
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| ConfigError::Invalid {
+                            name,
+                            reason: format!("{value:?} is not a positive whole number"),
+                        })
+                }
+            }
+        };
+        let answers = AnswerConfig {
+            system_prompt: get("SYSTEM_PROMPT"),
+            context_max_chars: number("CONTEXT_MAX_CHARS", 24_000)? as usize,
+            stall_seconds: number("ANSWER_STALL_SECONDS", 60)?,
+        };
         Ok(Config {
+            model_backend,
+            answers,
             telegram_token: Secret(token),
             telegram_api_url: api_url,
             table_name: get("TABLE_NAME").unwrap_or_else(|| DEFAULT_TABLE.to_string()),
@@ -130,6 +213,46 @@ mod tests {
         assert_eq!(config.bucket_name, "chatbot-conversations");
         assert_eq!(config.telegram_api_url, "https://api.telegram.org");
         assert_eq!(config.default_model, "llama3");
+    }
+
+    #[test]
+    fn the_model_backend_is_chosen_by_configuration() {
+        let config = Config::from_lookup(lookup(&[("TELEGRAM_TOKEN", "1:a")])).unwrap();
+        assert_eq!(
+            config.model_backend,
+            ModelBackendConfig::Ollama {
+                url: "http://localhost:11434".into()
+            }
+        );
+        let config = Config::from_lookup(lookup(&[
+            ("TELEGRAM_TOKEN", "1:a"),
+            ("MODEL_BACKEND", "openai"),
+            ("OPENAI_BASE_URL", "http://localhost:8080/v1"),
+            ("OPENAI_API_KEY", "sk-secret"),
+        ]))
+        .unwrap();
+        assert!(matches!(
+            config.model_backend,
+            ModelBackendConfig::OpenAi { .. }
+        ));
+        assert!(!format!("{config:?}").contains("sk-secret"));
+        let missing = Config::from_lookup(lookup(&[
+            ("TELEGRAM_TOKEN", "1:a"),
+            ("MODEL_BACKEND", "openai"),
+        ]));
+        assert_eq!(missing, Err(ConfigError::Missing("OPENAI_BASE_URL")));
+        let bad = Config::from_lookup(lookup(&[
+            ("TELEGRAM_TOKEN", "1:a"),
+            ("CONTEXT_MAX_CHARS", "lots"),
+        ]))
+        .unwrap_err();
+        assert!(bad.to_string().contains("CONTEXT_MAX_CHARS"));
+        let bad = Config::from_lookup(lookup(&[
+            ("TELEGRAM_TOKEN", "1:a"),
+            ("MODEL_BACKEND", "gpt"),
+        ]))
+        .unwrap_err();
+        assert!(bad.to_string().contains("MODEL_BACKEND"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod bus;
 pub mod config;
 pub mod domain;
 pub mod handlers;
+pub mod model;
 pub mod queue;
 pub mod store;
 pub mod telegram;

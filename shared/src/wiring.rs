@@ -6,9 +6,14 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use crate::aws;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ModelBackendConfig};
+use crate::domain::backend::ContextBudget;
+use crate::handlers::answer::{AnswerSettings, Answerer};
 use crate::handlers::poller::{PollSettings, Poller};
 use crate::handlers::{CommandHandler, Settings};
+use crate::model::ModelBackend;
+use crate::model::ollama::Ollama;
+use crate::model::openai::OpenAiCompatible;
 use crate::telegram::http::HttpTelegram;
 
 /// JSON log lines on stderr, filtered by `RUST_LOG` (default `info`).
@@ -30,8 +35,36 @@ fn telegram(config: &Config) -> Arc<HttpTelegram> {
     ))
 }
 
+/// The configured model backend and how it answers, if any.
+pub fn answerer(config: &Config) -> Option<Answerer> {
+    let model: Arc<dyn ModelBackend> = match &config.model_backend {
+        ModelBackendConfig::None => return None,
+        ModelBackendConfig::Ollama { url } => Arc::new(Ollama::new(url.clone())),
+        ModelBackendConfig::OpenAi { base_url, api_key } => {
+            Arc::new(OpenAiCompatible::new(base_url.clone(), api_key.clone()))
+        }
+    };
+    let settings = AnswerSettings {
+        budget: ContextBudget {
+            max_chars: config.answers.context_max_chars,
+            system_prompt: config.answers.system_prompt.clone(),
+        },
+        stall: std::time::Duration::from_secs(config.answers.stall_seconds),
+        ..AnswerSettings::default()
+    };
+    Some(Answerer::new(model, settings))
+}
+
 /// The command role without a bus: runs archive jobs itself (the archiver role, and one process).
 pub fn command_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
+    let handler = storage_handler(config, sdk);
+    match answerer(config) {
+        Some(answerer) => handler.answering_with(answerer),
+        None => handler,
+    }
+}
+
+fn storage_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
     let store = Arc::new(aws::dynamodb_store(sdk, &config.table_name));
     CommandHandler::new(
         store.clone(),

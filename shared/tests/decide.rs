@@ -3,6 +3,7 @@
 mod common;
 
 use cloud_ai_shared::domain::archive_doc::ImportError;
+use cloud_ai_shared::domain::backend::{BackendFacts, BackendStatus};
 use cloud_ai_shared::domain::decide::{
     Context, ImportOutcome, Input, MAX_LIVE_SESSIONS, Reply, StoredImport, decide,
 };
@@ -182,6 +183,8 @@ fn history_shows_the_recent_messages_it_is_given() {
         date: 0,
         default_model: "llama3",
         recent_messages: &recent,
+        answering: false,
+        backend: None,
     };
     let reply = decide(
         &bot.state,
@@ -387,4 +390,100 @@ fn the_session_limit_is_explained() {
     let refused = bot.send("/newsession");
     assert!(refused.events.is_empty());
     assert!(text(&refused).starts_with(&format!("You have {MAX_LIVE_SESSIONS} live sessions")));
+}
+
+fn with_backend(models: &[&str]) -> Bot {
+    Bot {
+        backend: Some(BackendStatus {
+            kind: "Ollama".into(),
+            facts: Ok(BackendFacts {
+                version: Some("0.5.7".into()),
+                models: models.iter().map(|m| m.to_string()).collect(),
+            }),
+        }),
+        ..Bot::default()
+    }
+}
+
+#[test]
+fn with_a_backend_a_chat_message_is_stored_and_answered_by_the_session_model() {
+    let mut bot = with_backend(&["llama3:latest"]);
+    let decision = bot.send("What is an event store?");
+    assert_eq!(text(&decision), "<answer by llama3>");
+    assert!(matches!(
+        decision.events.last(),
+        Some(Event::MessagePosted {
+            role: Role::User,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn model_lists_switches_and_opens_sessions_per_model() {
+    let mut bot = with_backend(&["llama3:latest", "qwen2.5:7b"]);
+    bot.send("/start");
+    let list = text(&bot.send("/model"));
+    assert!(list.contains("• llama3:latest (current)"), "{list}");
+    assert!(list.contains("• qwen2.5:7b"), "{list}");
+
+    let unknown = text(&bot.send("/model mistral"));
+    assert_eq!(
+        unknown,
+        "The model backend has no model \"mistral\". Available: llama3:latest, qwen2.5:7b."
+    );
+    assert_eq!(bot.state.sessions.len(), 1, "nothing changed");
+
+    assert_eq!(
+        text(&bot.send("/model qwen2.5:7b")),
+        "Started session 2 (qwen2.5:7b). It is now active."
+    );
+    assert_eq!(text(&bot.send("hello")), "<answer by qwen2.5:7b>");
+    assert_eq!(
+        text(&bot.send("/model qwen2.5:7b")),
+        "Your active session already uses qwen2.5:7b."
+    );
+    // Back to the first session, which is llama3's (named without its tag when it was opened).
+    bot.send("/switch 1");
+    assert!(
+        text(&bot.send("/model qwen2.5:7b"))
+            .starts_with("Switched to session 2, your latest with qwen2.5:7b")
+    );
+    assert_eq!(bot.state.sessions.len(), 2);
+}
+
+#[test]
+fn model_and_status_say_when_the_backend_is_down() {
+    let mut bot = Bot {
+        backend: Some(BackendStatus {
+            kind: "Ollama".into(),
+            facts: Err("connection refused".into()),
+        }),
+        ..Bot::default()
+    };
+    bot.send("/start");
+    assert_eq!(
+        text(&bot.send("/model llama3")),
+        "The model backend (Ollama) is not answering: connection refused. Try again in a while."
+    );
+    let status = text(&bot.send("/status"));
+    assert!(
+        status.starts_with("Model backend: Ollama is not answering (connection refused)."),
+        "{status}"
+    );
+    assert!(
+        status.contains("Active session: 1 of 1 (llama3, 0 messages)."),
+        "{status}"
+    );
+}
+
+#[test]
+fn status_shows_the_backend_version_and_models() {
+    let mut bot = with_backend(&["llama3:latest"]);
+    bot.send("/start");
+    let status = text(&bot.send("/status"));
+    assert!(
+        status.starts_with("Model backend: Ollama 0.5.7, answering.\nModels: llama3:latest."),
+        "{status}"
+    );
 }

@@ -63,6 +63,17 @@ impl Failure {
         }
     }
 
+    /// What Telegram answers when a message's markup does not parse.
+    pub fn bad_markup() -> Failure {
+        Failure {
+            status: 400,
+            description:
+                "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0"
+                    .into(),
+            retry_after: None,
+        }
+    }
+
     pub fn server_error() -> Failure {
         Failure {
             status: 502,
@@ -72,9 +83,27 @@ impl Failure {
     }
 }
 
+/// A message as the chat shows it now (after edits), with when it was sent and edited.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub message_id: i64,
+    pub chat_id: i64,
+    /// The text as users see it (markup parsed away).
+    pub text: String,
+    /// The text as sent, with its markup.
+    pub raw: String,
+    pub html: bool,
+    pub sent_at: std::time::Instant,
+    pub edited_at: Vec<std::time::Instant>,
+}
+
 #[derive(Default)]
 struct Inner {
     sent: Vec<Sent>,
+    /// Every text message, by id, as shown now.
+    shown: Vec<Shown>,
+    /// `sendChatAction` calls: (chat, action).
+    actions: Vec<(i64, String)>,
     /// file_id → (file_path, bytes)
     files: HashMap<String, (String, Vec<u8>)>,
     updates: Vec<Value>,
@@ -185,6 +214,23 @@ impl FakeTelegram {
         inner
             .updates
             .sort_by_key(|u| u["update_id"].as_i64().unwrap_or(0));
+    }
+
+    /// Every text message in `chat_id` as the chat shows it now (after edits), in order.
+    pub fn chat_messages(&self, chat_id: i64) -> Vec<Shown> {
+        self.inner
+            .lock()
+            .unwrap()
+            .shown
+            .iter()
+            .filter(|m| m.chat_id == chat_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The `sendChatAction` calls so far: (chat, action).
+    pub fn actions(&self) -> Vec<(i64, String)> {
+        self.inner.lock().unwrap().actions.clone()
     }
 
     /// The next `count` calls of `method` fail with `failure`.
@@ -311,21 +357,88 @@ async fn method(
             let Some(chat_id) = int(&params, "chat_id") else {
                 return error(400, "Bad Request: chat_id is empty", None);
             };
-            let text = string(&params, "text").unwrap_or_default();
-            if text.trim().is_empty() {
-                return error(400, "Bad Request: message text is empty", None);
-            }
-            if text.encode_utf16().count() > 4096 {
-                return error(400, "Bad Request: message is too long", None);
-            }
+            let raw = string(&params, "text").unwrap_or_default();
+            let html =
+                string(&params, "parse_mode").is_some_and(|m| m.eq_ignore_ascii_case("html"));
+            let text = match visible(&raw, html) {
+                Ok(text) => text,
+                Err(response) => return response,
+            };
             inner.next_message_id += 1;
             inner.sent.push(Sent::Message {
                 chat_id,
                 text: text.clone(),
             });
+            inner.shown.push(Shown {
+                message_id,
+                chat_id,
+                text: text.clone(),
+                raw,
+                html,
+                sent_at: std::time::Instant::now(),
+                edited_at: Vec::new(),
+            });
             ok(
                 json!({"message_id": message_id, "date": 1_764_000_000, "chat": {"id": chat_id, "type": "private"}, "text": text}),
             )
+        }
+        "editMessageText" => {
+            let (Some(chat_id), Some(edited_id)) =
+                (int(&params, "chat_id"), int(&params, "message_id"))
+            else {
+                return error(
+                    400,
+                    "Bad Request: message identifier is not specified",
+                    None,
+                );
+            };
+            let raw = string(&params, "text").unwrap_or_default();
+            let html =
+                string(&params, "parse_mode").is_some_and(|m| m.eq_ignore_ascii_case("html"));
+            let text = match visible(&raw, html) {
+                Ok(text) => text,
+                Err(response) => return response,
+            };
+            let Some(shown) = inner
+                .shown
+                .iter_mut()
+                .find(|m| m.message_id == edited_id && m.chat_id == chat_id)
+            else {
+                return error(400, "Bad Request: message to edit not found", None);
+            };
+            if shown.raw == raw && shown.html == html {
+                return error(
+                    400,
+                    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+                    None,
+                );
+            }
+            shown.text = text.clone();
+            shown.raw = raw;
+            shown.html = html;
+            shown.edited_at.push(std::time::Instant::now());
+            ok(
+                json!({"message_id": edited_id, "date": 1_764_000_000, "edit_date": 1_764_000_001, "chat": {"id": chat_id, "type": "private"}, "text": text}),
+            )
+        }
+        "sendChatAction" => {
+            let Some(chat_id) = int(&params, "chat_id") else {
+                return error(400, "Bad Request: chat_id is empty", None);
+            };
+            let action = string(&params, "action").unwrap_or_default();
+            if ![
+                "typing",
+                "upload_document",
+                "upload_photo",
+                "record_voice",
+                "choose_sticker",
+            ]
+            .contains(&action.as_str())
+            {
+                return error(400, "Bad Request: wrong parameter action in request", None);
+            }
+            inner.actions.push((chat_id, action));
+            ok(json!(true))
         }
         "sendDocument" => {
             let Some(chat_id) = int(&params, "chat_id") else {
@@ -419,4 +532,128 @@ async fn download(
         Some((_, bytes)) => (StatusCode::OK, Bytes::from(bytes.clone())).into_response(),
         None => error(404, "Not Found", None),
     }
+}
+
+/// The text users see for a message, or the error Telegram answers: an empty or too long text,
+/// or HTML that does not parse (Telegram's HTML parse mode: the tags it supports, balanced, and
+/// only the entities `&lt;`, `&gt;`, `&amp;`, `&quot;` and numeric ones).
+#[allow(clippy::result_large_err)]
+fn visible(raw: &str, html: bool) -> Result<String, Response> {
+    let text = if html {
+        parse_html(raw).map_err(|e| {
+            error(
+                400,
+                &format!("Bad Request: can't parse entities: {e}"),
+                None,
+            )
+        })?
+    } else {
+        raw.to_string()
+    };
+    // Telegram strips a message's leading and trailing white space.
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(error(400, "Bad Request: message text is empty", None));
+    }
+    if text.encode_utf16().count() > 4096 {
+        return Err(error(400, "Bad Request: message is too long", None));
+    }
+    Ok(text)
+}
+
+const TAGS: &[&str] = &[
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "code",
+    "pre",
+    "a",
+    "span",
+    "tg-spoiler",
+    "tg-emoji",
+    "blockquote",
+];
+
+fn parse_html(raw: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = raw;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '<' => {
+                let end = rest.find('>').ok_or_else(|| {
+                    format!(
+                        "Unclosed start tag at byte offset {}",
+                        raw.len() - rest.len()
+                    )
+                })?;
+                let tag = &rest[1..end];
+                let (closing, body) = match tag.strip_prefix('/') {
+                    Some(body) => (true, body),
+                    None => (false, tag),
+                };
+                let name = body
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                if !TAGS.contains(&name.as_str()) {
+                    return Err(format!(
+                        "Unsupported start tag \"{name}\" at byte offset {}",
+                        raw.len() - rest.len()
+                    ));
+                }
+                if closing {
+                    if open.pop().as_deref() != Some(name.as_str()) {
+                        return Err(format!(
+                            "Unmatched end tag at byte offset {}, expected \"</{name}>\"",
+                            raw.len() - rest.len()
+                        ));
+                    }
+                } else {
+                    open.push(name);
+                }
+                rest = &rest[end + 1..];
+            }
+            '&' => {
+                let end = rest.find(';').filter(|e| *e <= 10).ok_or_else(|| {
+                    format!(
+                        "Character entity expected at byte offset {}",
+                        raw.len() - rest.len()
+                    )
+                })?;
+                let entity = &rest[1..end];
+                let decoded = match entity {
+                    "lt" => '<',
+                    "gt" => '>',
+                    "amp" => '&',
+                    "quot" => '"',
+                    numeric if numeric.starts_with('#') => numeric[1..]
+                        .parse::<u32>()
+                        .ok()
+                        .and_then(char::from_u32)
+                        .ok_or_else(|| format!("Unsupported entity \"{entity}\""))?,
+                    _ => return Err(format!("Unsupported entity \"{entity}\"")),
+                };
+                out.push(decoded);
+                rest = &rest[end + 1..];
+            }
+            c => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    if let Some(name) = open.pop() {
+        return Err(format!(
+            "Can't find end tag corresponding to start tag \"{name}\""
+        ));
+    }
+    Ok(out)
 }

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use cloud_ai_shared::config::Config;
-use cloud_ai_shared::handlers::sqs_batch::handle_batch;
+use cloud_ai_shared::handlers::sqs_batch::handle_batch_until;
 use cloud_ai_shared::{aws, wiring};
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -16,7 +16,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let handler = wiring::publishing_command_handler(&config, &sdk).context("configuration")?;
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, lambda_runtime::Error>(handle_batch(handler, &event.payload).await)
+        let deadline = wiring::deadline_from_epoch_ms(event.context.deadline);
+        Ok::<SqsBatchResponse, lambda_runtime::Error>(
+            handle_batch_until(handler, &event.payload, Some(deadline)).await,
+        )
     }))
     .await
 }

@@ -16,6 +16,8 @@ pub enum Command {
     Export(usize),
     Echo(String),
     Status,
+    /// `/model` (list the models) or `/model <name>` (move to a session for that model).
+    Model(Option<String>),
     /// Text that is not a command: a chat message for the active session.
     Chat(String),
     /// A command for another bot in a group chat (`/help@other_bot`): not ours to answer.
@@ -84,6 +86,7 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Command {
         "history" => Command::History,
         "listarchives" => Command::ListArchives,
         "status" => Command::Status,
+        "model" | "models" => Command::Model((!args.is_empty()).then(|| args.to_string())),
         "switch" => number_arg("switch", args, true).map_or_else(Command::BadUsage, |n| {
             Command::Switch(n.expect("required number is present"))
         }),

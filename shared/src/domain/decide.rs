@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::archive_doc::ImportError;
+use super::backend::BackendStatus;
 use super::command::Command;
 use super::events::{ChatMessage, Event, Role};
 use super::keys::{archive_key, derived_session_id};
@@ -54,6 +55,10 @@ pub struct Context<'a> {
     pub default_model: &'a str,
     /// The last messages of the active session, oldest first (read only for `/history`).
     pub recent_messages: &'a [ChatMessage],
+    /// Whether a model backend answers chat messages.
+    pub answering: bool,
+    /// The backend's state, read only for the commands that show or check it.
+    pub backend: Option<&'a BackendStatus>,
 }
 
 /// Something to send back to the user.
@@ -62,6 +67,12 @@ pub struct Context<'a> {
 pub enum Reply {
     Text {
         text: String,
+    },
+    /// The model's answer to the session's conversation, streamed as it is generated. It is
+    /// recorded as the session's next message once shown.
+    Answer {
+        session_id: Uuid,
+        model: String,
     },
     /// The stored archive at `s3_key`, sent as a JSON document.
     ArchiveFile {
@@ -103,6 +114,11 @@ pub fn import_refusal(state: &UserState) -> Option<ImportError> {
     })
 }
 
+/// Whether a decision needs the model backend's state.
+pub fn needs_backend_status(input: &Input) -> bool {
+    matches!(input, Input::Command(Command::Status | Command::Model(_)))
+}
+
 /// Whether a command needs the active session's recent messages.
 pub fn needs_recent_messages(input: &Input) -> bool {
     matches!(input, Input::Command(Command::History))
@@ -132,7 +148,11 @@ fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decisi
         Command::ListArchives => Decision::reply(replies::archive_list(state)),
         Command::Export(number) => export(state, *number),
         Command::Echo(text) => Decision::reply(text.clone()),
-        Command::Status => Decision::reply(replies::status(state)),
+        Command::Status => Decision::reply(match ctx.backend {
+            Some(backend) if ctx.answering => replies::status_with_backend(state, backend),
+            _ => replies::status(state),
+        }),
+        Command::Model(name) => model(state, name.as_deref(), ctx),
         Command::Chat(text) => chat(state, text, ctx),
         Command::ForAnotherBot => Decision::nothing(),
         Command::Unknown(name) => Decision::reply(replies::unknown_command(name)),
@@ -145,6 +165,10 @@ fn open_session(state: &UserState, ctx: &Context) -> Vec<Event> {
     let model_name = state
         .active_session()
         .map_or_else(|| ctx.default_model.to_string(), |s| s.model_name.clone());
+    open_session_with(model_name, ctx)
+}
+
+fn open_session_with(model_name: String, ctx: &Context) -> Vec<Event> {
     let session_id = derived_session_id(ctx.user_id, ctx.update_id, "session");
     vec![
         Event::SessionCreated {
@@ -268,15 +292,78 @@ fn chat(state: &UserState, text: &str, ctx: &Context) -> Decision {
     let number = state
         .session_number(session_id)
         .unwrap_or(state.sessions.len() + 1);
+    let model = match &events.first() {
+        Some(Event::SessionCreated { model_name, .. }) => model_name.clone(),
+        _ => state
+            .sessions
+            .iter()
+            .find(|s| s.session_id == session_id)
+            .map_or_else(|| ctx.default_model.to_string(), |s| s.model_name.clone()),
+    };
     events.push(Event::MessagePosted {
         session_id,
         role: Role::User,
         content: text.to_string(),
         ts: ctx.date,
     });
+    let reply = if ctx.answering {
+        Reply::Answer { session_id, model }
+    } else {
+        Reply::text(replies::chat_saved(number))
+    };
     Decision {
         events,
-        replies: vec![Reply::text(replies::chat_saved(number))],
+        replies: vec![reply],
+    }
+}
+
+/// `/model`: the backend's models; `/model <name>`: the latest live session for that model
+/// becomes active, or a new one is opened for it.
+fn model(state: &UserState, name: Option<&str>, ctx: &Context) -> Decision {
+    let current = state.active_session().map(|s| s.model_name.as_str());
+    let backend = match ctx.backend {
+        Some(backend) if ctx.answering => backend,
+        _ => return Decision::reply(replies::no_backend()),
+    };
+    let facts = match &backend.facts {
+        Ok(facts) => facts,
+        Err(reason) => return Decision::reply(replies::backend_down(&backend.kind, reason)),
+    };
+    let Some(name) = name else {
+        return Decision::reply(replies::model_list(
+            &facts.models,
+            current.unwrap_or(ctx.default_model),
+        ));
+    };
+    let Some(model) = super::backend::resolve_model(&facts.models, name) else {
+        return Decision::reply(replies::unknown_model(name, &facts.models));
+    };
+    if current == Some(model.as_str()) {
+        return Decision::reply(replies::model_already(model));
+    }
+    let existing = state
+        .sessions
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.model_name == *model)
+        .max_by_key(|(_, s)| s.last_message_ts);
+    if let Some((index, session)) = existing {
+        return Decision {
+            events: vec![Event::Switched {
+                session_id: session.session_id,
+            }],
+            replies: vec![Reply::text(replies::model_switched(index + 1, session))],
+        };
+    }
+    if state.sessions.len() >= MAX_LIVE_SESSIONS {
+        return Decision::reply(replies::too_many_sessions(MAX_LIVE_SESSIONS));
+    }
+    Decision {
+        events: open_session_with(model.clone(), ctx),
+        replies: vec![Reply::text(replies::session_created(
+            state.sessions.len() + 1,
+            model,
+        ))],
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod archive_doc;
 pub mod archive_job;
+pub mod backend;
 pub mod command;
 pub mod decide;
 pub mod events;

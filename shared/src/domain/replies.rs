@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::backend::{AnswerFailure, BackendStatus};
 use super::command::{UsageError, UsageProblem};
 use super::events::{ChatMessage, Role};
 use super::state::{ArchiveSummary, SessionSummary, UserState};
@@ -23,8 +24,10 @@ pub fn help() -> String {
      /export <number> — get that archive as a JSON file\n\
      /echo <text> — repeat the text (a test)\n\
      /status — the model backend and your sessions\n\
+     /model — the models you can chat with\n\
+     /model <name> — chat with that model: switches to your latest session for it, or starts one\n\
      Send a JSON archive file to import it.\n\
-     Any other text goes into the active session."
+     Any other text goes into the active session, and the session's model answers it."
         .to_string()
 }
 
@@ -262,6 +265,114 @@ pub fn status(state: &UserState) -> String {
         "Model backend: not configured. Your messages are stored, but no AI model answers them yet.\n{active}\nArchives: {}.",
         state.archives.len()
     )
+}
+
+/// `/status` with a model backend.
+pub fn status_with_backend(state: &UserState, backend: &BackendStatus) -> String {
+    let backend_line = match &backend.facts {
+        Ok(facts) => {
+            let version = facts
+                .version
+                .as_ref()
+                .map_or_else(String::new, |v| format!(" {v}"));
+            let models = if facts.models.is_empty() {
+                "none installed".to_string()
+            } else {
+                facts.models.join(", ")
+            };
+            format!(
+                "Model backend: {}{version}, answering.\nModels: {models}.",
+                backend.kind
+            )
+        }
+        Err(reason) => format!(
+            "Model backend: {} is not answering ({reason}). Your messages are still saved.",
+            backend.kind
+        ),
+    };
+    let active = match state.active_session() {
+        Some(s) => format!(
+            "Active session: {} of {} ({}, {}).",
+            state.session_number(s.session_id).unwrap_or(0),
+            state.sessions.len(),
+            s.model_name,
+            messages(s.message_count)
+        ),
+        None => format!("No active session ({} live).", state.sessions.len()),
+    };
+    format!(
+        "{backend_line}\n{active}\nArchives: {}.",
+        state.archives.len()
+    )
+}
+
+pub fn no_backend() -> String {
+    "No model backend is configured, so there are no models to choose from.".to_string()
+}
+
+pub fn backend_down(kind: &str, reason: &str) -> String {
+    format!("The model backend ({kind}) is not answering: {reason}. Try again in a while.")
+}
+
+pub fn model_list(models: &[String], current: &str) -> String {
+    if models.is_empty() {
+        return "The model backend has no models installed yet (with Ollama: ollama pull llama3)."
+            .to_string();
+    }
+    let lines: Vec<String> = models
+        .iter()
+        .map(|m| {
+            let marker = if m == current || m.strip_suffix(":latest") == Some(current) {
+                " (current)"
+            } else {
+                ""
+            };
+            format!("• {m}{marker}")
+        })
+        .collect();
+    format!(
+        "Models:\n{}\n\nUse /model <name> to chat with one.",
+        lines.join("\n")
+    )
+}
+
+pub fn unknown_model(name: &str, models: &[String]) -> String {
+    let available = if models.is_empty() {
+        "none".to_string()
+    } else {
+        models.join(", ")
+    };
+    format!("The model backend has no model \"{name}\". Available: {available}.")
+}
+
+pub fn model_already(model: &str) -> String {
+    format!("Your active session already uses {model}.")
+}
+
+pub fn model_switched(number: usize, session: &SessionSummary) -> String {
+    format!(
+        "Switched to session {number}, your latest with {} ({}).",
+        session.model_name,
+        messages(session.message_count)
+    )
+}
+
+/// Why an answer stopped; shown under what the model wrote so far.
+pub fn answer_failed(reason: &AnswerFailure) -> String {
+    let why = match reason {
+        AnswerFailure::Unreachable => "The model backend cannot be reached right now.".to_string(),
+        AnswerFailure::UnknownModel(model) => format!(
+            "The model backend has no model \"{model}\" any more. Pick another with /model."
+        ),
+        AnswerFailure::Backend(detail) => format!("The model failed: {detail}."),
+        AnswerFailure::Stalled => "The model stopped sending text.".to_string(),
+        AnswerFailure::OutOfTime => "The answer took longer than the bot may wait.".to_string(),
+    };
+    format!("⚠️ {why} Your message is saved in the session; send it again to retry.")
+}
+
+pub fn empty_answer() -> String {
+    "(The model answered with no text.)".to_string()
 }
 
 pub fn usage(error: &UsageError) -> String {

@@ -9,17 +9,23 @@
 
 use std::sync::Arc;
 
+use tokio::time::Instant;
+use uuid::Uuid;
+
 use crate::archive::{ArchiveError, ArchiveStore};
 use crate::bus::{BusError, BusEvent, EventBus};
 use crate::domain::archive_job::ArchiveJob;
 use crate::domain::command::parse;
-use crate::domain::decide::{Context, HISTORY_LENGTH, Input, decide, needs_recent_messages};
-use crate::domain::events::RecordedEvent;
+use crate::domain::decide::{
+    Context, HISTORY_LENGTH, Input, Reply, decide, needs_backend_status, needs_recent_messages,
+};
+use crate::domain::events::{Event, RecordedEvent, Role};
 use crate::domain::projection::{changes_for, coalesce};
 use crate::domain::update::{Classified, Content, Incoming, MalformedUpdate, classify};
 use crate::store::{Append, EventStore, FINISH_LEASE_SECONDS, Receipt, SessionRows, StoreError};
 use crate::telegram::{Telegram, TelegramError};
 
+use super::answer::{Answerer, Generated};
 use super::archiver::{Archiver, ArchiverError};
 use super::{delivery, import};
 
@@ -98,6 +104,8 @@ pub struct CommandHandler {
     /// Where events are published; with a bus, archive jobs are left to the archiver role,
     /// which receives the `Archived` event and finishes the update (see [`Self::finish_update`]).
     bus: Option<Arc<dyn EventBus>>,
+    /// The model backend that answers chat messages; without one they are only stored.
+    answerer: Option<Answerer>,
 }
 
 /// How far finishing a receipt got.
@@ -125,7 +133,14 @@ impl CommandHandler {
             archiver,
             settings,
             bus: None,
+            answerer: None,
         }
+    }
+
+    /// Answers chat messages with a model backend.
+    pub fn answering_with(mut self, answerer: Answerer) -> CommandHandler {
+        self.answerer = Some(answerer);
+        self
     }
 
     /// Publishes every recorded event on `bus`, and leaves archiving to the archiver role.
@@ -142,7 +157,7 @@ impl CommandHandler {
         update_id: i64,
     ) -> Result<Outcome, HandleError> {
         match self.store.receipt(user_id, update_id).await? {
-            Some(receipt) => self.finish_earlier(user_id, receipt).await,
+            Some(receipt) => self.finish_earlier(user_id, receipt, None).await,
             None => {
                 tracing::error!(user_id, update_id, "no receipt for an update to finish");
                 Err(StoreError::Corrupt(format!(
@@ -155,6 +170,16 @@ impl CommandHandler {
 
     /// Handles one raw update (the JSON Telegram sent).
     pub async fn handle(&self, raw: &serde_json::Value) -> Result<Outcome, HandleError> {
+        self.handle_until(raw, None).await
+    }
+
+    /// Handles one raw update, finishing before `deadline` (a Lambda invocation's end): an
+    /// answer that would run past it is cut short with a note.
+    pub async fn handle_until(
+        &self,
+        raw: &serde_json::Value,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, HandleError> {
         let incoming = match classify(raw)? {
             Classified::Message(incoming) => incoming,
             Classified::Ignored {
@@ -168,12 +193,12 @@ impl CommandHandler {
         };
         let user_id = incoming.user_id;
         if let Some(receipt) = self.store.receipt(user_id, incoming.update_id).await? {
-            return self.finish_earlier(user_id, receipt).await;
+            return self.finish_earlier(user_id, receipt, deadline).await;
         }
         for _ in 0..MAX_CONFLICT_RETRIES {
             match self.decide_and_append(&incoming).await {
                 Ok(receipt) => {
-                    self.finish_or_release(user_id, receipt).await?;
+                    self.finish_or_release(user_id, receipt, deadline).await?;
                     tracing::info!(user_id, update_id = incoming.update_id, "update handled");
                     return Ok(Outcome::Handled);
                 }
@@ -195,7 +220,7 @@ impl CommandHandler {
                                     "receipt of update {update_id} vanished"
                                 ))
                             })?;
-                    return self.finish_earlier(user_id, receipt).await;
+                    return self.finish_earlier(user_id, receipt, deadline).await;
                 }
                 Err(other) => return Err(other),
             }
@@ -203,7 +228,12 @@ impl CommandHandler {
         Err(HandleError::Contention { user_id })
     }
 
-    async fn finish_earlier(&self, user_id: i64, receipt: Receipt) -> Result<Outcome, HandleError> {
+    async fn finish_earlier(
+        &self,
+        user_id: i64,
+        receipt: Receipt,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, HandleError> {
         if receipt.is_complete() {
             tracing::info!(
                 user_id,
@@ -227,7 +257,7 @@ impl CommandHandler {
             update_id = receipt.update_id,
             "finishing an update left unfinished"
         );
-        self.finish_or_release(user_id, receipt).await?;
+        self.finish_or_release(user_id, receipt, deadline).await?;
         Ok(Outcome::Resumed)
     }
 
@@ -259,6 +289,10 @@ impl CommandHandler {
             }
             _ => Vec::new(),
         };
+        let backend = match (&self.answerer, needs_backend_status(&input)) {
+            (Some(answerer), true) => Some(answerer.backend_status().await),
+            _ => None,
+        };
         let context = Context {
             user_id,
             chat_id: incoming.chat_id,
@@ -267,6 +301,8 @@ impl CommandHandler {
             date: incoming.date,
             default_model: &self.settings.default_model,
             recent_messages: &recent_messages,
+            answering: self.answerer.is_some(),
+            backend: backend.as_ref(),
         };
         let decision = decide(&state, &input, &context);
 
@@ -297,6 +333,7 @@ impl CommandHandler {
                 Vec::new()
             },
             replies_sent: 0,
+            answer_message_ids: Vec::new(),
         };
         self.store
             .append(Append {
@@ -306,6 +343,7 @@ impl CommandHandler {
                 state: &next,
                 changes: &coalesce(changes),
                 receipt: &receipt,
+                receipt_is_new: true,
             })
             .await?;
         Ok(receipt)
@@ -313,9 +351,14 @@ impl CommandHandler {
 
     /// Finishes a receipt whose lease this handler holds. The lease is given back when the
     /// rest is the archiver's, or on failure, so that the next one can take it at once.
-    async fn finish_or_release(&self, user_id: i64, receipt: Receipt) -> Result<(), HandleError> {
+    async fn finish_or_release(
+        &self,
+        user_id: i64,
+        receipt: Receipt,
+        deadline: Option<Instant>,
+    ) -> Result<(), HandleError> {
         let update_id = receipt.update_id;
-        let result = self.finish(user_id, receipt).await;
+        let result = self.finish(user_id, receipt, deadline).await;
         if !matches!(result, Ok(Finished::Complete))
             && let Err(error) = self.store.release(user_id, update_id).await
         {
@@ -327,19 +370,13 @@ impl CommandHandler {
     /// Runs what a receipt still lacks, saving progress after each step: publish its events;
     /// run its archive jobs (unless a bus carries them to the archiver); send its replies (after
     /// the archive exists, so a confirmation is true when sent).
-    async fn finish(&self, user_id: i64, mut receipt: Receipt) -> Result<Finished, HandleError> {
-        if !receipt.unpublished.is_empty() {
-            if let Some(bus) = &self.bus {
-                let events: Vec<BusEvent> = receipt
-                    .unpublished
-                    .iter()
-                    .map(|e| BusEvent::new(user_id, e))
-                    .collect();
-                bus.publish(&events).await?;
-            }
-            receipt.unpublished.clear();
-            self.store.save_progress(user_id, &receipt).await?;
-        }
+    async fn finish(
+        &self,
+        user_id: i64,
+        mut receipt: Receipt,
+        deadline: Option<Instant>,
+    ) -> Result<Finished, HandleError> {
+        self.publish(user_id, &mut receipt).await?;
         if !receipt.archive_jobs_done {
             if self.bus.is_some() {
                 return Ok(Finished::AwaitingArchiver);
@@ -351,17 +388,151 @@ impl CommandHandler {
             self.store.save_progress(user_id, &receipt).await?;
         }
         while receipt.replies_sent < receipt.replies.len() {
-            let reply = &receipt.replies[receipt.replies_sent];
+            let reply = receipt.replies[receipt.replies_sent].clone();
+            match &reply {
+                Reply::Answer { session_id, model } => {
+                    self.answer(user_id, &mut receipt, *session_id, model, deadline)
+                        .await?;
+                    // The answer's own event.
+                    self.publish(user_id, &mut receipt).await?;
+                }
+                _ => {
+                    delivery::deliver(
+                        self.telegram.as_ref(),
+                        self.archives.as_ref(),
+                        receipt.chat_id,
+                        &reply,
+                    )
+                    .await?;
+                    receipt.replies_sent += 1;
+                    self.store.save_progress(user_id, &receipt).await?;
+                }
+            }
+        }
+        Ok(Finished::Complete)
+    }
+
+    /// Publishes the receipt's unpublished events (when there is a bus) and records that.
+    async fn publish(&self, user_id: i64, receipt: &mut Receipt) -> Result<(), HandleError> {
+        if receipt.unpublished.is_empty() {
+            return Ok(());
+        }
+        if let Some(bus) = &self.bus {
+            let events: Vec<BusEvent> = receipt
+                .unpublished
+                .iter()
+                .map(|e| BusEvent::new(user_id, e))
+                .collect();
+            bus.publish(&events).await?;
+        }
+        receipt.unpublished.clear();
+        self.store.save_progress(user_id, receipt).await?;
+        Ok(())
+    }
+
+    /// Generates and shows the model's answer, then records it as the session's next message in
+    /// the same write that marks the reply sent, so it is recorded once.
+    async fn answer(
+        &self,
+        user_id: i64,
+        receipt: &mut Receipt,
+        session_id: Uuid,
+        model: &str,
+        deadline: Option<Instant>,
+    ) -> Result<(), HandleError> {
+        let Some(answerer) = &self.answerer else {
+            // Configuration changed since the decision: say so instead of answering.
+            let text = crate::domain::replies::answer_failed(
+                &crate::domain::backend::AnswerFailure::Unreachable,
+            );
             delivery::deliver(
                 self.telegram.as_ref(),
                 self.archives.as_ref(),
                 receipt.chat_id,
-                reply,
+                &Reply::text(text),
             )
             .await?;
             receipt.replies_sent += 1;
-            self.store.save_progress(user_id, &receipt).await?;
+            self.store.save_progress(user_id, receipt).await?;
+            return Ok(());
+        };
+        let (generated, stats) = answerer
+            .answer(
+                self.telegram.as_ref(),
+                self.rows.as_ref(),
+                self.store.as_ref(),
+                user_id,
+                receipt,
+                session_id,
+                model,
+                deadline,
+            )
+            .await?;
+        tracing::info!(
+            user_id,
+            update_id = receipt.update_id,
+            complete = matches!(generated, Generated::Complete(_)),
+            sends = stats.sends,
+            edits = stats.edits,
+            "answer shown"
+        );
+        let text = match generated {
+            Generated::Complete(text) if !text.trim().is_empty() => text,
+            _ => {
+                receipt.replies_sent += 1;
+                self.store.save_progress(user_id, receipt).await?;
+                return Ok(());
+            }
+        };
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let state = self.store.load(user_id).await?;
+            let mut next_receipt = receipt.clone();
+            next_receipt.replies_sent += 1;
+            if !state.sessions.iter().any(|s| s.session_id == session_id) {
+                // Archived while the model wrote: the answer was shown, the session is gone.
+                *receipt = next_receipt;
+                self.store.save_progress(user_id, receipt).await?;
+                return Ok(());
+            }
+            let event = Event::MessagePosted {
+                session_id,
+                role: Role::Assistant,
+                content: text.clone(),
+                ts: chrono::Utc::now().timestamp(),
+            };
+            let changes = changes_for(user_id, &state, &event);
+            let mut next = state.clone();
+            next.apply(&event);
+            next.version += 1;
+            let recorded = vec![RecordedEvent {
+                version: next.version,
+                update_id: receipt.update_id,
+                event,
+            }];
+            if self.bus.is_some() {
+                next_receipt.unpublished.extend(recorded.iter().cloned());
+            }
+            match self
+                .store
+                .append(Append {
+                    user_id,
+                    expected_version: state.version,
+                    events: &recorded,
+                    state: &next,
+                    changes: &coalesce(changes),
+                    receipt: &next_receipt,
+                    receipt_is_new: false,
+                })
+                .await
+            {
+                Ok(()) => {
+                    *receipt = next_receipt;
+                    return Ok(());
+                }
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(other) => return Err(other.into()),
+            }
         }
-        Ok(Finished::Complete)
+        Err(HandleError::Contention { user_id })
     }
 }

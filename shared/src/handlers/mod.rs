@@ -1,5 +1,6 @@
 //! The roles, written against the ports: handling an update (command) and archiving a session.
 
+pub mod answer;
 pub mod archive_event;
 pub mod archiver;
 pub mod command;

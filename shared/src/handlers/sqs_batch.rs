@@ -5,12 +5,29 @@
 //! - A failure that may pass (AWS or Telegram unavailable, a lease held elsewhere) is reported in
 //!   `batchItemFailures` (`ReportBatchItemFailures`), and so is every record after it: on a FIFO
 //!   queue, later messages must not overtake the one that failed.
+//! - Records not started before the invocation's last seconds are handed back the same way, so
+//!   a batch of slow answers never times the whole invocation out.
+
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use tokio::time::Instant;
 
 use super::command::CommandHandler;
 
+/// A record is not started with less time than this left before the deadline.
+pub const MIN_TIME_FOR_A_RECORD: Duration = Duration::from_secs(15);
+
 pub async fn handle_batch(handler: &CommandHandler, event: &SqsEvent) -> SqsBatchResponse {
+    handle_batch_until(handler, event, None).await
+}
+
+/// Handles the batch within `deadline` (the invocation's end).
+pub async fn handle_batch_until(
+    handler: &CommandHandler,
+    event: &SqsEvent,
+    deadline: Option<Instant>,
+) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     let mut failed = false;
     for record in &event.records {
@@ -18,6 +35,17 @@ pub async fn handle_batch(handler: &CommandHandler, event: &SqsEvent) -> SqsBatc
             tracing::error!("an SQS record without a message id was skipped");
             continue;
         };
+        if !failed
+            && deadline.is_some_and(|d| {
+                d.saturating_duration_since(Instant::now()) < MIN_TIME_FOR_A_RECORD
+            })
+        {
+            tracing::info!(
+                message_id,
+                "too little time left; this record and the rest go back to the queue"
+            );
+            failed = true;
+        }
         if failed {
             response.add_failure(message_id);
             continue;
@@ -30,7 +58,7 @@ pub async fn handle_batch(handler: &CommandHandler, event: &SqsEvent) -> SqsBatc
                 continue;
             }
         };
-        match handler.handle(&update).await {
+        match handler.handle_until(&update, deadline).await {
             Ok(outcome) => tracing::info!(message_id, ?outcome, "record handled"),
             Err(error) if !error.is_retryable() => {
                 tracing::error!(message_id, %error, "a record that can never succeed was acknowledged and dropped");

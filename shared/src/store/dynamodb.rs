@@ -138,7 +138,11 @@ impl DynamoDbStore {
                     now,
                     now + FINISH_LEASE_SECONDS,
                 ),
-                Some(("attribute_not_exists(sk)", None)),
+                Some(if append.receipt_is_new {
+                    ("attribute_not_exists(sk)", None)
+                } else {
+                    ("attribute_exists(sk)", None)
+                }),
             ),
         ];
         writes.extend(append.events.iter().map(|event| {
@@ -261,7 +265,12 @@ impl EventStore for DynamoDbStore {
                     let moving = reasons
                         .iter()
                         .any(|r| r.code() == Some("TransactionConflict"));
-                    if code(1) == Some("ConditionalCheckFailed") {
+                    if code(1) == Some("ConditionalCheckFailed") && !append.receipt_is_new {
+                        Err(StoreError::Corrupt(format!(
+                            "the receipt of update {} is gone",
+                            append.receipt.update_id
+                        )))
+                    } else if code(1) == Some("ConditionalCheckFailed") {
                         Err(StoreError::AlreadyRecorded {
                             update_id: append.receipt.update_id,
                         })

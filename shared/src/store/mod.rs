@@ -42,6 +42,10 @@ pub struct Receipt {
     /// How many of `replies` Telegram has accepted.
     pub replies_sent: usize,
     pub archive_jobs_done: bool,
+    /// The Telegram messages showing the answer being written (an `Answer` reply), so that a
+    /// retry after a crash edits them instead of answering twice.
+    #[serde(default)]
+    pub answer_message_ids: Vec<i64>,
 }
 
 impl Receipt {
@@ -66,6 +70,9 @@ pub struct Append<'a> {
     pub state: &'a UserState,
     pub changes: &'a [RowChange],
     pub receipt: &'a Receipt,
+    /// Whether this append creates the receipt (an update's decision) or updates the one the
+    /// update already has (its answer, recorded once shown).
+    pub receipt_is_new: bool,
 }
 
 #[async_trait]

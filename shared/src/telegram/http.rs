@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::{FileInfo, SentMessage, Telegram, TelegramError};
+use super::{FileInfo, SentMessage, Telegram, TelegramError, TextFormat};
 
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
 
@@ -139,9 +139,44 @@ impl Telegram for HttpTelegram {
         self.call("getUpdates", body, timeout).await
     }
 
-    async fn send_message(&self, chat_id: i64, text: &str) -> Result<SentMessage, TelegramError> {
-        let body = json!({ "chat_id": chat_id, "text": text, "link_preview_options": {"is_disabled": true} });
+    async fn send_text(
+        &self,
+        chat_id: i64,
+        text: &str,
+        format: TextFormat,
+    ) -> Result<SentMessage, TelegramError> {
+        let mut body = json!({ "chat_id": chat_id, "text": text, "link_preview_options": {"is_disabled": true} });
+        if format == TextFormat::Html {
+            body["parse_mode"] = json!("HTML");
+        }
         self.call("sendMessage", body, REQUEST_TIMEOUT).await
+    }
+
+    async fn edit_text(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+        text: &str,
+        format: TextFormat,
+    ) -> Result<(), TelegramError> {
+        let mut body = json!({
+            "chat_id": chat_id, "message_id": message_id, "text": text,
+            "link_preview_options": {"is_disabled": true}
+        });
+        if format == TextFormat::Html {
+            body["parse_mode"] = json!("HTML");
+        }
+        // The edited Message, or True for inline messages.
+        self.call::<serde_json::Value>("editMessageText", body, REQUEST_TIMEOUT)
+            .await
+            .map(|_| ())
+    }
+
+    async fn send_chat_action(&self, chat_id: i64, action: &str) -> Result<(), TelegramError> {
+        let body = json!({ "chat_id": chat_id, "action": action });
+        self.call::<bool>("sendChatAction", body, REQUEST_TIMEOUT)
+            .await
+            .map(|_| ())
     }
 
     async fn send_document(

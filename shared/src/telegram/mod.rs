@@ -1,6 +1,8 @@
 //! The Telegram Bot API port: the calls the bot makes, with the API's error shape.
 
+pub mod html;
 pub mod http;
+pub mod live_message;
 pub mod text;
 
 use async_trait::async_trait;
@@ -51,6 +53,25 @@ impl TelegramError {
     }
 }
 
+/// How Telegram should read a message's text (`parse_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextFormat {
+    Plain,
+    Html,
+}
+
+impl TelegramError {
+    /// 400 "message is not modified": an edit to the text the message already has.
+    pub fn is_not_modified(&self) -> bool {
+        matches!(self, TelegramError::Api { code: 400, description, .. } if description.contains("message is not modified"))
+    }
+
+    /// 400 "can't parse entities": Telegram refused the message's markup.
+    pub fn is_bad_markup(&self) -> bool {
+        matches!(self, TelegramError::Api { code: 400, description, .. } if description.contains("can't parse entities"))
+    }
+}
+
 /// The part of a sent `Message` the bot uses.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SentMessage {
@@ -75,7 +96,24 @@ pub trait Telegram: Send + Sync {
         timeout_seconds: u32,
         limit: u32,
     ) -> Result<Vec<serde_json::Value>, TelegramError>;
-    async fn send_message(&self, chat_id: i64, text: &str) -> Result<SentMessage, TelegramError>;
+    async fn send_message(&self, chat_id: i64, text: &str) -> Result<SentMessage, TelegramError> {
+        self.send_text(chat_id, text, TextFormat::Plain).await
+    }
+    async fn send_text(
+        &self,
+        chat_id: i64,
+        text: &str,
+        format: TextFormat,
+    ) -> Result<SentMessage, TelegramError>;
+    async fn edit_text(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+        text: &str,
+        format: TextFormat,
+    ) -> Result<(), TelegramError>;
+    /// `sendChatAction`, e.g. `typing` (shown for about five seconds).
+    async fn send_chat_action(&self, chat_id: i64, action: &str) -> Result<(), TelegramError>;
     async fn send_document(
         &self,
         chat_id: i64,

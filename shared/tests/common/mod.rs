@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses a part
 
 use cloud_ai_shared::domain::archive_job::ArchiveJob;
+use cloud_ai_shared::domain::backend::BackendStatus;
 use cloud_ai_shared::domain::command::parse;
 use cloud_ai_shared::domain::decide::{Context, Decision, Input, decide};
 use cloud_ai_shared::domain::events::{ChatMessage, RecordedEvent};
@@ -20,6 +21,8 @@ pub struct Bot {
     pub events: Vec<RecordedEvent>,
     pub rows: Rows,
     pub next_update: i64,
+    /// The model backend as the handler would have read it (`None`: no backend configured).
+    pub backend: Option<BackendStatus>,
 }
 
 impl Bot {
@@ -38,6 +41,8 @@ impl Bot {
             date: 1_700_000_000 + self.next_update,
             default_model: "llama3",
             recent_messages: &recent,
+            answering: self.backend.is_some(),
+            backend: self.backend.as_ref(),
         };
         let decision = decide(&self.state, &input, &ctx);
         self.commit(&decision);
@@ -81,6 +86,7 @@ pub fn text(decision: &Decision) -> String {
         .map(|r| match r {
             Reply::Text { text } => text.clone(),
             Reply::ArchiveFile { file_name, .. } => format!("<file {file_name}>"),
+            Reply::Answer { model, .. } => format!("<answer by {model}>"),
         })
         .collect::<Vec<_>>()
         .join("\n")

@@ -1,0 +1,120 @@
+//! What the handler learned from the model backend before a decision that needs it (`/status`,
+//! `/model`), and how a conversation is cut to fit the model's context budget.
+
+use super::events::ChatMessage;
+
+/// The model backend as seen just now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendStatus {
+    /// "Ollama", "OpenAI-compatible server".
+    pub kind: String,
+    /// Its version and models, or why it could not be asked.
+    pub facts: Result<BackendFacts, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendFacts {
+    pub version: Option<String>,
+    pub models: Vec<String>,
+}
+
+/// Why a model's answer stopped short.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerFailure {
+    Unreachable,
+    UnknownModel(String),
+    Backend(String),
+    /// No text for longer than the stall limit.
+    Stalled,
+    /// The invocation would end before the answer.
+    OutOfTime,
+}
+
+/// How much conversation goes to the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextBudget {
+    /// Characters of message content, newest messages first.
+    pub max_chars: usize,
+    /// Always sent first, never trimmed.
+    pub system_prompt: Option<String>,
+}
+
+/// The backend's model that `requested` names: the exact name, or `name:latest` for a bare name
+/// (Ollama's default tag), or the same name in other letter case.
+pub fn resolve_model<'a>(available: &'a [String], requested: &str) -> Option<&'a String> {
+    let requested = requested.trim();
+    available
+        .iter()
+        .find(|m| m.as_str() == requested)
+        .or_else(|| {
+            available
+                .iter()
+                .find(|m| m.strip_suffix(":latest") == Some(requested))
+        })
+        .or_else(|| available.iter().find(|m| m.eq_ignore_ascii_case(requested)))
+}
+
+/// The newest messages whose content fits in `max_chars` (at least the newest one, whatever its
+/// size, so the model always sees what it answers), oldest first.
+pub fn trim_to_budget(messages: &[ChatMessage], max_chars: usize) -> Vec<ChatMessage> {
+    let mut used = 0;
+    let mut kept = 0;
+    for message in messages.iter().rev() {
+        let size = message.content.chars().count();
+        if kept > 0 && used + size > max_chars {
+            break;
+        }
+        used += size;
+        kept += 1;
+    }
+    messages[messages.len() - kept..].to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{resolve_model, trim_to_budget};
+
+    #[test]
+    fn a_bare_name_means_its_latest_tag() {
+        let available = vec!["llama3:latest".to_string(), "qwen2.5:7b".to_string()];
+        assert_eq!(
+            resolve_model(&available, "llama3").map(String::as_str),
+            Some("llama3:latest")
+        );
+        assert_eq!(
+            resolve_model(&available, "qwen2.5:7b").map(String::as_str),
+            Some("qwen2.5:7b")
+        );
+        assert_eq!(resolve_model(&available, "qwen2.5"), None);
+        assert_eq!(resolve_model(&available, "mistral"), None);
+    }
+    use crate::domain::events::{ChatMessage, Role};
+
+    fn message(content: &str) -> ChatMessage {
+        ChatMessage {
+            role: Role::User,
+            content: content.into(),
+            ts: 0,
+        }
+    }
+
+    #[test]
+    fn the_newest_messages_within_the_budget_are_kept_in_order() {
+        let messages = vec![message("aaaa"), message("bbbb"), message("cc")];
+        let kept: Vec<String> = trim_to_budget(&messages, 6)
+            .into_iter()
+            .map(|m| m.content)
+            .collect();
+        assert_eq!(kept, ["bbbb", "cc"]);
+        assert_eq!(trim_to_budget(&messages, 100).len(), 3);
+    }
+
+    #[test]
+    fn the_newest_message_is_kept_even_when_it_alone_is_over_budget() {
+        let messages = vec![message("old"), message(&"x".repeat(50))];
+        let kept = trim_to_budget(&messages, 10);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].content.len(), 50);
+        assert!(trim_to_budget(&[], 10).is_empty());
+    }
+}

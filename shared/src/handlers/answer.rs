@@ -1,0 +1,274 @@
+//! A chat message's answer: the session's conversation (trimmed to the budget, after an optional
+//! system prompt) goes to the model backend, and the answer is shown while it streams in. The
+//! typing indicator is refreshed until the first text arrives. A backend that is down, lacks the
+//! model, fails mid-stream, stalls, or would outlast the invocation ends the answer with a clear
+//! note; the user's message stays in the session either way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::domain::backend::{
+    AnswerFailure, BackendFacts, BackendStatus, ContextBudget, trim_to_budget,
+};
+use crate::domain::events::Role;
+use crate::domain::replies;
+use crate::model::{ChatRequest, ModelBackend, ModelError, ModelMessage};
+use crate::store::{EventStore, Receipt, SessionRows};
+use crate::telegram::Telegram;
+use crate::telegram::live_message::{LiveMessage, LiveSettings, LiveStats};
+
+use super::command::HandleError;
+
+#[derive(Debug, Clone)]
+pub struct AnswerSettings {
+    pub budget: ContextBudget,
+    /// The most messages read from the session before trimming to the budget.
+    pub max_context_messages: usize,
+    /// How long the model may send nothing before the answer is given up.
+    pub stall: Duration,
+    pub typing_every: Duration,
+    pub live: LiveSettings,
+    /// Time kept back from the invocation's deadline to finish and record the answer.
+    pub reserve: Duration,
+    /// The longest an answer may take when the caller sets no deadline.
+    pub time_limit: Duration,
+}
+
+impl Default for AnswerSettings {
+    fn default() -> AnswerSettings {
+        AnswerSettings {
+            budget: ContextBudget {
+                max_chars: 24_000,
+                system_prompt: None,
+            },
+            max_context_messages: 200,
+            stall: Duration::from_secs(60),
+            typing_every: Duration::from_secs(4),
+            live: LiveSettings::default(),
+            reserve: Duration::from_secs(8),
+            time_limit: Duration::from_secs(600),
+        }
+    }
+}
+
+/// How an answer ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Generated {
+    /// The model finished; its whole text.
+    Complete(String),
+    /// The answer stopped early; what was written so far.
+    Failed {
+        partial: String,
+        failure: AnswerFailure,
+    },
+}
+
+#[derive(Clone)]
+pub struct Answerer {
+    model: Arc<dyn ModelBackend>,
+    settings: AnswerSettings,
+}
+
+impl Answerer {
+    pub fn new(model: Arc<dyn ModelBackend>, settings: AnswerSettings) -> Answerer {
+        Answerer { model, settings }
+    }
+
+    /// The backend's state for `/status` and `/model`.
+    pub async fn backend_status(&self) -> BackendStatus {
+        let facts = async {
+            let models = self.model.models().await?;
+            let version = self.model.version().await?;
+            Ok::<_, ModelError>(BackendFacts { version, models })
+        }
+        .await
+        .map_err(|e| e.to_string());
+        BackendStatus {
+            kind: self.model.kind().to_string(),
+            facts,
+        }
+    }
+
+    /// The conversation sent for an answer in `session_id`.
+    async fn request(
+        &self,
+        rows: &dyn SessionRows,
+        user_id: i64,
+        session_id: Uuid,
+        model: &str,
+    ) -> Result<ChatRequest, HandleError> {
+        let recent = rows
+            .recent_messages(user_id, session_id, self.settings.max_context_messages)
+            .await?;
+        let mut messages: Vec<ModelMessage> = self
+            .settings
+            .budget
+            .system_prompt
+            .iter()
+            .map(|prompt| ModelMessage::new(Role::System, prompt.clone()))
+            .collect();
+        messages.extend(
+            trim_to_budget(&recent, self.settings.budget.max_chars)
+                .into_iter()
+                .map(|m| ModelMessage::new(m.role, m.content)),
+        );
+        Ok(ChatRequest {
+            model: model.to_string(),
+            messages,
+        })
+    }
+
+    /// Generates the answer and shows it in the chat (reusing the messages an interrupted try
+    /// recorded in the receipt, and recording new ones as they are sent). Returns how it ended
+    /// and what showing it cost.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn answer(
+        &self,
+        telegram: &dyn Telegram,
+        rows: &dyn SessionRows,
+        store: &dyn EventStore,
+        user_id: i64,
+        receipt: &mut Receipt,
+        session_id: Uuid,
+        model: &str,
+        deadline: Option<Instant>,
+    ) -> Result<(Generated, LiveStats), HandleError> {
+        let deadline = deadline.map_or_else(
+            || Instant::now() + self.settings.time_limit,
+            |d| {
+                d.checked_sub(self.settings.reserve)
+                    .unwrap_or_else(Instant::now)
+            },
+        );
+        let request = self.request(rows, user_id, session_id, model).await?;
+        let chat_id = receipt.chat_id;
+        let mut live = LiveMessage::new(
+            telegram,
+            chat_id,
+            &receipt.answer_message_ids,
+            self.settings.live,
+        );
+        let generated = self
+            .generate(
+                telegram, store, user_id, receipt, &mut live, &request, deadline,
+            )
+            .await?;
+        let shown = match &generated {
+            Generated::Complete(text) if text.trim().is_empty() => replies::empty_answer(),
+            Generated::Complete(text) => text.clone(),
+            Generated::Failed { partial, failure } if partial.trim().is_empty() => {
+                replies::answer_failed(failure)
+            }
+            Generated::Failed { partial, failure } => {
+                format!("{partial}\n\n{}", replies::answer_failed(failure))
+            }
+        };
+        match live.finish(&shown).await {
+            Ok(()) => {}
+            Err(e) if e.is_transient() => return Err(e.into()),
+            Err(e) => tracing::warn!(error = %e, "Telegram refused the answer; it is dropped"),
+        }
+        self.remember_messages(store, user_id, receipt, &live)
+            .await?;
+        Ok((generated, live.stats))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn generate(
+        &self,
+        telegram: &dyn Telegram,
+        store: &dyn EventStore,
+        user_id: i64,
+        receipt: &mut Receipt,
+        live: &mut LiveMessage<'_>,
+        request: &ChatRequest,
+        deadline: Instant,
+    ) -> Result<Generated, HandleError> {
+        let chat_id = receipt.chat_id;
+        let mut typing = tokio::time::interval(self.settings.typing_every);
+        let failed = |partial: &str, failure| Generated::Failed {
+            partial: partial.to_string(),
+            failure,
+        };
+        // The model may take a while to load before it answers at all.
+        let started = self.model.chat(request);
+        tokio::pin!(started);
+        let mut stream = loop {
+            tokio::select! {
+                started = &mut started => match started {
+                    Ok(stream) => break stream,
+                    Err(error) => {
+                        tracing::warn!(%error, model = %request.model, "the model backend refused the chat");
+                        return Ok(failed("", failure_of(error)));
+                    }
+                },
+                _ = typing.tick() => show_typing(telegram, chat_id).await,
+                _ = tokio::time::sleep_until(deadline) => return Ok(failed("", AnswerFailure::OutOfTime)),
+            }
+        };
+        let mut text = String::new();
+        loop {
+            let stall = tokio::time::sleep(self.settings.stall);
+            tokio::select! {
+                piece = stream.next() => match piece {
+                    None => return Ok(Generated::Complete(text)),
+                    Some(Ok(piece)) => {
+                        text.push_str(&piece);
+                        let known = live.message_ids().len();
+                        if let Err(error) = live.show(&text).await {
+                            tracing::warn!(%error, "Telegram refused the answer; it stops here");
+                            return Ok(Generated::Complete(text));
+                        }
+                        if live.message_ids().len() != known {
+                            self.remember_messages(store, user_id, receipt, live).await?;
+                        }
+                    }
+                    Some(Err(error)) => {
+                        tracing::warn!(%error, "the model's answer broke off");
+                        return Ok(failed(&text, failure_of(error)));
+                    }
+                },
+                _ = typing.tick(), if text.is_empty() => show_typing(telegram, chat_id).await,
+                _ = stall => return Ok(failed(&text, AnswerFailure::Stalled)),
+                _ = tokio::time::sleep_until(deadline) => return Ok(failed(&text, AnswerFailure::OutOfTime)),
+            }
+        }
+    }
+
+    /// Records the answer's messages in the receipt, so a retry edits them instead of sending
+    /// the answer twice.
+    async fn remember_messages(
+        &self,
+        store: &dyn EventStore,
+        user_id: i64,
+        receipt: &mut Receipt,
+        live: &LiveMessage<'_>,
+    ) -> Result<(), HandleError> {
+        let ids = live.message_ids();
+        if ids != receipt.answer_message_ids {
+            receipt.answer_message_ids = ids;
+            store.save_progress(user_id, receipt).await?;
+        }
+        Ok(())
+    }
+}
+
+fn failure_of(error: ModelError) -> AnswerFailure {
+    match error {
+        ModelError::Unreachable { .. } => AnswerFailure::Unreachable,
+        ModelError::UnknownModel { model, .. } => AnswerFailure::UnknownModel(model),
+        ModelError::Backend(detail) | ModelError::Decode(detail) => {
+            AnswerFailure::Backend(detail.chars().take(200).collect())
+        }
+    }
+}
+
+/// The typing indicator; its failure never matters.
+async fn show_typing(telegram: &dyn Telegram, chat_id: i64) {
+    if let Err(error) = telegram.send_chat_action(chat_id, "typing").await {
+        tracing::debug!(%error, "sendChatAction failed");
+    }
+}

@@ -1,0 +1,71 @@
+//! Splits a chunked HTTP body into lines (NDJSON, server-sent events), whatever the chunking.
+
+use std::time::Duration;
+
+use super::ModelError;
+
+/// Reads lines from a streaming response; the last line needs no newline.
+pub struct LineReader {
+    response: reqwest::Response,
+    buffer: Vec<u8>,
+    finished: bool,
+}
+
+impl LineReader {
+    pub fn new(response: reqwest::Response) -> LineReader {
+        LineReader {
+            response,
+            buffer: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// The next line without its line ending; `None` at the end of the body.
+    pub async fn next_line(&mut self) -> Option<Result<String, ModelError>> {
+        loop {
+            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+                let mut line: Vec<u8> = self.buffer.drain(..=end).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Some(decode(line));
+            }
+            if self.finished {
+                if self.buffer.is_empty() {
+                    return None;
+                }
+                return Some(decode(std::mem::take(&mut self.buffer)));
+            }
+            match self.response.chunk().await {
+                Ok(Some(chunk)) => self.buffer.extend_from_slice(&chunk),
+                Ok(None) => self.finished = true,
+                Err(error) => {
+                    self.finished = true;
+                    self.buffer.clear();
+                    return Some(Err(ModelError::Backend(format!(
+                        "the stream broke off: {}",
+                        error.without_url()
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+fn decode(line: Vec<u8>) -> Result<String, ModelError> {
+    String::from_utf8(line).map_err(|_| ModelError::Decode("a line is not UTF-8".into()))
+}
+
+/// An HTTP client for a model backend: connects quickly, and waits as long as a model takes.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .expect("the HTTP client builds with static settings")
+}
+
+/// `{base}{path}` with exactly one slash between.
+pub fn join(base: &str, path: &str) -> String {
+    format!("{}{path}", base.trim_end_matches('/'))
+}

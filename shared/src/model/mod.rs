@@ -1,0 +1,70 @@
+//! The model backend port: a streamed chat completion, the models the backend has, and its
+//! version. Adapters: [`ollama`] (`/api/chat` NDJSON) and [`openai`] (`/v1/chat/completions` SSE).
+
+pub mod lines;
+pub mod ollama;
+pub mod openai;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::domain::events::Role;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// The backend could not be reached (down, refused, timed out before answering).
+    #[error("the model backend at {url} cannot be reached: {detail}")]
+    Unreachable { url: String, detail: String },
+    /// The backend does not have the model.
+    #[error("the model backend has no model {model:?}: {detail}")]
+    UnknownModel { model: String, detail: String },
+    /// The backend answered with an error (an HTTP error, or an error in the middle of a stream).
+    #[error("the model backend failed: {0}")]
+    Backend(String),
+    /// The backend's answer was not in its documented shape.
+    #[error("the model backend's answer was not understood: {0}")]
+    Decode(String),
+}
+
+/// One message of the conversation sent to the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelMessage {
+    pub role: &'static str,
+    pub content: String,
+}
+
+impl ModelMessage {
+    pub fn new(role: Role, content: impl Into<String>) -> ModelMessage {
+        ModelMessage {
+            role: role.as_str(),
+            content: content.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<ModelMessage>,
+}
+
+/// An answer arriving piece by piece.
+#[async_trait]
+pub trait AnswerStream: Send {
+    /// The next piece of text; `None` once the model is done.
+    async fn next(&mut self) -> Option<Result<String, ModelError>>;
+}
+
+#[async_trait]
+pub trait ModelBackend: Send + Sync {
+    /// What to call the backend in replies ("Ollama", "OpenAI-compatible server").
+    fn kind(&self) -> &'static str;
+    /// Starts a streamed answer. Fails at once when the backend is down or lacks the model.
+    async fn chat(&self, request: &ChatRequest) -> Result<Box<dyn AnswerStream>, ModelError>;
+    /// The names of the models the backend can run.
+    async fn models(&self) -> Result<Vec<String>, ModelError>;
+    /// The backend's version, when its API tells it.
+    async fn version(&self) -> Result<Option<String>, ModelError>;
+}
+
+pub use crate::domain::backend::resolve_model;

@@ -1,0 +1,180 @@
+//! Ollama's API: `POST /api/chat` streaming NDJSON (`{"message": {"content": ...}, "done": false}`
+//! lines, then a final `done: true` line with `done_reason` and counts, or an `{"error": ...}`
+//! line), `GET /api/tags` and `GET /api/version`. Errors come as `{"error": "..."}` with an HTTP
+//! status (404 for a model the server does not have).
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::lines::{LineReader, http_client, join};
+use super::{AnswerStream, ChatRequest, ModelBackend, ModelError};
+
+pub const DEFAULT_URL: &str = "http://localhost:11434";
+
+pub struct Ollama {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl Ollama {
+    pub fn new(base_url: impl Into<String>) -> Ollama {
+        Ollama {
+            http: http_client(),
+            base_url: base_url.into(),
+        }
+    }
+
+    fn unreachable(&self, error: reqwest::Error) -> ModelError {
+        ModelError::Unreachable {
+            url: self.base_url.clone(),
+            detail: error.without_url().to_string(),
+        }
+    }
+
+    async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, ModelError> {
+        let response = self
+            .http
+            .get(join(&self.base_url, path))
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        if !status.is_success() {
+            return Err(ModelError::Backend(format!(
+                "{path}: HTTP {status}: {}",
+                error_text(&body)
+            )));
+        }
+        serde_json::from_slice(&body).map_err(|e| ModelError::Decode(format!("{path}: {e}")))
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
+/// The `error` of an Ollama error body, or the body itself.
+fn error_text(body: &[u8]) -> String {
+    serde_json::from_slice::<ErrorBody>(body)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).chars().take(300).collect())
+}
+
+#[derive(Deserialize)]
+struct Tags {
+    models: Vec<Tag>,
+}
+
+#[derive(Deserialize)]
+struct Tag {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Version {
+    version: String,
+}
+
+/// One line of a streamed chat.
+#[derive(Deserialize)]
+struct ChatLine {
+    message: Option<LineMessage>,
+    #[serde(default)]
+    done: bool,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LineMessage {
+    #[serde(default)]
+    content: String,
+}
+
+struct OllamaStream {
+    lines: LineReader,
+    done: bool,
+}
+
+#[async_trait]
+impl AnswerStream for OllamaStream {
+    async fn next(&mut self) -> Option<Result<String, ModelError>> {
+        while !self.done {
+            let line = match self.lines.next_line().await? {
+                Ok(line) => line,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed: ChatLine = match serde_json::from_str(&line) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(ModelError::Decode(format!("a chat line: {e}"))));
+                }
+            };
+            if let Some(error) = parsed.error {
+                self.done = true;
+                return Some(Err(ModelError::Backend(error)));
+            }
+            self.done = parsed.done;
+            let content = parsed.message.map(|m| m.content).unwrap_or_default();
+            if !content.is_empty() {
+                return Some(Ok(content));
+            }
+        }
+        None
+    }
+}
+
+#[async_trait]
+impl ModelBackend for Ollama {
+    fn kind(&self) -> &'static str {
+        "Ollama"
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<Box<dyn AnswerStream>, ModelError> {
+        let body = json!({ "model": request.model, "messages": request.messages, "stream": true });
+        let response = self
+            .http
+            .post(join(&self.base_url, "/api/chat"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().await.unwrap_or_default();
+            let detail = error_text(&body);
+            return Err(if status == reqwest::StatusCode::NOT_FOUND {
+                ModelError::UnknownModel {
+                    model: request.model.clone(),
+                    detail,
+                }
+            } else {
+                ModelError::Backend(format!("HTTP {status}: {detail}"))
+            });
+        }
+        Ok(Box::new(OllamaStream {
+            lines: LineReader::new(response),
+            done: false,
+        }))
+    }
+
+    async fn models(&self) -> Result<Vec<String>, ModelError> {
+        let tags: Tags = self.get("/api/tags").await?;
+        Ok(tags.models.into_iter().map(|m| m.name).collect())
+    }
+
+    async fn version(&self) -> Result<Option<String>, ModelError> {
+        let version: Version = self.get("/api/version").await?;
+        Ok(Some(version.version))
+    }
+}

@@ -1,0 +1,213 @@
+//! OpenAI-compatible servers (llama.cpp's server, vLLM, LM Studio, OpenAI):
+//! `POST /v1/chat/completions` with `stream: true` answers server-sent events
+//! (`data: {"choices": [{"delta": {"content": ...}}]}` … `data: [DONE]`); `GET /v1/models` lists
+//! `{"data": [{"id": ...}]}`. Errors come as `{"error": {"message": ...}}`.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::lines::{LineReader, http_client, join};
+use super::{AnswerStream, ChatRequest, ModelBackend, ModelError};
+use crate::config::Secret;
+
+pub struct OpenAiCompatible {
+    http: reqwest::Client,
+    /// Up to and including `/v1` (e.g. `http://localhost:8080/v1`).
+    base_url: String,
+    api_key: Option<Secret>,
+}
+
+impl OpenAiCompatible {
+    pub fn new(base_url: impl Into<String>, api_key: Option<Secret>) -> OpenAiCompatible {
+        OpenAiCompatible {
+            http: http_client(),
+            base_url: base_url.into(),
+            api_key,
+        }
+    }
+
+    fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.api_key {
+            Some(key) => builder.bearer_auth(key.expose()),
+            None => builder,
+        }
+    }
+
+    fn unreachable(&self, error: reqwest::Error) -> ModelError {
+        ModelError::Unreachable {
+            url: self.base_url.clone(),
+            detail: error.without_url().to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    message: String,
+    code: Option<serde_json::Value>,
+}
+
+fn error_detail(body: &[u8]) -> (String, Option<String>) {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) => (
+            e.error.message,
+            e.error
+                .code
+                .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string)),
+        ),
+        Err(_) => (
+            String::from_utf8_lossy(body).chars().take(300).collect(),
+            None,
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct Models {
+    data: Vec<ModelEntry>,
+}
+
+#[derive(Deserialize)]
+struct ModelEntry {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    error: Option<ErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    delta: Option<Delta>,
+}
+
+#[derive(Deserialize)]
+struct Delta {
+    content: Option<String>,
+}
+
+struct SseStream {
+    lines: LineReader,
+    done: bool,
+}
+
+#[async_trait]
+impl AnswerStream for SseStream {
+    async fn next(&mut self) -> Option<Result<String, ModelError>> {
+        while !self.done {
+            let line = match self.lines.next_line().await? {
+                Ok(line) => line,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            // Comments (`: ping`), event names and blank separators carry no text.
+            let Some(data) = line.strip_prefix("data:") else {
+                continue;
+            };
+            let data = data.trim();
+            if data == "[DONE]" {
+                self.done = true;
+                return None;
+            }
+            let chunk: Chunk = match serde_json::from_str(data) {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(ModelError::Decode(format!("an event: {e}"))));
+                }
+            };
+            if let Some(error) = chunk.error {
+                self.done = true;
+                return Some(Err(ModelError::Backend(error.message)));
+            }
+            let text: String = chunk
+                .choices
+                .into_iter()
+                .filter_map(|c| c.delta.and_then(|d| d.content))
+                .collect();
+            if !text.is_empty() {
+                return Some(Ok(text));
+            }
+        }
+        None
+    }
+}
+
+#[async_trait]
+impl ModelBackend for OpenAiCompatible {
+    fn kind(&self) -> &'static str {
+        "OpenAI-compatible server"
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<Box<dyn AnswerStream>, ModelError> {
+        let body = json!({ "model": request.model, "messages": request.messages, "stream": true });
+        let response = self
+            .request(
+                self.http
+                    .post(join(&self.base_url, "/chat/completions"))
+                    .json(&body),
+            )
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.bytes().await.unwrap_or_default();
+            let (message, code) = error_detail(&body);
+            return Err(
+                if status == reqwest::StatusCode::NOT_FOUND
+                    || code.as_deref() == Some("model_not_found")
+                {
+                    ModelError::UnknownModel {
+                        model: request.model.clone(),
+                        detail: message,
+                    }
+                } else {
+                    ModelError::Backend(format!("HTTP {status}: {message}"))
+                },
+            );
+        }
+        Ok(Box::new(SseStream {
+            lines: LineReader::new(response),
+            done: false,
+        }))
+    }
+
+    async fn models(&self) -> Result<Vec<String>, ModelError> {
+        let response = self
+            .request(
+                self.http
+                    .get(join(&self.base_url, "/models"))
+                    .timeout(std::time::Duration::from_secs(10)),
+            )
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        if !status.is_success() {
+            return Err(ModelError::Backend(format!(
+                "/models: HTTP {status}: {}",
+                error_detail(&body).0
+            )));
+        }
+        let models: Models = serde_json::from_slice(&body)
+            .map_err(|e| ModelError::Decode(format!("/models: {e}")))?;
+        Ok(models.data.into_iter().map(|m| m.id).collect())
+    }
+
+    async fn version(&self) -> Result<Option<String>, ModelError> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,454 @@
+//! AI chat through the command handler, with a fake model server (Ollama's API, and the
+//! OpenAI-compatible one) and the fake Telegram recording sends, edits and their times.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloud_ai_shared::domain::backend::ContextBudget;
+use cloud_ai_shared::domain::events::{Event, Role};
+use cloud_ai_shared::handlers::answer::{AnswerSettings, Answerer};
+use cloud_ai_shared::handlers::{CommandHandler, Settings};
+use cloud_ai_shared::model::ModelBackend;
+use cloud_ai_shared::model::ollama::Ollama;
+use cloud_ai_shared::model::openai::OpenAiCompatible;
+use cloud_ai_shared::telegram::http::HttpTelegram;
+use cloud_ai_shared::telegram::live_message::LiveSettings;
+use cloud_ai_tests::bot::{TOKEN, TestBot};
+use cloud_ai_tests::fake_model::{Ending, FakeModel, Script, unreachable_url};
+use cloud_ai_tests::fake_telegram::{Failure, Shown};
+use cloud_ai_tests::fixtures;
+
+const ADA: i64 = 123456789;
+
+#[derive(Clone, Copy, Debug)]
+enum Api {
+    Ollama,
+    OpenAi,
+}
+
+const APIS: [Api; 2] = [Api::Ollama, Api::OpenAi];
+
+fn backend(api: Api, base_url: &str) -> Arc<dyn ModelBackend> {
+    match api {
+        Api::Ollama => Arc::new(Ollama::new(base_url)),
+        Api::OpenAi => Arc::new(OpenAiCompatible::new(format!("{base_url}/v1"), None)),
+    }
+}
+
+fn settings(min_interval: Duration) -> AnswerSettings {
+    AnswerSettings {
+        live: LiveSettings {
+            min_interval,
+            ..LiveSettings::default()
+        },
+        stall: Duration::from_secs(5),
+        typing_every: Duration::from_millis(200),
+        ..AnswerSettings::default()
+    }
+}
+
+struct Chat {
+    bot: TestBot,
+    model: FakeModel,
+    handler: CommandHandler,
+}
+
+impl Chat {
+    async fn start(api: Api, settings: AnswerSettings) -> Chat {
+        let bot = TestBot::start().await;
+        let model = FakeModel::start(&["llama3:latest", "qwen2.5:7b"]).await;
+        let handler = bot
+            .new_handler()
+            .answering_with(Answerer::new(backend(api, &model.base_url), settings));
+        Chat {
+            bot,
+            model,
+            handler,
+        }
+    }
+
+    /// Sends `text` from Ada and handles it; the update.
+    async fn say(&self, text: &str) -> serde_json::Value {
+        let update = fixtures::text(self.bot.next_update_id(), ADA, ADA, text);
+        self.handler.handle(&update).await.expect("handled");
+        update
+    }
+
+    fn messages(&self) -> Vec<Shown> {
+        self.bot.telegram.chat_messages(ADA)
+    }
+
+    fn last_message(&self) -> String {
+        self.messages().pop().expect("a message").text
+    }
+
+    async fn assistant_messages(&self) -> Vec<String> {
+        self.bot
+            .events(ADA)
+            .await
+            .into_iter()
+            .filter_map(|e| match e.event {
+                Event::MessagePosted {
+                    role: Role::Assistant,
+                    content,
+                    ..
+                } => Some(content),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_reply_ends_with_exactly_the_models_text_and_is_recorded_once() {
+    for api in APIS {
+        let chat = Chat::start(api, settings(Duration::from_millis(100))).await;
+        let answer = "Event sourcing stores every change as an event; the state is their fold.";
+        chat.model
+            .script(Script::text(answer, 7, Duration::from_millis(20)));
+        chat.say("/start").await;
+        let update = chat.say("What is event sourcing?").await;
+
+        assert_eq!(chat.last_message(), answer, "{api:?}");
+        assert_eq!(chat.messages().len(), 2, "the greeting and one answer");
+        assert!(
+            !chat.messages()[1].edited_at.is_empty(),
+            "the answer was edited in as it streamed ({api:?})"
+        );
+        assert!(
+            chat.bot
+                .telegram
+                .actions()
+                .contains(&(ADA, "typing".into()))
+        );
+        assert_eq!(chat.assistant_messages().await, [answer]);
+        let request = &chat.model.requests()[0];
+        assert_eq!(request["model"], "llama3");
+        assert_eq!(
+            request["messages"].as_array().unwrap().last().unwrap()["content"],
+            "What is event sourcing?"
+        );
+
+        // The same update again (redelivery): no second answer, no second event.
+        chat.handler.handle(&update).await.unwrap();
+        assert_eq!(chat.messages().len(), 2);
+        assert_eq!(chat.assistant_messages().await.len(), 1);
+        assert_eq!(chat.model.requests().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn edits_are_throttled_to_one_a_second_and_the_last_shows_everything() {
+    let chat = Chat::start(Api::Ollama, settings(Duration::from_secs(1))).await;
+    let answer = "word ".repeat(60);
+    chat.model
+        .script(Script::text(&answer, 5, Duration::from_millis(50)));
+    chat.say("Count words").await;
+    let message = chat.messages().pop().unwrap();
+    assert_eq!(message.text, answer.trim_end());
+    let mut times = vec![message.sent_at];
+    times.extend(message.edited_at.iter().copied());
+    assert!(
+        times.len() >= 3,
+        "several edits over three seconds: {times:?}"
+    );
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(950),
+            "edits {gap:?} apart, under a second"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_429_is_honoured_before_the_next_edit() {
+    let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(300))).await;
+    chat.bot
+        .telegram
+        .fail_next("editMessageText", 1, Failure::too_many_requests(2));
+    let answer = "slow ".repeat(20);
+    chat.model
+        .script(Script::text(&answer, 5, Duration::from_millis(50)));
+    chat.say("Go slowly").await;
+    let message = chat.messages().pop().unwrap();
+    assert_eq!(message.text, answer.trim_end());
+    let first_edit = message.edited_at[0] - message.sent_at;
+    assert!(
+        first_edit >= Duration::from_millis(2200),
+        "the edit after the 429 waited retry_after (2 s): {first_edit:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_10000_character_answer_arrives_whole_across_several_messages() {
+    for api in APIS {
+        let chat = Chat::start(api, settings(Duration::from_millis(50))).await;
+        let answer: String = (0..1000)
+            .map(|i| {
+                if i % 10 == 9 {
+                    format!("line{i:05}\n")
+                } else {
+                    format!("word{i:05} ")
+                }
+            })
+            .collect();
+        assert_eq!(answer.chars().count(), 10_000);
+        chat.model
+            .script(Script::text(&answer, 250, Duration::from_millis(2)));
+        chat.say("Write a lot").await;
+        let messages = chat.messages();
+        assert!(messages.len() >= 3, "{} messages", messages.len());
+        for message in &messages {
+            assert!(message.text.encode_utf16().count() <= 4096);
+        }
+        let shown: Vec<String> = messages
+            .iter()
+            .flat_map(|m| m.text.split_whitespace().map(str::to_string))
+            .collect();
+        let expected: Vec<&str> = answer.split_whitespace().collect();
+        assert_eq!(shown, expected, "{api:?}: every word, in order");
+        assert_eq!(chat.assistant_messages().await, [answer]);
+    }
+}
+
+#[tokio::test]
+async fn markup_telegram_would_reject_still_arrives() {
+    let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(50))).await;
+    let answer = "Use <b>tags & a < b **bold** and `x<y>`\n```rust\nlet a = 1 < 2;\n```";
+    chat.model
+        .script(Script::text(answer, 6, Duration::from_millis(5)));
+    chat.say("Show markup").await;
+    let message = chat.messages().pop().unwrap();
+    assert!(message.html, "sent as HTML");
+    assert_eq!(
+        message.text,
+        "Use <b>tags & a < b bold and x<y>\nlet a = 1 < 2;"
+    );
+
+    // When Telegram refuses the markup anyway, the text arrives plain.
+    chat.bot
+        .telegram
+        .fail_next("sendMessage", 1, Failure::bad_markup());
+    chat.model
+        .script(Script::text("**Plain** fallback", 50, Duration::ZERO));
+    chat.say("Again").await;
+    let message = chat.messages().pop().unwrap();
+    assert!(!message.html);
+    assert_eq!(message.text, "**Plain** fallback");
+}
+
+/// The user's messages and the assistant's, as recorded.
+async fn recorded(chat: &Chat) -> (usize, usize) {
+    let events = chat.bot.events(ADA).await;
+    let count = |role| {
+        events
+            .iter()
+            .filter(|e| matches!(&e.event, Event::MessagePosted { role: r, .. } if *r == role))
+            .count()
+    };
+    (count(Role::User), count(Role::Assistant))
+}
+
+#[tokio::test]
+async fn failures_give_a_clear_message_and_keep_the_users_message() {
+    for api in APIS {
+        // The backend is down.
+        let bot = TestBot::start().await;
+        let handler = bot.new_handler().answering_with(Answerer::new(
+            backend(api, &unreachable_url().await),
+            settings(Duration::from_millis(50)),
+        ));
+        handler
+            .handle(&fixtures::text(1, ADA, ADA, "Anyone there?"))
+            .await
+            .unwrap();
+        assert_eq!(
+            bot.telegram.chat_messages(ADA).pop().unwrap().text,
+            "⚠️ The model backend cannot be reached right now. Your message is saved in the session; send it again to retry."
+        );
+        assert_eq!(
+            bot.live_rows(ADA).await.len(),
+            2,
+            "the session and the message"
+        );
+
+        // An error line in the middle of the stream.
+        let chat = Chat::start(api, settings(Duration::from_millis(50))).await;
+        chat.model.script(
+            Script::text("The answer is", 4, Duration::from_millis(5))
+                .ending(Ending::Error("out of memory".into())),
+        );
+        chat.say("Tell me").await;
+        assert_eq!(
+            chat.last_message(),
+            "The answer is\n\n⚠️ The model failed: out of memory. Your message is saved in the session; send it again to retry."
+        );
+        assert_eq!(recorded(&chat).await, (1, 0), "{api:?}");
+
+        // A stalled stream.
+        let chat = Chat::start(
+            api,
+            AnswerSettings {
+                stall: Duration::from_millis(400),
+                ..settings(Duration::from_millis(50))
+            },
+        )
+        .await;
+        chat.model
+            .script(Script::text("Thinking", 4, Duration::from_millis(5)).ending(Ending::Stall));
+        chat.say("Hello?").await;
+        assert!(
+            chat.last_message()
+                .starts_with("Thinking\n\n⚠️ The model stopped sending text."),
+            "{}",
+            chat.last_message()
+        );
+        assert_eq!(recorded(&chat).await, (1, 0));
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_model_and_a_deadline_are_explained() {
+    let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(50))).await;
+    // A session for a model the backend does not have (it was removed since).
+    let mistral = CommandHandler::new(
+        chat.bot.store.clone(),
+        chat.bot.store.clone(),
+        chat.bot.archives.clone(),
+        Arc::new(HttpTelegram::new(&chat.bot.telegram.base_url, TOKEN)),
+        Settings {
+            default_model: "mistral".into(),
+            bot_username: None,
+        },
+    )
+    .answering_with(Answerer::new(
+        backend(Api::Ollama, &chat.model.base_url),
+        settings(Duration::from_millis(50)),
+    ));
+    mistral
+        .handle(&fixtures::text(1, ADA, ADA, "Hello mistral"))
+        .await
+        .unwrap();
+    assert_eq!(
+        chat.last_message(),
+        "⚠️ The model backend has no model \"mistral\" any more. Pick another with /model. Your message is saved in the session; send it again to retry."
+    );
+    assert_eq!(recorded(&chat).await, (1, 0));
+
+    // Asking for a model the backend lacks changes nothing.
+    chat.say("/model mistral").await;
+    assert_eq!(
+        chat.last_message(),
+        "The model backend has no model \"mistral\". Available: llama3:latest, qwen2.5:7b."
+    );
+
+    // A generation that would outlive the invocation (in a session for a model it has).
+    chat.say("/model llama3").await;
+    chat.model
+        .script(Script::text("Long thought", 2, Duration::from_millis(300)));
+    let update = fixtures::text(chat.bot.next_update_id(), ADA, ADA, "Think hard");
+    let deadline = tokio::time::Instant::now()
+        + AnswerSettings::default().reserve
+        + Duration::from_millis(700);
+    chat.handler
+        .handle_until(&update, Some(deadline))
+        .await
+        .unwrap();
+    let last = chat.last_message();
+    assert!(
+        last.ends_with("⚠️ The answer took longer than the bot may wait. Your message is saved in the session; send it again to retry."),
+        "{last}"
+    );
+    assert_eq!(recorded(&chat).await, (2, 0));
+}
+
+#[tokio::test]
+async fn the_context_keeps_the_newest_messages_within_the_budget_after_the_system_prompt() {
+    let bot = TestBot::start().await;
+    // Twenty stored messages, without a model.
+    for i in 0..20 {
+        bot.say(ADA, &format!("message number {i:02}")).await; // 17 characters each
+    }
+    let model = FakeModel::start(&["llama3:latest"]).await;
+    let handler = bot.new_handler().answering_with(Answerer::new(
+        backend(Api::Ollama, &model.base_url),
+        AnswerSettings {
+            budget: ContextBudget {
+                max_chars: 60,
+                system_prompt: Some("You are terse.".into()),
+            },
+            ..settings(Duration::from_millis(50))
+        },
+    ));
+    handler
+        .handle(&fixtures::text(
+            bot.next_update_id(),
+            ADA,
+            ADA,
+            "and the last one",
+        ))
+        .await
+        .unwrap();
+    let request = &model.requests()[0];
+    let sent: Vec<(String, String)> = request["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_string(),
+                m["content"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("system".to_string(), "You are terse.".to_string()),
+            ("user".to_string(), "message number 18".to_string()),
+            ("user".to_string(), "message number 19".to_string()),
+            ("user".to_string(), "and the last one".to_string()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn model_and_status_talk_to_the_backend() {
+    for api in APIS {
+        let chat = Chat::start(api, settings(Duration::from_millis(50))).await;
+        chat.say("/start").await;
+        chat.say("/model").await;
+        let list = chat.last_message();
+        assert!(list.contains("• llama3:latest (current)"), "{list}");
+        assert!(list.contains("• qwen2.5:7b"), "{list}");
+
+        chat.say("/model qwen2.5:7b").await;
+        assert_eq!(
+            chat.last_message(),
+            "Started session 2 (qwen2.5:7b). It is now active."
+        );
+        chat.say("Hi qwen").await;
+        assert_eq!(chat.last_message(), "Echo: Hi qwen");
+        assert_eq!(chat.model.requests().last().unwrap()["model"], "qwen2.5:7b");
+
+        chat.say("/status").await;
+        let status = chat.last_message();
+        match api {
+            Api::Ollama => assert!(
+                status.starts_with(
+                    "Model backend: Ollama 0.5.7, answering.\nModels: llama3:latest, qwen2.5:7b."
+                ),
+                "{status}"
+            ),
+            Api::OpenAi => assert!(
+                status.starts_with("Model backend: OpenAI-compatible server, answering."),
+                "{status}"
+            ),
+        }
+        assert!(
+            status.contains("Active session: 2 of 2 (qwen2.5:7b, 2 messages)."),
+            "{status}"
+        );
+    }
+}

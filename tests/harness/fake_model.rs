@@ -1,0 +1,309 @@
+//! A local model server that follows Ollama's documented API — `POST /api/chat` streaming NDJSON
+//! (chunks, then a final `done: true` chunk with `done_reason` and counts; or an `{"error": ...}`
+//! line mid-stream), non-streaming replies, `GET /api/tags`, `GET /api/version`, and
+//! `404 {"error": "model \"x\" not found, try pulling it first"}` — and the OpenAI-compatible
+//! `POST /v1/chat/completions` (server-sent events ending in `data: [DONE]`) and `GET /v1/models`.
+//! Answers are scripted per test; without a script it answers `Echo: <last message>`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// How a scripted answer ends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    /// The final `done: true` chunk (or `[DONE]`).
+    Done,
+    /// An `{"error": ...}` line in the middle of the stream.
+    Error(String),
+    /// Nothing more, with the connection kept open.
+    Stall,
+}
+
+/// One answer: its pieces, the pause before each, and how it ends.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub pieces: Vec<String>,
+    pub delay: Duration,
+    /// Extra wait before the first piece (a model loading).
+    pub first_delay: Duration,
+    pub ending: Ending,
+}
+
+impl Script {
+    /// `text` in pieces of about `piece_chars` characters, `delay` apart.
+    pub fn text(text: &str, piece_chars: usize, delay: Duration) -> Script {
+        let chars: Vec<char> = text.chars().collect();
+        Script {
+            pieces: chars
+                .chunks(piece_chars.max(1))
+                .map(|c| c.iter().collect())
+                .collect(),
+            delay,
+            first_delay: Duration::ZERO,
+            ending: Ending::Done,
+        }
+    }
+
+    pub fn ending(mut self, ending: Ending) -> Script {
+        self.ending = ending;
+        self
+    }
+
+    pub fn first_delay(mut self, delay: Duration) -> Script {
+        self.first_delay = delay;
+        self
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    models: Vec<String>,
+    scripts: VecDeque<Script>,
+    /// The body of every chat request.
+    requests: Vec<Value>,
+}
+
+#[derive(Clone)]
+pub struct FakeModel {
+    /// Ollama's base URL; the OpenAI-compatible one is `{base_url}/v1`.
+    pub base_url: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl FakeModel {
+    pub async fn start(models: &[&str]) -> FakeModel {
+        let inner = Arc::new(Mutex::new(Inner {
+            models: models.iter().map(|m| m.to_string()).collect(),
+            ..Inner::default()
+        }));
+        let app = Router::new()
+            .route("/api/chat", post(ollama_chat))
+            .route("/api/tags", get(tags))
+            .route("/api/version", get(version))
+            .route("/v1/chat/completions", post(openai_chat))
+            .route("/v1/models", get(openai_models))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FakeModel { base_url, inner }
+    }
+
+    pub fn openai_url(&self) -> String {
+        format!("{}/v1", self.base_url)
+    }
+
+    /// The next chat is answered by `script`.
+    pub fn script(&self, script: Script) {
+        self.inner.lock().unwrap().scripts.push_back(script);
+    }
+
+    /// The chat requests received so far (their JSON bodies).
+    pub fn requests(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().requests.clone()
+    }
+}
+
+/// A URL where nothing listens (a backend that is down).
+pub async fn unreachable_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{address}")
+}
+
+type Shared = Arc<Mutex<Inner>>;
+
+fn has_model(inner: &Inner, model: &str) -> bool {
+    inner
+        .models
+        .iter()
+        .any(|m| m == model || m.strip_suffix(":latest") == Some(model))
+}
+
+/// The script for a request, or the echo of its last message.
+fn take_script(inner: &mut Inner, body: &Value) -> Script {
+    inner.scripts.pop_front().unwrap_or_else(|| {
+        let last = body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or("");
+        Script::text(&format!("Echo: {last}"), 4, Duration::from_millis(5))
+    })
+}
+
+fn ndjson_stream(script: Script, model: String) -> Body {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
+    tokio::spawn(async move {
+        tokio::time::sleep(script.first_delay).await;
+        let count = script.pieces.len();
+        for piece in script.pieces {
+            tokio::time::sleep(script.delay).await;
+            let line = json!({"model": model, "created_at": "2026-11-25T10:00:00.000000Z",
+                              "message": {"role": "assistant", "content": piece}, "done": false});
+            if sender.send(Ok(format!("{line}\n"))).await.is_err() {
+                return;
+            }
+        }
+        let last = match script.ending {
+            Ending::Done => json!({"model": model, "created_at": "2026-11-25T10:00:01.000000Z",
+                "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "stop",
+                "total_duration": 1_000_000_000u64, "load_duration": 1_000_000u64,
+                "prompt_eval_count": 10, "prompt_eval_duration": 1_000_000u64,
+                "eval_count": count, "eval_duration": 900_000_000u64}),
+            Ending::Error(message) => json!({"error": message}),
+            Ending::Stall => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                return;
+            }
+        };
+        let _ = sender.send(Ok(format!("{last}\n"))).await;
+    });
+    Body::from_stream(futures::stream::unfold(receiver, |mut r| async move {
+        r.recv().await.map(|item| (item, r))
+    }))
+}
+
+fn not_found(model: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": format!("model \"{model}\" not found, try pulling it first")})),
+    )
+        .into_response()
+}
+
+async fn ollama_chat(State(inner): State<Shared>, body: String) -> Response {
+    let Ok(body) = serde_json::from_str::<Value>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid JSON"})),
+        )
+            .into_response();
+    };
+    let model = body["model"].as_str().unwrap_or_default().to_string();
+    let script = {
+        let mut inner = inner.lock().unwrap();
+        if !has_model(&inner, &model) {
+            return not_found(&model);
+        }
+        inner.requests.push(body.clone());
+        take_script(&mut inner, &body)
+    };
+    if body["stream"] == json!(false) {
+        let text: String = script.pieces.concat();
+        return axum::Json(json!({"model": model, "created_at": "2026-11-25T10:00:00Z",
+            "message": {"role": "assistant", "content": text}, "done": true, "done_reason": "stop",
+            "total_duration": 1_000_000_000u64, "eval_count": script.pieces.len()}))
+        .into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        ndjson_stream(script, model),
+    )
+        .into_response()
+}
+
+async fn tags(State(inner): State<Shared>) -> Response {
+    let models: Vec<Value> = inner
+        .lock()
+        .unwrap()
+        .models
+        .iter()
+        .map(|name| {
+            json!({"name": name, "model": name, "modified_at": "2026-11-01T10:00:00.000000Z",
+                   "size": 4_661_224_676u64, "digest": "365c0bd3c000a25d28ddbf732fe1c6add414de7275464c4e4d1c3b5fcb5d8ad1",
+                   "details": {"parent_model": "", "format": "gguf", "family": "llama", "families": ["llama"],
+                               "parameter_size": "8.0B", "quantization_level": "Q4_0"}})
+        })
+        .collect();
+    axum::Json(json!({ "models": models })).into_response()
+}
+
+async fn version() -> Response {
+    axum::Json(json!({"version": "0.5.7"})).into_response()
+}
+
+async fn openai_models(State(inner): State<Shared>) -> Response {
+    let data: Vec<Value> = inner
+        .lock()
+        .unwrap()
+        .models
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "created": 1_764_000_000, "owned_by": "library"}))
+        .collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+async fn openai_chat(State(inner): State<Shared>, body: String) -> Response {
+    let Ok(body) = serde_json::from_str::<Value>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": {"message": "invalid JSON", "type": "invalid_request_error", "param": null, "code": null}})),
+        )
+            .into_response();
+    };
+    let model = body["model"].as_str().unwrap_or_default().to_string();
+    let script = {
+        let mut inner = inner.lock().unwrap();
+        if !has_model(&inner, &model) {
+            return (
+                StatusCode::NOT_FOUND,
+                axum::Json(
+                    json!({"error": {"message": format!("The model `{model}` does not exist."),
+                    "type": "invalid_request_error", "param": null, "code": "model_not_found"}}),
+                ),
+            )
+                .into_response();
+        }
+        inner.requests.push(body.clone());
+        take_script(&mut inner, &body)
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
+    tokio::spawn(async move {
+        tokio::time::sleep(script.first_delay).await;
+        let id = "chatcmpl-1";
+        for piece in script.pieces {
+            tokio::time::sleep(script.delay).await;
+            let chunk = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_000_000, "model": model,
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": null}]});
+            if sender.send(Ok(format!("data: {chunk}\n\n"))).await.is_err() {
+                return;
+            }
+        }
+        let tail = match script.ending {
+            Ending::Done => {
+                let last = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_000_000, "model": model,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+                format!("data: {last}\n\ndata: [DONE]\n\n")
+            }
+            Ending::Error(message) => {
+                format!(
+                    "data: {}\n\n",
+                    json!({"error": {"message": message, "type": "server_error"}})
+                )
+            }
+            Ending::Stall => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                return;
+            }
+        };
+        let _ = sender.send(Ok(tail)).await;
+    });
+    (
+        [(header::CONTENT_TYPE, "text/event-stream")],
+        Body::from_stream(futures::stream::unfold(receiver, |mut r| async move {
+            r.recv().await.map(|item| (item, r))
+        })),
+    )
+        .into_response()
+}
