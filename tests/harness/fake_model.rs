@@ -70,6 +70,8 @@ struct Inner {
     scripts: VecDeque<Script>,
     /// The body of every chat request.
     requests: Vec<Value>,
+    /// When each answer's first piece was written to the connection.
+    first_pieces: Vec<std::time::Instant>,
 }
 
 #[derive(Clone)]
@@ -107,6 +109,11 @@ impl FakeModel {
         self.inner.lock().unwrap().scripts.push_back(script);
     }
 
+    /// When each answer's first piece left the server, in order.
+    pub fn first_piece_times(&self) -> Vec<std::time::Instant> {
+        self.inner.lock().unwrap().first_pieces.clone()
+    }
+
     /// The chat requests received so far (their JSON bodies).
     pub fn requests(&self) -> Vec<Value> {
         self.inner.lock().unwrap().requests.clone()
@@ -142,13 +149,20 @@ fn take_script(inner: &mut Inner, body: &Value) -> Script {
     })
 }
 
-fn ndjson_stream(script: Script, model: String) -> Body {
+fn ndjson_stream(script: Script, model: String, inner: Shared) -> Body {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
     tokio::spawn(async move {
         tokio::time::sleep(script.first_delay).await;
         let count = script.pieces.len();
-        for piece in script.pieces {
+        for (index, piece) in script.pieces.into_iter().enumerate() {
             tokio::time::sleep(script.delay).await;
+            if index == 0 {
+                inner
+                    .lock()
+                    .unwrap()
+                    .first_pieces
+                    .push(std::time::Instant::now());
+            }
             let line = json!({"model": model, "created_at": "2026-11-25T10:00:00.000000Z",
                               "message": {"role": "assistant", "content": piece}, "done": false});
             if sender.send(Ok(format!("{line}\n"))).await.is_err() {
@@ -208,7 +222,7 @@ async fn ollama_chat(State(inner): State<Shared>, body: String) -> Response {
     }
     (
         [(header::CONTENT_TYPE, "application/x-ndjson")],
-        ndjson_stream(script, model),
+        ndjson_stream(script, model, inner.clone()),
     )
         .into_response()
 }
