@@ -250,8 +250,9 @@ pub fn chat_saved(number: usize) -> String {
     )
 }
 
-pub fn status(state: &UserState) -> String {
-    let active = match state.active_session() {
+/// The active session as `/status` shows it.
+fn active_session_line(state: &UserState) -> String {
+    match state.active_session() {
         Some(s) => format!(
             "Active session: {} of {} ({}, {}).",
             state.session_number(s.session_id).unwrap_or(0),
@@ -260,7 +261,11 @@ pub fn status(state: &UserState) -> String {
             messages(s.message_count)
         ),
         None => format!("No active session ({} live).", state.sessions.len()),
-    };
+    }
+}
+
+pub fn status(state: &UserState) -> String {
+    let active = active_session_line(state);
     format!(
         "Model backend: not configured. Your messages are stored, but no AI model answers them yet.\n{active}\nArchives: {}.",
         state.archives.len()
@@ -290,16 +295,7 @@ pub fn status_with_backend(state: &UserState, backend: &BackendStatus) -> String
             backend.kind
         ),
     };
-    let active = match state.active_session() {
-        Some(s) => format!(
-            "Active session: {} of {} ({}, {}).",
-            state.session_number(s.session_id).unwrap_or(0),
-            state.sessions.len(),
-            s.model_name,
-            messages(s.message_count)
-        ),
-        None => format!("No active session ({} live).", state.sessions.len()),
-    };
+    let active = active_session_line(state);
     format!(
         "{backend_line}\n{active}\nArchives: {}.",
         state.archives.len()
