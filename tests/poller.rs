@@ -284,6 +284,11 @@ struct Unordered(Vec<serde_json::Value>);
 
 #[async_trait::async_trait]
 impl cloud_ai_shared::telegram::Telegram for Unordered {
+    async fn get_me(
+        &self,
+    ) -> Result<cloud_ai_shared::telegram::BotUser, cloud_ai_shared::telegram::TelegramError> {
+        unreachable!("the poller does not ask who it is")
+    }
     async fn get_updates(
         &self,
         offset: Option<i64>,

@@ -11,9 +11,13 @@ pub mod aws;
 pub mod bus;
 pub mod config;
 pub mod domain;
+#[cfg(feature = "embedded")]
+pub mod embedded;
 pub mod handlers;
 pub mod model;
 pub mod queue;
+#[cfg(feature = "embedded")]
+pub mod sqlite;
 pub mod store;
 pub mod telegram;
 pub mod wiring;

@@ -2,6 +2,7 @@
 //! fixtures, and a bot wired to both with a table and bucket of its own.
 
 pub mod bot;
+pub mod bot_process;
 pub mod fake_model;
 pub mod fake_telegram;
 pub mod fixtures;

@@ -1,5 +1,6 @@
 //! The archive store port: JSON archives at `archives/{user_id}/{session_id}.json`.
 
+pub mod fs;
 pub mod s3;
 
 use async_trait::async_trait;

@@ -2,6 +2,8 @@
 //! (the archiver) and other consumers.
 
 pub mod eventbridge;
+#[cfg(feature = "embedded")]
+pub mod sqlite;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -21,7 +21,16 @@ pub async fn handle_archive_event(
     }
     let detail: BusEvent = serde_json::from_value(event.detail.clone())
         .map_err(|e| HandleError::MalformedEvent(e.to_string()))?;
-    match detail.event {
+    handle_bus_event(handler, &detail).await
+}
+
+/// The archiver role on one published event, however it arrived (EventBridge, or the embedded
+/// bus): an `Archived` event finishes the update that archived the session.
+pub async fn handle_bus_event(
+    handler: &CommandHandler,
+    detail: &BusEvent,
+) -> Result<Outcome, HandleError> {
+    match &detail.event {
         Event::Archived { .. } => {
             handler
                 .finish_update(detail.user_id, detail.update_id)

@@ -13,7 +13,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use tokio::time::Instant;
 
-use super::command::CommandHandler;
+use super::command::{CommandHandler, HandleError};
 
 /// A record is not started with less time than this left before the deadline.
 pub const MIN_TIME_FOR_A_RECORD: Duration = Duration::from_secs(15);
@@ -51,24 +51,39 @@ pub async fn handle_batch_until(
             continue;
         }
         let body = record.body.as_deref().unwrap_or_default();
-        let update: serde_json::Value = match serde_json::from_str(body) {
-            Ok(update) => update,
-            Err(error) => {
-                tracing::error!(message_id, %error, bytes = body.len(), "a body that is not JSON was acknowledged and dropped");
-                continue;
-            }
-        };
-        match handler.handle_until(&update, deadline).await {
-            Ok(outcome) => tracing::info!(message_id, ?outcome, "record handled"),
-            Err(error) if !error.is_retryable() => {
-                tracing::error!(message_id, %error, "a record that can never succeed was acknowledged and dropped");
-            }
-            Err(error) => {
-                tracing::warn!(message_id, %error, "record failed; it and the records after it will be redelivered");
-                response.add_failure(message_id);
-                failed = true;
-            }
+        if let Err(error) = handle_record(handler, message_id, body, deadline).await {
+            tracing::warn!(message_id, %error, "record failed; it and the records after it will be redelivered");
+            response.add_failure(message_id);
+            failed = true;
         }
     }
     response
+}
+
+/// Handles one queued body (a raw update): `Ok` when it is done with (handled, or dropped because
+/// it can never succeed), `Err` with a failure that may pass, so the body must be redelivered.
+pub async fn handle_record(
+    handler: &CommandHandler,
+    message_id: &str,
+    body: &str,
+    deadline: Option<Instant>,
+) -> Result<(), HandleError> {
+    let update: serde_json::Value = match serde_json::from_str(body) {
+        Ok(update) => update,
+        Err(error) => {
+            tracing::error!(message_id, %error, bytes = body.len(), "a body that is not JSON was acknowledged and dropped");
+            return Ok(());
+        }
+    };
+    match handler.handle_until(&update, deadline).await {
+        Ok(outcome) => {
+            tracing::info!(message_id, ?outcome, "record handled");
+            Ok(())
+        }
+        Err(error) if !error.is_retryable() => {
+            tracing::error!(message_id, %error, "a record that can never succeed was acknowledged and dropped");
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
 }

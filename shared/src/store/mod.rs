@@ -2,6 +2,8 @@
 //! live projection rows, and per-update receipts that make handling idempotent.
 
 pub mod dynamodb;
+#[cfg(feature = "embedded")]
+pub mod sqlite;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::{FileInfo, SentMessage, Telegram, TelegramError, TextFormat};
+use super::{BotUser, FileInfo, SentMessage, Telegram, TelegramError, TextFormat};
 
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
 
@@ -125,6 +125,10 @@ impl HttpTelegram {
 
 #[async_trait]
 impl Telegram for HttpTelegram {
+    async fn get_me(&self) -> Result<BotUser, TelegramError> {
+        self.call("getMe", json!({}), Duration::from_secs(15)).await
+    }
+
     async fn get_updates(
         &self,
         offset: Option<i64>,

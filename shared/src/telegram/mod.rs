@@ -78,6 +78,13 @@ pub struct SentMessage {
     pub message_id: i64,
 }
 
+/// The bot itself, from `getMe`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BotUser {
+    pub id: i64,
+    pub username: Option<String>,
+}
+
 /// A `File` from `getFile`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct FileInfo {
@@ -89,6 +96,8 @@ pub struct FileInfo {
 
 #[async_trait]
 pub trait Telegram: Send + Sync {
+    /// `getMe`: checks the token and names the bot.
+    async fn get_me(&self) -> Result<BotUser, TelegramError>;
     /// Raw updates as JSON values: unknown kinds must survive the trip to the command handler.
     async fn get_updates(
         &self,

@@ -1,0 +1,76 @@
+//! End-to-end throughput of the one-process bot: the `cloud-ai` binary, the fake Telegram and a
+//! fake Ollama that answers at once. A burst of chat messages from many users is queued in
+//! Telegram; the clock runs from the burst to the last answer shown. Then the process's peak
+//! memory (VmHWM).
+//!
+//! `cargo bench -p cloud-ai --bench throughput` (set `BENCH_USERS`, `BENCH_MESSAGES` to change
+//! the burst: users × messages each).
+
+use std::time::{Duration, Instant};
+
+use cloud_ai_tests::bot::TOKEN;
+use cloud_ai_tests::bot_process::{BotProcess, Conversation, bot_env, eventually, temp_data_dir};
+use cloud_ai_tests::fake_model::FakeModel;
+use cloud_ai_tests::fake_telegram::FakeTelegram;
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let users = setting("BENCH_USERS", 50);
+    let messages = setting("BENCH_MESSAGES", 20);
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let model = FakeModel::start(&["llama3:latest"]).await;
+    let data_dir = temp_data_dir();
+    let env = bot_env(
+        &telegram,
+        &data_dir,
+        &[
+            ("MODEL_BACKEND", "ollama".into()),
+            ("OLLAMA_URL", model.base_url.clone()),
+            ("RUST_LOG", "warn".into()),
+        ],
+    );
+    let mut bot = BotProcess::start(env!("CARGO_BIN_EXE_cloud-ai"), &env);
+    // Warm up: one exchange, so start-up is not measured.
+    let conversation = Conversation::new(telegram.clone(), 1);
+    conversation.ask(&bot, 1, "/start").await;
+
+    let total = users * messages;
+    let before = telegram.sent().len();
+    let started = Instant::now();
+    for k in 0..messages {
+        for user in 0..users {
+            conversation.send(1000 + user as i64, &format!("message {k}"));
+        }
+    }
+    eventually(
+        Duration::from_secs(600),
+        "every answer",
+        || (telegram.sent().len() >= before + total).then_some(()),
+        || bot.logs(),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    let peak_kib = bot.peak_memory_kib().unwrap_or(0);
+    assert!(bot.terminate(Duration::from_secs(30)).await.success());
+    let answered = telegram
+        .sent()
+        .iter()
+        .skip(before)
+        .filter(|s| s.text().is_some_and(|t| t.starts_with("Echo: message ")))
+        .count();
+    assert_eq!(answered, total, "every message was answered once");
+    println!(
+        "{total} chat messages from {users} users: {:.1} s, {:.0} updates/s end to end; peak memory {:.1} MiB",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64(),
+        peak_kib as f64 / 1024.0
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

@@ -1,0 +1,240 @@
+//! The one-process bot end to end, as a user runs it: the `cloud-ai` binary with a data folder,
+//! the fake Telegram and the fake Ollama. The whole command table, a streamed answer, archive,
+//! export and import; then SIGTERM and a restart that keeps everything and answers nothing twice.
+
+use std::time::Duration;
+
+use cloud_ai_shared::domain::archive_doc::ArchiveDocument;
+use cloud_ai_shared::domain::events::Event;
+use cloud_ai_shared::sqlite::Database;
+use cloud_ai_shared::store::EventStore;
+use cloud_ai_shared::store::sqlite::SqliteStore;
+use cloud_ai_tests::bot::TOKEN;
+use cloud_ai_tests::bot_process::{
+    BotProcess, Conversation, REPLY_TIMEOUT, bot_env, eventually, temp_data_dir,
+};
+use cloud_ai_tests::fake_model::{FakeModel, Script};
+use cloud_ai_tests::fake_telegram::{FakeTelegram, Sent};
+
+const ADA: i64 = 424242;
+const BINARY: &str = env!("CARGO_BIN_EXE_cloud-ai");
+
+fn env(
+    telegram: &FakeTelegram,
+    model: &FakeModel,
+    data_dir: &std::path::Path,
+) -> Vec<(String, String)> {
+    bot_env(
+        telegram,
+        data_dir,
+        &[
+            ("MODEL_BACKEND", "ollama".into()),
+            ("OLLAMA_URL", model.base_url.clone()),
+        ],
+    )
+}
+
+/// The answer Ada sees for her latest chat message, once it is whole.
+async fn answer_shown(conversation: &Conversation, bot: &BotProcess, expected: &str) {
+    eventually(
+        REPLY_TIMEOUT,
+        &format!("the answer {expected:?}"),
+        || {
+            conversation
+                .telegram
+                .chat_messages(ADA)
+                .last()
+                .filter(|m| m.text == expected)
+                .map(|_| ())
+        },
+        || {
+            format!(
+                "{:#?}\n{}",
+                conversation.telegram.chat_messages(ADA),
+                bot.logs()
+            )
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_restart() {
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let model = FakeModel::start(&["llama3:latest", "qwen2.5:7b"]).await;
+    let data_dir = temp_data_dir();
+    let conversation = Conversation::new(telegram.clone(), 5000);
+    let bot = BotProcess::start(BINARY, &env(&telegram, &model, &data_dir));
+
+    let hello = conversation.ask(&bot, ADA, "/start").await;
+    assert!(hello.starts_with("Hello, Ada!"), "{hello}");
+    assert!(
+        conversation
+            .ask(&bot, ADA, "/help")
+            .await
+            .contains("/export <number>")
+    );
+
+    // A chat message is answered by the model, streamed into one message that grows.
+    let monad = "A monad is a monoid in the category of endofunctors, said nobody helpfully.";
+    model.script(Script::text(monad, 12, Duration::from_millis(250)));
+    conversation.send(ADA, "What is a monad?");
+    answer_shown(&conversation, &bot, monad).await;
+    let shown = telegram.chat_messages(ADA).last().cloned().unwrap();
+    assert!(
+        !shown.edited_at.is_empty(),
+        "the answer was shown while written, then edited to the whole text"
+    );
+
+    assert_eq!(
+        conversation.ask(&bot, ADA, "/newsession").await,
+        "Started session 2 (llama3). It is now active."
+    );
+    conversation.send(ADA, "Second session message");
+    answer_shown(&conversation, &bot, "Echo: Second session message").await;
+    let list = conversation.ask(&bot, ADA, "/listsessions").await;
+    assert!(list.contains("1. llama3 · 2 messages"), "{list}");
+    assert!(
+        list.contains("2. llama3 · 2 messages") && list.contains("← active"),
+        "{list}"
+    );
+    assert_eq!(
+        conversation.ask(&bot, ADA, "/switch 1").await,
+        "Switched to session 1 (llama3, 2 messages)."
+    );
+    let history = conversation.ask(&bot, ADA, "/history").await;
+    assert!(history.contains("You: What is a monad?"), "{history}");
+    assert!(history.contains("A monad is a monoid"), "{history}");
+    assert!(
+        conversation
+            .ask(&bot, ADA, "/switch seven")
+            .await
+            .starts_with("\"seven\" is not a number.")
+    );
+    assert_eq!(
+        conversation.ask(&bot, ADA, "/echo hi there").await,
+        "hi there"
+    );
+    assert_eq!(
+        conversation.ask(&bot, ADA, "/dance").await,
+        "I don't know the command /dance. Send /help for the list."
+    );
+    let status = conversation.ask(&bot, ADA, "/status").await;
+    assert!(
+        status.contains("Active session: 1 of 2 (llama3, 2 messages)."),
+        "{status}"
+    );
+    let models = conversation.ask(&bot, ADA, "/model").await;
+    assert!(models.contains("qwen2.5:7b"), "{models}");
+
+    // Archive: the confirmation comes once the file exists, in the bucket's layout.
+    let menu = conversation.ask(&bot, ADA, "/archive").await;
+    assert!(
+        menu.starts_with("Sessions you can archive:\n1. llama3 · 2 messages"),
+        "{menu}"
+    );
+    assert_eq!(
+        conversation.ask(&bot, ADA, "/archive 1").await,
+        "Archived session 1 (llama3, 2 messages). It is archive 1 in /listarchives. The sessions after it moved up one number."
+    );
+    let folder = data_dir.join("archives").join(ADA.to_string());
+    let files: Vec<_> = std::fs::read_dir(&folder)
+        .expect("the archive folder exists")
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let document: ArchiveDocument =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    assert_eq!(document.user_id, ADA);
+    assert_eq!(document.archive_version, "1.0");
+    assert_eq!(
+        files[0].file_name().unwrap().to_string_lossy(),
+        format!("{}.json", document.session_id)
+    );
+    assert_eq!(document.conversation.len(), 2);
+    assert_eq!(document.conversation[1].content, monad);
+    assert!(
+        conversation
+            .ask(&bot, ADA, "/listarchives")
+            .await
+            .starts_with("Your archives:\n1. llama3 · 2 messages · archived ")
+    );
+
+    // Export sends the file; importing it back makes a second archive.
+    let before = conversation.sent_to(ADA).len();
+    conversation.send(ADA, "/export 1");
+    let Sent::Document {
+        bytes, file_name, ..
+    } = conversation
+        .wait_for_sent(&bot, ADA, before, "/export 1")
+        .await
+    else {
+        panic!("/export 1 sends a document")
+    };
+    assert_eq!(file_name, format!("llama3-{}.json", document.session_id));
+    let exported: ArchiveDocument = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(exported.conversation, document.conversation);
+    assert_eq!(
+        conversation.send_file(&bot, ADA, "mine.json", bytes).await,
+        "Imported the archive as archive 2 (llama3, 2 messages). /export 2 sends it back."
+    );
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        2,
+        "the import is stored beside the archive"
+    );
+
+    // SIGTERM stops the bot cleanly, without the token in its logs.
+    let mut bot = bot;
+    let status = bot.terminate(Duration::from_secs(30)).await;
+    assert!(status.success(), "exit {status:?}:\n{}", bot.logs());
+    assert!(bot.logs().contains("stopped"), "{}", bot.logs());
+    assert!(
+        !bot.logs().contains(TOKEN),
+        "the token leaked into the logs"
+    );
+
+    // Everything is on disk: one stream, no update recorded twice.
+    let store = SqliteStore::new(Database::open(&data_dir.join("cloud-ai.sqlite3")).unwrap());
+    let events = store.events(ADA).await.unwrap();
+    let archived = events
+        .iter()
+        .filter(|e| matches!(e.event, Event::Archived { .. }))
+        .count();
+    assert_eq!(archived, 1);
+    let sent_before_restart = telegram.sent().len();
+
+    // A restart resumes from the stored offset: nothing is answered again, and all is there.
+    let bot = BotProcess::start(BINARY, &env(&telegram, &model, &data_dir));
+    let list = conversation.ask(&bot, ADA, "/listsessions").await;
+    assert!(
+        list.starts_with("Your sessions:\n1. llama3 · 2 messages"),
+        "{list}"
+    );
+    assert_eq!(
+        telegram.sent().len(),
+        sent_before_restart + 1,
+        "only the new update was answered: {:#?}",
+        &telegram.sent()[sent_before_restart..]
+    );
+    let archives = conversation.ask(&bot, ADA, "/listarchives").await;
+    assert!(archives.contains("\n2. llama3 · 2 messages"), "{archives}");
+    let history = conversation.ask(&bot, ADA, "/history").await;
+    assert!(history.contains("You: Second session message"), "{history}");
+    conversation.send(ADA, "Still there?");
+    answer_shown(&conversation, &bot, "Echo: Still there?").await;
+    let request = model.requests().last().cloned().unwrap();
+    let context: Vec<&str> = request["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert!(
+        context.contains(&"Second session message") && context.contains(&"Still there?"),
+        "the model is given the session's earlier messages after the restart: {context:?}"
+    );
+    let mut bot = bot;
+    assert!(bot.terminate(Duration::from_secs(30)).await.success());
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}

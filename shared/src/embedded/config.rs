@@ -1,0 +1,96 @@
+//! The one-process bot's own settings, from the environment (beside [`crate::config::Config`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::ConfigError;
+
+/// `DATA_DIR` when unset: a folder beside where the bot is started.
+pub const DEFAULT_DATA_DIR: &str = "cloud-ai-data";
+
+/// Where sessions, events and archives are kept (`STORAGE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// `embedded` (the default): the SQLite file and the archive folder in `DATA_DIR`.
+    Embedded,
+    /// `aws`: the DynamoDB table `TABLE_NAME` and the S3 bucket `BUCKET_NAME` at the standard
+    /// AWS configuration (`AWS_ENDPOINT_URL` for LocalStack or moto, `AWS_REGION`, credentials).
+    Aws,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedConfig {
+    /// `DATA_DIR`: the database `cloud-ai.sqlite3` (the update queue and event bus always; the
+    /// event store too with embedded storage) and, with embedded storage, `archives/`.
+    pub data_dir: PathBuf,
+    pub storage: Storage,
+    /// `WORKERS`: how many chats are handled at once (each chat's updates one at a time).
+    pub workers: usize,
+    /// `SHUTDOWN_GRACE_SECONDS`: how long a stop waits for updates being handled.
+    pub shutdown_grace: Duration,
+}
+
+impl EmbeddedConfig {
+    pub fn from_env() -> Result<EmbeddedConfig, ConfigError> {
+        EmbeddedConfig::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<EmbeddedConfig, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let storage = match get("STORAGE")
+            .unwrap_or_else(|| "embedded".into())
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "embedded" | "sqlite" => Storage::Embedded,
+            "aws" => Storage::Aws,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "STORAGE",
+                    reason: "use embedded or aws".into(),
+                });
+            }
+        };
+        let number = |name: &'static str, default: u64, max: u64| match get(name) {
+            None => Ok(default),
+            Some(value) => value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name,
+                    reason: format!("{value:?} is not a whole number from 1 to {max}"),
+                }),
+        };
+        Ok(EmbeddedConfig {
+            data_dir: PathBuf::from(get("DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into())),
+            storage,
+            workers: number("WORKERS", 16, 1024)? as usize,
+            shutdown_grace: Duration::from_secs(number("SHUTDOWN_GRACE_SECONDS", 10, 3600)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bad_values() {
+        let config = EmbeddedConfig::from_lookup(|_| None).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("cloud-ai-data"));
+        assert_eq!(config.storage, Storage::Embedded);
+        let aws = EmbeddedConfig::from_lookup(|n| (n == "STORAGE").then(|| "AWS".into())).unwrap();
+        assert_eq!(aws.storage, Storage::Aws);
+        let bad = EmbeddedConfig::from_lookup(|n| (n == "WORKERS").then(|| "0".into()));
+        assert!(bad.unwrap_err().to_string().contains("WORKERS"));
+        let bad = EmbeddedConfig::from_lookup(|n| (n == "STORAGE").then(|| "s3".into()));
+        assert!(bad.unwrap_err().to_string().contains("STORAGE"));
+    }
+}

@@ -1,0 +1,99 @@
+//! The archiver role on the embedded event bus: each `Archived` event, oldest first, finishes the
+//! update that archived its session (the archive, the live rows, then the confirmation).
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::retry::{AfterFailure, RetryPolicy};
+use crate::bus::BusError;
+use crate::bus::sqlite::{BusDelivery, NextEvent, SqliteBus};
+use crate::handlers::CommandHandler;
+use crate::handlers::archive_event::handle_bus_event;
+use crate::sqlite::now_ms;
+
+/// How long to wait before asking the bus again after it failed.
+const BUS_TROUBLE_PAUSE: Duration = Duration::from_secs(1);
+
+pub struct EventDispatcher {
+    pub bus: SqliteBus,
+    /// Built without a bus, so that it runs archive jobs itself.
+    pub archiver: CommandHandler,
+    pub retry: RetryPolicy,
+}
+
+impl EventDispatcher {
+    /// Runs until `stop` turns true; an event being handled is finished first (the caller bounds
+    /// that wait; what it cuts short is delivered again on the next start).
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let arrivals = self.bus.arrivals();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let wait = match self.bus.next().await {
+                Ok(NextEvent::Ready(delivery)) => {
+                    if let Err(error) = self.handle(&delivery).await {
+                        tracing::error!(%error, "the event bus could not record an outcome; the event will be handled again");
+                    }
+                    continue;
+                }
+                Ok(NextEvent::DueAt(ms)) => Some(Duration::from_millis(
+                    ms.saturating_sub(now_ms()).max(0) as u64,
+                )),
+                Ok(NextEvent::Empty) => None,
+                Err(error) => {
+                    tracing::error!(%error, "the event bus cannot be read; trying again");
+                    Some(BUS_TROUBLE_PAUSE)
+                }
+            };
+            let sleep = async {
+                match wait {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = arrivals.notified() => {}
+                _ = sleep => {}
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn handle(&self, delivery: &BusDelivery) -> Result<(), BusError> {
+        let event = &delivery.event;
+        let error = match handle_bus_event(&self.archiver, event).await {
+            Ok(outcome) => {
+                tracing::info!(
+                    user_id = event.user_id,
+                    update_id = event.update_id,
+                    ?outcome,
+                    "archive event handled"
+                );
+                return self.bus.acknowledge(delivery.seq).await;
+            }
+            Err(error) if !error.is_retryable() => {
+                tracing::error!(%error, "an archive event that can never succeed was dropped");
+                return self.bus.dead_letter(delivery.seq, error.to_string()).await;
+            }
+            Err(error) => error.to_string(),
+        };
+        match self.retry.after_failure(delivery.attempts) {
+            AfterFailure::RetryIn(wait) => {
+                tracing::warn!(user_id = event.user_id, update_id = event.update_id, %error, retry_in_ms = wait.as_millis() as u64, "archive event failed; retrying later");
+                self.bus
+                    .retry_later(delivery.seq, now_ms() + wait.as_millis() as i64, error)
+                    .await
+            }
+            AfterFailure::GiveUp => {
+                tracing::error!(user_id = event.user_id, update_id = event.update_id, %error, "archive event failed too often; moved to the dead letters");
+                self.bus.dead_letter(delivery.seq, error).await
+            }
+        }
+    }
+}

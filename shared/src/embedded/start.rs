@@ -1,0 +1,291 @@
+//! Starting the one-process bot: the data folder (locked to this process), the database, a
+//! check that Telegram takes the token, the chosen storage and the three roles; then running
+//! them until a stop is asked for.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::config::{EmbeddedConfig, Storage};
+use super::dispatch_events::EventDispatcher;
+use super::dispatch_updates::UpdateDispatcher;
+use super::polling::poll_until_stopped;
+use super::retry::RetryPolicy;
+use crate::archive::ArchiveStore;
+use crate::archive::fs::FsArchiveStore;
+use crate::bus::sqlite::{SqliteBus, archived};
+use crate::config::Config;
+use crate::handlers::poller::{PollError, PollSettings, Poller};
+use crate::handlers::{CommandHandler, Settings};
+use crate::queue::sqlite::SqliteQueue;
+use crate::sqlite::{Database, DatabaseError};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{EventStore, OffsetStore, SessionRows, StoreError};
+use crate::telegram::http::HttpTelegram;
+use crate::telegram::{Telegram, TelegramError};
+use crate::{aws, wiring};
+
+/// The database's file name in the data folder.
+pub const DATABASE_FILE: &str = "cloud-ai.sqlite3";
+/// Held locked while a bot runs on the data folder.
+pub const LOCK_FILE: &str = "cloud-ai.lock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot use the data folder {}: {source} (set DATA_DIR to a folder this user can write)", path.display())]
+    DataFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("another cloud-ai is already running on the data folder {}", .0.display())]
+    AlreadyRunning(PathBuf),
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    #[error("cannot reach Telegram at {url}: {detail}")]
+    TelegramUnreachable { url: String, detail: String },
+    #[error(
+        "Telegram refused the bot token ({code} {description}): check TELEGRAM_TOKEN (the token @BotFather gave)"
+    )]
+    TokenRefused { code: i64, description: String },
+    #[error(transparent)]
+    Telegram(TelegramError),
+    #[error("the storage cannot be used: {0}")]
+    Storage(#[from] StoreError),
+}
+
+/// The three roles, ready to run.
+pub struct EmbeddedBot {
+    poller: Poller,
+    updates: UpdateDispatcher,
+    events: EventDispatcher,
+    grace: Duration,
+    username: Option<String>,
+    /// Locked for as long as the bot exists.
+    _lock: std::fs::File,
+}
+
+fn data_folder_error(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+    move |source| StartError::DataFolder {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Creates the data folder and takes its lock, so that two bots never share one database.
+fn lock_data_folder(dir: &Path) -> Result<std::fs::File, StartError> {
+    std::fs::create_dir_all(dir).map_err(data_folder_error(dir))?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .map_err(data_folder_error(dir))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(StartError::AlreadyRunning(dir.to_path_buf()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(data_folder_error(dir)(e)),
+    }
+}
+
+/// Asks Telegram who the bot is: proves the address and the token before anything else runs.
+async fn check_telegram(telegram: &HttpTelegram, url: &str) -> Result<Option<String>, StartError> {
+    match telegram.get_me().await {
+        Ok(me) => Ok(me.username),
+        Err(TelegramError::Transport { detail, .. }) => Err(StartError::TelegramUnreachable {
+            url: url.to_string(),
+            detail,
+        }),
+        Err(TelegramError::Api {
+            code: code @ (401 | 404),
+            description,
+            ..
+        }) => Err(StartError::TokenRefused { code, description }),
+        Err(TelegramError::Api {
+            code, description, ..
+        }) if code >= 500 => Err(StartError::TelegramUnreachable {
+            url: url.to_string(),
+            detail: format!("{code} {description}"),
+        }),
+        Err(other) => Err(StartError::Telegram(other)),
+    }
+}
+
+struct StoragePorts {
+    store: Arc<dyn EventStore>,
+    rows: Arc<dyn SessionRows>,
+    offsets: Arc<dyn OffsetStore>,
+    archives: Arc<dyn ArchiveStore>,
+}
+
+async fn storage(
+    config: &Config,
+    embedded: &EmbeddedConfig,
+    db: &Database,
+) -> Result<StoragePorts, StartError> {
+    match embedded.storage {
+        Storage::Embedded => {
+            let store = Arc::new(SqliteStore::new(db.clone()));
+            let recovered = store.recover().await?;
+            if recovered.released > 0 {
+                tracing::info!(
+                    updates = recovered.released,
+                    "updates left unfinished by the last run will be finished now"
+                );
+            }
+            Ok(StoragePorts {
+                store: store.clone(),
+                rows: store.clone(),
+                offsets: store,
+                archives: Arc::new(FsArchiveStore::new(&embedded.data_dir)),
+            })
+        }
+        Storage::Aws => {
+            let sdk = aws::load_config().await;
+            let store = Arc::new(aws::dynamodb_store(&sdk, &config.table_name));
+            Ok(StoragePorts {
+                store: store.clone(),
+                rows: store.clone(),
+                offsets: store,
+                archives: Arc::new(aws::s3_archive_store(&sdk, &config.bucket_name)),
+            })
+        }
+    }
+}
+
+impl EmbeddedBot {
+    pub async fn start(
+        config: &Config,
+        embedded: &EmbeddedConfig,
+    ) -> Result<EmbeddedBot, StartError> {
+        let lock = lock_data_folder(&embedded.data_dir)?;
+        let db = Database::open(&embedded.data_dir.join(DATABASE_FILE))?;
+        let telegram = Arc::new(HttpTelegram::new(
+            &config.telegram_api_url,
+            config.telegram_token.expose(),
+        ));
+        let username = check_telegram(&telegram, &config.telegram_api_url).await?;
+        let ports = storage(config, embedded, &db).await?;
+        let offset = ports.offsets.last_update_id().await?;
+        let queue = SqliteQueue::new(db.clone());
+        let bus = SqliteBus::new(db, archived);
+        let answerer = wiring::answerer(config);
+        if let Some(answerer) = &answerer {
+            let status = answerer.backend_status().await;
+            match &status.facts {
+                Ok(facts) => {
+                    tracing::info!(backend = %status.kind, models = ?facts.models, "the model backend answers")
+                }
+                Err(error) => {
+                    tracing::warn!(backend = %status.kind, %error, "the model backend cannot be reached now; chat messages are told so until it can")
+                }
+            }
+        }
+        let settings = Settings {
+            default_model: config.default_model.clone(),
+            bot_username: config.bot_username.clone().or(username.clone()),
+        };
+        let role = || {
+            let handler = CommandHandler::new(
+                ports.store.clone(),
+                ports.rows.clone(),
+                ports.archives.clone(),
+                telegram.clone(),
+                settings.clone(),
+            );
+            match &answerer {
+                Some(answerer) => handler.answering_with(answerer.clone()),
+                None => handler,
+            }
+        };
+        let waiting = queue.waiting().await.unwrap_or(0);
+        tracing::info!(
+            bot = username.as_deref().unwrap_or("?"),
+            data_dir = %embedded.data_dir.display(),
+            storage = ?embedded.storage,
+            offset = ?offset,
+            waiting,
+            "cloud-ai started"
+        );
+        Ok(EmbeddedBot {
+            poller: Poller::new(
+                telegram.clone(),
+                Arc::new(queue.clone()),
+                ports.offsets.clone(),
+                PollSettings::default(),
+            ),
+            updates: UpdateDispatcher {
+                queue,
+                handler: role().publishing_to(Arc::new(bus.clone())),
+                workers: embedded.workers,
+                retry: RetryPolicy::UPDATES,
+            },
+            events: EventDispatcher {
+                bus,
+                archiver: role(),
+                retry: RetryPolicy::EVENTS,
+            },
+            grace: embedded.shutdown_grace,
+            username,
+            _lock: lock,
+        })
+    }
+
+    /// The bot's `@username`, as Telegram gave it.
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// Runs the roles until `shutdown` completes (then stops cleanly) or polling cannot go on.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), PollError> {
+        let (stop, stopped) = watch::channel(false);
+        let EmbeddedBot {
+            poller,
+            updates,
+            events,
+            grace,
+            ..
+        } = self;
+        let roles = async {
+            let polling = async {
+                let result = poll_until_stopped(&poller, stopped.clone()).await;
+                if result.is_err() {
+                    stop.send_replace(true);
+                }
+                result
+            };
+            let (polled, (), ()) = tokio::join!(
+                polling,
+                updates.run(stopped.clone()),
+                events.run(stopped.clone())
+            );
+            polled
+        };
+        tokio::pin!(roles);
+        tokio::select! {
+            result = &mut roles => return result,
+            () = shutdown => {}
+        }
+        tracing::info!(
+            grace_seconds = grace.as_secs(),
+            "stopping: no new updates are taken; those being handled may finish"
+        );
+        stop.send_replace(true);
+        match tokio::time::timeout(grace, roles).await {
+            Ok(result) => {
+                tracing::info!("stopped");
+                result
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "stopped with updates unfinished; they are finished on the next start"
+                );
+                Ok(())
+            }
+        }
+    }
+}
