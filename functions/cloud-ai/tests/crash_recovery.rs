@@ -108,6 +108,9 @@ async fn a_kill_mid_burst_loses_nothing_and_duplicates_no_event() {
 
     let shown = shown_texts(&telegram);
     let twice: Vec<_> = expected.iter().filter(|k| shown[*k] > 1).collect();
+    println!(
+        "killed after {answered_at_kill} of {total} replies; shown twice after the restart: {twice:?}"
+    );
     assert!(
         expected.iter().all(|k| shown[k] <= 2) && twice.len() <= USERS.len(),
         "only a reply in flight at the kill may show twice, at most one per chat: {twice:?}"

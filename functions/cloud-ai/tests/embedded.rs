@@ -219,6 +219,11 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
     );
     let archives = conversation.ask(&bot, ADA, "/listarchives").await;
     assert!(archives.contains("\n2. llama3 · 2 messages"), "{archives}");
+    // Archiving the active session left none active; the other session moved up to number 1.
+    assert_eq!(
+        conversation.ask(&bot, ADA, "/switch 1").await,
+        "Switched to session 1 (llama3, 2 messages)."
+    );
     let history = conversation.ask(&bot, ADA, "/history").await;
     assert!(history.contains("You: Second session message"), "{history}");
     conversation.send(ADA, "Still there?");
