@@ -1,0 +1,283 @@
+//! One contract, two event stores: DynamoDB (on moto) and the embedded SQLite database must
+//! behave alike, since the same handlers run on both. Appends are atomic and guarded by the
+//! stream version; a receipt is written once; leases, progress, live rows and the poller's offset
+//! work the same.
+
+use cloud_ai_shared::domain::decide::Reply;
+use cloud_ai_shared::domain::events::{Event, RecordedEvent, Role};
+use cloud_ai_shared::domain::projection::{changes_for, coalesce, rebuild_rows};
+use cloud_ai_shared::domain::state::UserState;
+use cloud_ai_shared::sqlite::Database;
+use cloud_ai_shared::store::sqlite::SqliteStore;
+use cloud_ai_shared::store::{
+    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, SessionRows, StoreError,
+};
+use cloud_ai_tests::bot::TestBot;
+use uuid::Uuid;
+
+trait Store: EventStore + SessionRows + OffsetStore {}
+impl<T: EventStore + SessionRows + OffsetStore> Store for T {}
+
+fn receipt(update_id: i64) -> Receipt {
+    Receipt {
+        update_id,
+        chat_id: 1,
+        replies: vec![Reply::text("ok")],
+        archive_jobs: Vec::new(),
+        unpublished: Vec::new(),
+        replies_sent: 0,
+        archive_jobs_done: true,
+        answer_message_ids: Vec::new(),
+    }
+}
+
+/// The events of `update_id` on top of `state`, with what appending them writes.
+fn step(
+    user_id: i64,
+    state: &UserState,
+    update_id: i64,
+    events: Vec<Event>,
+) -> (
+    Vec<RecordedEvent>,
+    UserState,
+    Vec<cloud_ai_shared::domain::projection::RowChange>,
+) {
+    let mut next = state.clone();
+    let mut recorded = Vec::new();
+    let mut changes = Vec::new();
+    for event in events {
+        changes.extend(changes_for(user_id, &next, &event));
+        next.apply(&event);
+        next.version += 1;
+        recorded.push(RecordedEvent {
+            version: next.version,
+            update_id,
+            event,
+        });
+    }
+    (recorded, next, coalesce(changes))
+}
+
+async fn append(
+    store: &dyn Store,
+    user_id: i64,
+    state: &UserState,
+    update_id: i64,
+    events: Vec<Event>,
+) -> Result<UserState, StoreError> {
+    let (recorded, next, changes) = step(user_id, state, update_id, events);
+    store
+        .append(Append {
+            user_id,
+            expected_version: state.version,
+            events: &recorded,
+            state: &next,
+            changes: &changes,
+            receipt: &receipt(update_id),
+            receipt_is_new: true,
+        })
+        .await?;
+    Ok(next)
+}
+
+fn posted(session_id: Uuid, content: &str, ts: i64) -> Event {
+    Event::MessagePosted {
+        session_id,
+        role: Role::User,
+        content: content.into(),
+        ts,
+    }
+}
+
+/// Runs the contract on a user of its own; returns that user.
+async fn honours_the_contract(store: &dyn Store) -> i64 {
+    let user = 60_000 + i64::from(rand_suffix());
+    let session = Uuid::new_v4();
+    assert_eq!(store.load(user).await.unwrap(), UserState::default());
+
+    let opened = vec![
+        Event::SessionCreated {
+            session_id: session,
+            model_name: "llama3".into(),
+            chat_id: user,
+            created_at: 1_700_000_000,
+        },
+        Event::Switched {
+            session_id: session,
+        },
+    ];
+    let state = append(store, user, &UserState::default(), 1, opened.clone())
+        .await
+        .unwrap();
+    assert_eq!(store.load(user).await.unwrap(), state);
+
+    // A writer that read version 0 loses the race, and writes nothing.
+    let stale = append(store, user, &UserState::default(), 2, opened).await;
+    assert!(
+        matches!(stale, Err(StoreError::VersionConflict { .. })),
+        "{stale:?}"
+    );
+    assert!(store.receipt(user, 2).await.unwrap().is_none());
+    assert_eq!(store.events(user).await.unwrap().len(), 2);
+
+    // The same update again is refused by its receipt, even with the right version.
+    let again = append(store, user, &state, 1, vec![posted(session, "dup", 1)]).await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyRecorded { update_id: 1 })),
+        "{again:?}"
+    );
+
+    let mut state = state;
+    for (update, text) in [(3, "one"), (4, "two"), (5, "three")] {
+        state = append(
+            store,
+            user,
+            &state,
+            update,
+            vec![posted(session, text, 1_700_000_000 + update)],
+        )
+        .await
+        .unwrap();
+    }
+    let events = store.events(user).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.version).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    let replayed: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
+    assert_eq!(
+        store.live_rows(user).await.unwrap(),
+        rebuild_rows(user, &replayed)
+    );
+    let texts = |messages: Vec<cloud_ai_shared::domain::events::ChatMessage>| {
+        messages.into_iter().map(|m| m.content).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        texts(store.recent_messages(user, session, 2).await.unwrap()),
+        ["two", "three"]
+    );
+    assert_eq!(
+        texts(store.all_messages(user, session).await.unwrap()),
+        ["one", "two", "three"]
+    );
+
+    // A receipt-only append (an update with no events) is recorded once too.
+    store
+        .append(Append {
+            user_id: user,
+            expected_version: state.version,
+            events: &[],
+            state: &state,
+            changes: &[],
+            receipt: &receipt(6),
+            receipt_is_new: true,
+        })
+        .await
+        .unwrap();
+    let twice = store
+        .append(Append {
+            user_id: user,
+            expected_version: state.version,
+            events: &[],
+            state: &state,
+            changes: &[],
+            receipt: &receipt(6),
+            receipt_is_new: true,
+        })
+        .await;
+    assert!(matches!(twice, Err(StoreError::AlreadyRecorded { .. })));
+
+    // Progress and leases.
+    let mut progress = store.receipt(user, 3).await.unwrap().unwrap();
+    progress.replies_sent = 1;
+    store.save_progress(user, &progress).await.unwrap();
+    assert!(store.receipt(user, 3).await.unwrap().unwrap().is_complete());
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        !store.claim(user, 3, now, now + 60).await.unwrap(),
+        "the appender holds the lease"
+    );
+    assert!(
+        store
+            .claim(user, 3, now + FINISH_LEASE_SECONDS + 1, now + 500)
+            .await
+            .unwrap(),
+        "an expired lease can be taken"
+    );
+    store.release(user, 3).await.unwrap();
+    assert!(store.claim(user, 3, now, now + 60).await.unwrap());
+    assert!(
+        !store.claim(user, 99, now, now + 60).await.unwrap(),
+        "no receipt, no lease"
+    );
+
+    // An answer recorded on an existing receipt.
+    let (recorded, next, changes) = step(user, &state, 5, vec![posted(session, "answer", 9)]);
+    let mut answered = receipt(5);
+    answered.replies_sent = 1;
+    store
+        .append(Append {
+            user_id: user,
+            expected_version: state.version,
+            events: &recorded,
+            state: &next,
+            changes: &changes,
+            receipt: &answered,
+            receipt_is_new: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.receipt(user, 5).await.unwrap().unwrap().replies_sent,
+        1
+    );
+    assert_eq!(store.load(user).await.unwrap().version, 6);
+
+    // Deleting a session's rows.
+    let sort_key = cloud_ai_shared::domain::keys::session_sort_key("llama3", session);
+    store
+        .delete_session(user, &sort_key, session)
+        .await
+        .unwrap();
+    assert!(store.live_rows(user).await.unwrap().is_empty());
+    assert_eq!(
+        store.events(user).await.unwrap().len(),
+        6,
+        "the stream stays"
+    );
+
+    // The poller's offset never moves back.
+    let start = store.last_update_id().await.unwrap();
+    store.advance(start.unwrap_or(0) + 10).await.unwrap();
+    store.advance(start.unwrap_or(0) + 5).await.unwrap();
+    assert_eq!(
+        store.last_update_id().await.unwrap(),
+        Some(start.unwrap_or(0) + 10)
+    );
+    user
+}
+
+fn rand_suffix() -> u16 {
+    (Uuid::new_v4().as_u128() & 0x7fff) as u16
+}
+
+#[tokio::test]
+async fn dynamodb_honours_the_store_contract() {
+    let bot = TestBot::start().await;
+    honours_the_contract(bot.store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn sqlite_honours_the_store_contract() {
+    let dir = std::env::temp_dir().join(format!("cloud-ai-contract-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::new(Database::open(&dir.join("store.sqlite3")).unwrap());
+    let user = honours_the_contract(&store).await;
+    // A start after a crash gives back the leases the crashed run held, so its unfinished
+    // updates are finished at once.
+    let now = chrono::Utc::now().timestamp();
+    assert!(!store.claim(user, 1, now, now + 60).await.unwrap());
+    assert!(store.recover().await.unwrap().released >= 1);
+    assert!(store.claim(user, 1, now, now + 60).await.unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
