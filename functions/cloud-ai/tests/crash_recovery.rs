@@ -24,7 +24,7 @@ const PER_USER: usize = 40;
 
 /// What user `user` sends as their `k`-th update, and the text that answers it.
 fn exchange(user: i64, k: usize) -> (String, String) {
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         (format!("/echo u{user}-{k}"), format!("u{user}-{k}"))
     } else {
         let text = format!("chat u{user}-{k}");
@@ -139,7 +139,7 @@ async fn a_kill_mid_burst_loses_nothing_and_duplicates_no_event() {
             })
             .collect();
         let wanted: Vec<(Role, String)> = (0..PER_USER)
-            .filter(|k| k % 2 == 1)
+            .filter(|k| !k.is_multiple_of(2))
             .flat_map(|k| {
                 let (asked, answer) = exchange(user, k);
                 [(Role::User, asked), (Role::Assistant, answer)]

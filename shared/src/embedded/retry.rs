@@ -27,10 +27,11 @@ impl RetryPolicy {
         longest_wait: Duration::from_secs(120),
     };
 
-    /// Archive events: twenty tries, as the `Archived` rule's retry policy.
+    /// Archive events: twenty tries, as the `Archived` rule's retry policy. The first retry
+    /// comes soon: an event often arrives before the command role has given its update back.
     pub const EVENTS: RetryPolicy = RetryPolicy {
         max_attempts: 20,
-        first_wait: Duration::from_secs(1),
+        first_wait: Duration::from_millis(250),
         longest_wait: Duration::from_secs(300),
     };
 
