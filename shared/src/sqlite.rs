@@ -205,11 +205,13 @@ pub fn now_ms() -> i64 {
 /// The bookkeeping shared by the database's two spools (the update queue and the event bus):
 /// a failed entry waits before its next try, and an entry that keeps failing is moved to
 /// `dead_letters` with its last error, as SQS and EventBridge move theirs to a dead-letter queue.
-pub(crate) mod spool {
+pub mod spool {
     use rusqlite::{Connection, params};
 
+    use super::Database;
+
     /// The spool tables (never user input).
-    #[derive(Debug, Clone, Copy)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Spool {
         Updates,
         Events,
@@ -231,7 +233,7 @@ pub(crate) mod spool {
         }
     }
 
-    pub fn remove(conn: &Connection, spool: Spool, seq: i64) -> rusqlite::Result<()> {
+    fn remove(conn: &Connection, spool: Spool, seq: i64) -> rusqlite::Result<()> {
         conn.execute(
             &format!("DELETE FROM {} WHERE seq = ?1", spool.table()),
             [seq],
@@ -240,7 +242,7 @@ pub(crate) mod spool {
     }
 
     /// Counts a failed try and keeps the entry back until `not_before_ms`.
-    pub fn postpone(
+    fn postpone(
         conn: &Connection,
         spool: Spool,
         seq: i64,
@@ -258,12 +260,7 @@ pub(crate) mod spool {
     }
 
     /// Moves the entry to `dead_letters`.
-    pub fn bury(
-        conn: &mut Connection,
-        spool: Spool,
-        seq: i64,
-        error: &str,
-    ) -> rusqlite::Result<()> {
+    fn bury(conn: &mut Connection, spool: Spool, seq: i64, error: &str) -> rusqlite::Result<()> {
         let tx = conn.transaction()?;
         tx.execute(
             &format!(
@@ -286,11 +283,70 @@ pub(crate) mod spool {
         tx.commit()
     }
 
-    pub fn len(conn: &Connection, spool: Spool) -> rusqlite::Result<usize> {
+    fn len(conn: &Connection, spool: Spool) -> rusqlite::Result<usize> {
         conn.query_row(
             &format!("SELECT COUNT(*) FROM {}", spool.table()),
             [],
             |row| row.get(0),
         )
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the {} failed: SQLite: {source}", spool.table())]
+    pub struct SpoolError {
+        spool: Spool,
+        source: rusqlite::Error,
+    }
+
+    /// What becomes of a spool's entries once handed out: each is acknowledged, retried later or
+    /// buried.
+    #[derive(Clone, Debug)]
+    pub struct SpoolEntries {
+        db: Database,
+        spool: Spool,
+    }
+
+    impl SpoolEntries {
+        pub fn new(db: Database, spool: Spool) -> SpoolEntries {
+            SpoolEntries { db, spool }
+        }
+
+        async fn run<T: Send + 'static>(
+            &self,
+            work: impl FnOnce(&mut Connection, Spool) -> rusqlite::Result<T> + Send + 'static,
+        ) -> Result<T, SpoolError> {
+            let spool = self.spool;
+            self.db
+                .call(move |conn| work(conn, spool))
+                .await
+                .map_err(|source| SpoolError { spool, source })
+        }
+
+        /// Done with (handled, or never to succeed): the entry leaves the spool.
+        pub async fn acknowledge(&self, seq: i64) -> Result<(), SpoolError> {
+            self.run(move |conn, spool| remove(conn, spool, seq)).await
+        }
+
+        /// Failed: the entry waits until `not_before_ms` (its chat waits with it).
+        pub async fn retry_later(
+            &self,
+            seq: i64,
+            not_before_ms: i64,
+            error: String,
+        ) -> Result<(), SpoolError> {
+            self.run(move |conn, spool| postpone(conn, spool, seq, not_before_ms, &error))
+                .await
+        }
+
+        /// Failed too often: the entry moves to the dead letters.
+        pub async fn dead_letter(&self, seq: i64, error: String) -> Result<(), SpoolError> {
+            self.run(move |conn, spool| bury(conn, spool, seq, &error))
+                .await
+        }
+
+        /// How many entries wait (handed out or not).
+        pub async fn waiting(&self) -> Result<usize, SpoolError> {
+            self.run(|conn, spool| len(conn, spool)).await
+        }
     }
 }

@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
 use super::{BusError, BusEvent, EventBus};
-use crate::sqlite::spool::{self, Spool};
+use crate::sqlite::spool::{Spool, SpoolEntries};
 use crate::sqlite::{Database, now_ms};
 
 /// Which events the bus keeps for its consumer.
@@ -43,6 +43,7 @@ pub enum NextEvent {
 #[derive(Clone)]
 pub struct SqliteBus {
     db: Database,
+    entries: SpoolEntries,
     rule: Rule,
     arrivals: Arc<Notify>,
 }
@@ -54,6 +55,7 @@ fn backend(error: rusqlite::Error) -> BusError {
 impl SqliteBus {
     pub fn new(db: Database, rule: Rule) -> SqliteBus {
         SqliteBus {
+            entries: SpoolEntries::new(db.clone(), Spool::Events),
             db,
             rule,
             arrivals: Arc::new(Notify::new()),
@@ -103,37 +105,9 @@ impl SqliteBus {
         }))
     }
 
-    pub async fn acknowledge(&self, seq: i64) -> Result<(), BusError> {
-        self.db
-            .call(move |conn| spool::remove(conn, Spool::Events, seq))
-            .await
-            .map_err(backend)
-    }
-
-    pub async fn retry_later(
-        &self,
-        seq: i64,
-        not_before_ms: i64,
-        error: String,
-    ) -> Result<(), BusError> {
-        self.db
-            .call(move |conn| spool::postpone(conn, Spool::Events, seq, not_before_ms, &error))
-            .await
-            .map_err(backend)
-    }
-
-    pub async fn dead_letter(&self, seq: i64, error: String) -> Result<(), BusError> {
-        self.db
-            .call(move |conn| spool::bury(conn, Spool::Events, seq, &error))
-            .await
-            .map_err(backend)
-    }
-
-    pub async fn waiting(&self) -> Result<usize, BusError> {
-        self.db
-            .call(|conn| spool::len(conn, Spool::Events))
-            .await
-            .map_err(backend)
+    /// Acknowledging, retrying and dead-lettering handed-out events.
+    pub fn entries(&self) -> &SpoolEntries {
+        &self.entries
     }
 }
 
@@ -209,12 +183,13 @@ mod tests {
         bus.publish(&[archived_event(2), archived_event(3)])
             .await
             .unwrap();
-        assert_eq!(bus.waiting().await.unwrap(), 2);
+        assert_eq!(bus.entries().waiting().await.unwrap(), 2);
         let NextEvent::Ready(first) = bus.next().await.unwrap() else {
             panic!("an event is ready")
         };
         assert_eq!(first.event, archived_event(2));
-        bus.retry_later(first.seq, now_ms() + 60_000, "S3 is down".into())
+        bus.entries()
+            .retry_later(first.seq, now_ms() + 60_000, "S3 is down".into())
             .await
             .unwrap();
         let NextEvent::Ready(second) = bus.next().await.unwrap() else {
@@ -224,9 +199,9 @@ mod tests {
             second.event.version, 3,
             "a held-back event does not block the bus"
         );
-        bus.acknowledge(second.seq).await.unwrap();
+        bus.entries().acknowledge(second.seq).await.unwrap();
         assert!(matches!(bus.next().await.unwrap(), NextEvent::DueAt(_)));
-        bus.acknowledge(first.seq).await.unwrap();
+        bus.entries().acknowledge(first.seq).await.unwrap();
         assert_eq!(bus.next().await.unwrap(), NextEvent::Empty);
     }
 }

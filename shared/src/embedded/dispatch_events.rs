@@ -6,11 +6,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::retry::{AfterFailure, RetryPolicy};
-use crate::bus::BusError;
 use crate::bus::sqlite::{BusDelivery, NextEvent, SqliteBus};
 use crate::handlers::CommandHandler;
 use crate::handlers::archive_event::handle_bus_event;
 use crate::sqlite::now_ms;
+use crate::sqlite::spool::SpoolError;
 
 /// How long to wait before asking the bus again after it failed.
 const BUS_TROUBLE_PAUSE: Duration = Duration::from_secs(1);
@@ -65,7 +65,7 @@ impl EventDispatcher {
         }
     }
 
-    async fn handle(&self, delivery: &BusDelivery) -> Result<(), BusError> {
+    async fn handle(&self, delivery: &BusDelivery) -> Result<(), SpoolError> {
         let event = &delivery.event;
         let error = match handle_bus_event(&self.archiver, event).await {
             Ok(outcome) => {
@@ -75,11 +75,15 @@ impl EventDispatcher {
                     ?outcome,
                     "archive event handled"
                 );
-                return self.bus.acknowledge(delivery.seq).await;
+                return self.bus.entries().acknowledge(delivery.seq).await;
             }
             Err(error) if !error.is_retryable() => {
                 tracing::error!(%error, "an archive event that can never succeed was dropped");
-                return self.bus.dead_letter(delivery.seq, error.to_string()).await;
+                return self
+                    .bus
+                    .entries()
+                    .dead_letter(delivery.seq, error.to_string())
+                    .await;
             }
             Err(error) => error.to_string(),
         };
@@ -87,12 +91,13 @@ impl EventDispatcher {
             AfterFailure::RetryIn(wait) => {
                 tracing::warn!(user_id = event.user_id, update_id = event.update_id, %error, retry_in_ms = wait.as_millis() as u64, "archive event failed; retrying later");
                 self.bus
+                    .entries()
                     .retry_later(delivery.seq, now_ms() + wait.as_millis() as i64, error)
                     .await
             }
             AfterFailure::GiveUp => {
                 tracing::error!(user_id = event.user_id, update_id = event.update_id, %error, "archive event failed too often; moved to the dead letters");
-                self.bus.dead_letter(delivery.seq, error).await
+                self.bus.entries().dead_letter(delivery.seq, error).await
             }
         }
     }

@@ -10,9 +10,9 @@ use tokio::task::JoinSet;
 use super::retry::{AfterFailure, RetryPolicy};
 use crate::handlers::CommandHandler;
 use crate::handlers::sqs_batch::handle_record;
-use crate::queue::QueueError;
 use crate::queue::sqlite::{Delivery, SqliteQueue};
 use crate::sqlite::now_ms;
+use crate::sqlite::spool::SpoolError;
 
 /// How long to wait before asking the queue again after it failed.
 const QUEUE_TROUBLE_PAUSE: Duration = Duration::from_secs(1);
@@ -93,21 +93,22 @@ impl UpdateDispatcher {
         }
     }
 
-    async fn settle(&self, delivery: &Delivery, finished: Finished) -> Result<(), QueueError> {
+    async fn settle(&self, delivery: &Delivery, finished: Finished) -> Result<(), SpoolError> {
         let error = match finished {
-            Ok(()) => return self.queue.acknowledge(delivery.seq).await,
+            Ok(()) => return self.queue.entries().acknowledge(delivery.seq).await,
             Err(error) => error,
         };
         match self.retry.after_failure(delivery.attempts) {
             AfterFailure::RetryIn(wait) => {
                 tracing::warn!(update_id = delivery.update_id, %error, attempt = delivery.attempts + 1, retry_in_ms = wait.as_millis() as u64, "update failed; its chat waits for the retry");
                 self.queue
+                    .entries()
                     .retry_later(delivery.seq, now_ms() + wait.as_millis() as i64, error)
                     .await
             }
             AfterFailure::GiveUp => {
                 tracing::error!(update_id = delivery.update_id, %error, attempts = delivery.attempts + 1, "update failed too often; moved to the dead letters");
-                self.queue.dead_letter(delivery.seq, error).await
+                self.queue.entries().dead_letter(delivery.seq, error).await
             }
         }
     }

@@ -202,7 +202,7 @@ impl EmbeddedBot {
                 None => handler,
             }
         };
-        let waiting = queue.waiting().await.unwrap_or(0);
+        let waiting = queue.entries().waiting().await.unwrap_or(0);
         tracing::info!(
             bot = username.as_deref().unwrap_or("?"),
             data_dir = %embedded.data_dir.display(),

@@ -15,7 +15,7 @@ use rusqlite::params;
 use tokio::sync::Notify;
 
 use super::{QueueError, QueuedUpdate, SendOutcome, UpdateQueue};
-use crate::sqlite::spool::{self, Spool};
+use crate::sqlite::spool::{Spool, SpoolEntries};
 use crate::sqlite::{Database, now_ms};
 
 /// One queued update handed out for handling.
@@ -41,6 +41,7 @@ pub struct Ready {
 #[derive(Clone, Debug)]
 pub struct SqliteQueue {
     db: Database,
+    entries: SpoolEntries,
     arrivals: Arc<Notify>,
 }
 
@@ -51,6 +52,7 @@ fn backend(error: rusqlite::Error) -> QueueError {
 impl SqliteQueue {
     pub fn new(db: Database) -> SqliteQueue {
         SqliteQueue {
+            entries: SpoolEntries::new(db.clone(), Spool::Updates),
             db,
             arrivals: Arc::new(Notify::new()),
         }
@@ -103,41 +105,9 @@ impl SqliteQueue {
             .map_err(backend)
     }
 
-    /// The update was handled (or can never be): it leaves the queue.
-    pub async fn acknowledge(&self, seq: i64) -> Result<(), QueueError> {
-        self.db
-            .call(move |conn| spool::remove(conn, Spool::Updates, seq))
-            .await
-            .map_err(backend)
-    }
-
-    /// The update failed and stays at the head of its group until `not_before_ms`.
-    pub async fn retry_later(
-        &self,
-        seq: i64,
-        not_before_ms: i64,
-        error: String,
-    ) -> Result<(), QueueError> {
-        self.db
-            .call(move |conn| spool::postpone(conn, Spool::Updates, seq, not_before_ms, &error))
-            .await
-            .map_err(backend)
-    }
-
-    /// The update failed too often: it moves to the dead letters, unblocking its group.
-    pub async fn dead_letter(&self, seq: i64, error: String) -> Result<(), QueueError> {
-        self.db
-            .call(move |conn| spool::bury(conn, Spool::Updates, seq, &error))
-            .await
-            .map_err(backend)
-    }
-
-    /// How many updates wait (handed out or not).
-    pub async fn waiting(&self) -> Result<usize, QueueError> {
-        self.db
-            .call(|conn| spool::len(conn, Spool::Updates))
-            .await
-            .map_err(backend)
+    /// Acknowledging, retrying and dead-lettering handed-out updates.
+    pub fn entries(&self) -> &SpoolEntries {
+        &self.entries
     }
 }
 
@@ -198,7 +168,7 @@ mod tests {
         ];
         queue.send(&batch).await.unwrap();
         assert_eq!(
-            queue.waiting().await.unwrap(),
+            queue.entries().waiting().await.unwrap(),
             3,
             "update 1 was queued once"
         );
@@ -206,7 +176,11 @@ mod tests {
         assert_eq!(ids(&ready), [1, 2], "only each group's head");
         let busy = HashSet::from(["a".to_string()]);
         assert_eq!(ids(&queue.ready(&busy, 10).await.unwrap()), [2]);
-        queue.acknowledge(ready.deliveries[0].seq).await.unwrap();
+        queue
+            .entries()
+            .acknowledge(ready.deliveries[0].seq)
+            .await
+            .unwrap();
         assert_eq!(
             ids(&queue.ready(&HashSet::new(), 10).await.unwrap()),
             [2, 3]
@@ -224,13 +198,18 @@ mod tests {
         let head = queue.ready(&HashSet::new(), 10).await.unwrap().deliveries[0].clone();
         let due = now_ms() + 60_000;
         queue
+            .entries()
             .retry_later(head.seq, due, "Telegram is down".into())
             .await
             .unwrap();
         let ready = queue.ready(&HashSet::new(), 10).await.unwrap();
         assert_eq!(ids(&ready), [3], "chat a waits; chat b goes on");
         assert_eq!(ready.next_due_ms, Some(due));
-        queue.dead_letter(head.seq, "gave up".into()).await.unwrap();
+        queue
+            .entries()
+            .dead_letter(head.seq, "gave up".into())
+            .await
+            .unwrap();
         let ready = queue.ready(&HashSet::new(), 10).await.unwrap();
         assert_eq!(ids(&ready), [2, 3]);
         assert_eq!(ready.deliveries[0].attempts, 0);
