@@ -4,7 +4,7 @@
 //! memory (VmHWM).
 //!
 //! `cargo bench -p cloud-ai --bench throughput` (set `BENCH_USERS`, `BENCH_MESSAGES` to change
-//! the burst: users × messages each).
+//! the burst: users × messages each; `CLOUD_AI_BIN` to measure another build of the binary).
 
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,10 @@ async fn main() {
             ("RUST_LOG", "warn".into()),
         ],
     );
-    let mut bot = BotProcess::start(env!("CARGO_BIN_EXE_cloud-ai"), &env);
+    // CLOUD_AI_BIN measures another build (say target/release/cloud-ai) with this harness.
+    let binary = std::env::var("CLOUD_AI_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cloud-ai").to_string());
+    let mut bot = BotProcess::start(&binary, &env);
     // Warm up: one exchange, so start-up is not measured.
     let conversation = Conversation::new(telegram.clone(), 1);
     conversation.ask(&bot, 1, "/start").await;
