@@ -14,7 +14,7 @@ esac
 command -v cargo-lambda >/dev/null || { echo "cargo-lambda is missing: pip install cargo-lambda ziglang" >&2; exit 1; }
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 cargo lambda build --release "$flag" --output-format zip \
-  --bin poller --bin command --bin archiver
+  --package cloud-ai-poller --package cloud-ai-command --package cloud-ai-archiver
 # Each zip must hold an executable `bootstrap` for the requested architecture (ELF e_machine).
 for f in poller command archiver; do
   python3 - "target/lambda/$f/bootstrap.zip" "$arch" <<'PY'
