@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::ModelError;
+use async_trait::async_trait;
+
+use super::{AnswerStream, ModelError};
 
 /// Reads lines from a streaming response; the last line needs no newline.
 pub struct LineReader {
@@ -50,6 +52,67 @@ impl LineReader {
                 }
             }
         }
+    }
+}
+
+/// What one line of a streamed answer says.
+#[derive(Debug, PartialEq)]
+pub enum Line {
+    /// More of the answer.
+    Text(String),
+    /// Nothing for the answer (a blank line, a comment, an empty chunk).
+    Skip,
+    /// The answer's end, with its last text (possibly empty).
+    Last(String),
+    /// The answer failed; nothing more is read.
+    Failed(ModelError),
+}
+
+/// A streamed answer read line by line, each line read by `parse` (the protocol: NDJSON, SSE).
+/// After its end or a failure it gives nothing more.
+pub struct LineStream {
+    lines: LineReader,
+    parse: fn(&str) -> Line,
+    done: bool,
+}
+
+impl LineStream {
+    pub fn new(response: reqwest::Response, parse: fn(&str) -> Line) -> LineStream {
+        LineStream {
+            lines: LineReader::new(response),
+            parse,
+            done: false,
+        }
+    }
+}
+
+#[async_trait]
+impl AnswerStream for LineStream {
+    async fn next(&mut self) -> Option<Result<String, ModelError>> {
+        while !self.done {
+            let line = match self.lines.next_line().await? {
+                Ok(line) => line,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            match (self.parse)(&line) {
+                Line::Text(text) => return Some(Ok(text)),
+                Line::Skip => {}
+                Line::Last(text) => {
+                    self.done = true;
+                    if !text.is_empty() {
+                        return Some(Ok(text));
+                    }
+                }
+                Line::Failed(error) => {
+                    self.done = true;
+                    return Some(Err(error));
+                }
+            }
+        }
+        None
     }
 }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::lines::{LineReader, http_client, join};
+use super::lines::{Line, LineStream, http_client, join};
 use super::{AnswerStream, ChatRequest, ModelBackend, ModelError};
 
 pub const DEFAULT_URL: &str = "http://localhost:11434";
@@ -94,43 +94,25 @@ struct LineMessage {
     content: String,
 }
 
-struct OllamaStream {
-    lines: LineReader,
-    done: bool,
-}
-
-#[async_trait]
-impl AnswerStream for OllamaStream {
-    async fn next(&mut self) -> Option<Result<String, ModelError>> {
-        while !self.done {
-            let line = match self.lines.next_line().await? {
-                Ok(line) => line,
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-            };
-            if line.trim().is_empty() {
-                continue;
-            }
-            let parsed: ChatLine = match serde_json::from_str(&line) {
-                Ok(parsed) => parsed,
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(ModelError::Decode(format!("a chat line: {e}"))));
-                }
-            };
-            if let Some(error) = parsed.error {
-                self.done = true;
-                return Some(Err(ModelError::Backend(error)));
-            }
-            self.done = parsed.done;
-            let content = parsed.message.map(|m| m.content).unwrap_or_default();
-            if !content.is_empty() {
-                return Some(Ok(content));
-            }
-        }
-        None
+/// One NDJSON line of `/api/chat`: a chunk, the final `done: true` chunk, or an error.
+fn parse_line(line: &str) -> Line {
+    if line.trim().is_empty() {
+        return Line::Skip;
+    }
+    let parsed: ChatLine = match serde_json::from_str(line) {
+        Ok(parsed) => parsed,
+        Err(e) => return Line::Failed(ModelError::Decode(format!("a chat line: {e}"))),
+    };
+    if let Some(error) = parsed.error {
+        return Line::Failed(ModelError::Backend(error));
+    }
+    let content = parsed.message.map(|m| m.content).unwrap_or_default();
+    if parsed.done {
+        Line::Last(content)
+    } else if content.is_empty() {
+        Line::Skip
+    } else {
+        Line::Text(content)
     }
 }
 
@@ -162,10 +144,7 @@ impl ModelBackend for Ollama {
                 ModelError::Backend(format!("HTTP {status}: {detail}"))
             });
         }
-        Ok(Box::new(OllamaStream {
-            lines: LineReader::new(response),
-            done: false,
-        }))
+        Ok(Box::new(LineStream::new(response, parse_line)))
     }
 
     async fn models(&self) -> Result<Vec<String>, ModelError> {

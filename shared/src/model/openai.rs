@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::lines::{LineReader, http_client, join};
+use super::lines::{Line, LineStream, http_client, join};
 use super::{AnswerStream, ChatRequest, ModelBackend, ModelError};
 use crate::config::Secret;
 
@@ -95,52 +95,32 @@ struct Delta {
     content: Option<String>,
 }
 
-struct SseStream {
-    lines: LineReader,
-    done: bool,
-}
-
-#[async_trait]
-impl AnswerStream for SseStream {
-    async fn next(&mut self) -> Option<Result<String, ModelError>> {
-        while !self.done {
-            let line = match self.lines.next_line().await? {
-                Ok(line) => line,
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-            };
-            // Comments (`: ping`), event names and blank separators carry no text.
-            let Some(data) = line.strip_prefix("data:") else {
-                continue;
-            };
-            let data = data.trim();
-            if data == "[DONE]" {
-                self.done = true;
-                return None;
-            }
-            let chunk: Chunk = match serde_json::from_str(data) {
-                Ok(chunk) => chunk,
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(ModelError::Decode(format!("an event: {e}"))));
-                }
-            };
-            if let Some(error) = chunk.error {
-                self.done = true;
-                return Some(Err(ModelError::Backend(error.message)));
-            }
-            let text: String = chunk
-                .choices
-                .into_iter()
-                .filter_map(|c| c.delta.and_then(|d| d.content))
-                .collect();
-            if !text.is_empty() {
-                return Some(Ok(text));
-            }
-        }
-        None
+/// One server-sent-events line of `/chat/completions`: a `data:` chunk, `data: [DONE]`, or an
+/// error; comments (`: ping`), event names and blank separators carry no text.
+fn parse_line(line: &str) -> Line {
+    let Some(data) = line.strip_prefix("data:") else {
+        return Line::Skip;
+    };
+    let data = data.trim();
+    if data == "[DONE]" {
+        return Line::Last(String::new());
+    }
+    let chunk: Chunk = match serde_json::from_str(data) {
+        Ok(chunk) => chunk,
+        Err(e) => return Line::Failed(ModelError::Decode(format!("an event: {e}"))),
+    };
+    if let Some(error) = chunk.error {
+        return Line::Failed(ModelError::Backend(error.message));
+    }
+    let text: String = chunk
+        .choices
+        .into_iter()
+        .filter_map(|c| c.delta.and_then(|d| d.content))
+        .collect();
+    if text.is_empty() {
+        Line::Skip
+    } else {
+        Line::Text(text)
     }
 }
 
@@ -178,10 +158,7 @@ impl ModelBackend for OpenAiCompatible {
                 },
             );
         }
-        Ok(Box::new(SseStream {
-            lines: LineReader::new(response),
-            done: false,
-        }))
+        Ok(Box::new(LineStream::new(response, parse_line)))
     }
 
     async fn models(&self) -> Result<Vec<String>, ModelError> {
