@@ -4,8 +4,9 @@
 //! work the same.
 
 use cloud_ai_shared::domain::decide::Reply;
-use cloud_ai_shared::domain::events::{Event, RecordedEvent, Role};
-use cloud_ai_shared::domain::projection::{changes_for, coalesce, rebuild_rows};
+use cloud_ai_shared::domain::events::{Event, Role};
+use cloud_ai_shared::domain::projection::rebuild_rows;
+use cloud_ai_shared::domain::record::record;
 use cloud_ai_shared::domain::state::UserState;
 use cloud_ai_shared::sqlite::Database;
 use cloud_ai_shared::store::sqlite::SqliteStore;
@@ -31,33 +32,6 @@ fn receipt(update_id: i64) -> Receipt {
     }
 }
 
-/// The events of `update_id` on top of `state`, with what appending them writes.
-fn step(
-    user_id: i64,
-    state: &UserState,
-    update_id: i64,
-    events: Vec<Event>,
-) -> (
-    Vec<RecordedEvent>,
-    UserState,
-    Vec<cloud_ai_shared::domain::projection::RowChange>,
-) {
-    let mut next = state.clone();
-    let mut recorded = Vec::new();
-    let mut changes = Vec::new();
-    for event in events {
-        changes.extend(changes_for(user_id, &next, &event));
-        next.apply(&event);
-        next.version += 1;
-        recorded.push(RecordedEvent {
-            version: next.version,
-            update_id,
-            event,
-        });
-    }
-    (recorded, next, coalesce(changes))
-}
-
 async fn append(
     store: &dyn Store,
     user_id: i64,
@@ -65,19 +39,19 @@ async fn append(
     update_id: i64,
     events: Vec<Event>,
 ) -> Result<UserState, StoreError> {
-    let (recorded, next, changes) = step(user_id, state, update_id, events);
+    let recorded = record(user_id, state, events, update_id);
     store
         .append(Append {
             user_id,
             expected_version: state.version,
-            events: &recorded,
-            state: &next,
-            changes: &changes,
+            events: &recorded.events,
+            state: &recorded.next,
+            changes: &recorded.changes,
             receipt: &receipt(update_id),
             receipt_is_new: true,
         })
         .await?;
-    Ok(next)
+    Ok(recorded.next)
 }
 
 fn posted(session_id: Uuid, content: &str, ts: i64) -> Event {
@@ -162,29 +136,17 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
     );
 
     // A receipt-only append (an update with no events) is recorded once too.
-    store
-        .append(Append {
-            user_id: user,
-            expected_version: state.version,
-            events: &[],
-            state: &state,
-            changes: &[],
-            receipt: &receipt(6),
-            receipt_is_new: true,
-        })
-        .await
-        .unwrap();
-    let twice = store
-        .append(Append {
-            user_id: user,
-            expected_version: state.version,
-            events: &[],
-            state: &state,
-            changes: &[],
-            receipt: &receipt(6),
-            receipt_is_new: true,
-        })
-        .await;
+    let receipt_only = Append {
+        user_id: user,
+        expected_version: state.version,
+        events: &[],
+        state: &state,
+        changes: &[],
+        receipt: &receipt(6),
+        receipt_is_new: true,
+    };
+    store.append(receipt_only).await.unwrap();
+    let twice = store.append(receipt_only).await;
     assert!(matches!(twice, Err(StoreError::AlreadyRecorded { .. })));
 
     // Progress and leases.
@@ -212,16 +174,16 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
     );
 
     // An answer recorded on an existing receipt.
-    let (recorded, next, changes) = step(user, &state, 5, vec![posted(session, "answer", 9)]);
+    let recorded = record(user, &state, vec![posted(session, "answer", 9)], 5);
     let mut answered = receipt(5);
     answered.replies_sent = 1;
     store
         .append(Append {
             user_id: user,
             expected_version: state.version,
-            events: &recorded,
-            state: &next,
-            changes: &changes,
+            events: &recorded.events,
+            state: &recorded.next,
+            changes: &recorded.changes,
             receipt: &answered,
             receipt_is_new: false,
         })

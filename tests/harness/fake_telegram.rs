@@ -228,6 +228,19 @@ impl FakeTelegram {
             .collect()
     }
 
+    /// How many messages in each of `chats` show each text now: (chat, text) → count.
+    pub fn shown_texts(&self, chats: &[i64]) -> HashMap<(i64, String), usize> {
+        let mut counts = HashMap::new();
+        for message in &self.inner.lock().unwrap().shown {
+            if chats.contains(&message.chat_id) {
+                *counts
+                    .entry((message.chat_id, message.text.clone()))
+                    .or_default() += 1;
+            }
+        }
+        counts
+    }
+
     /// The `sendChatAction` calls so far: (chat, action).
     pub fn actions(&self) -> Vec<(i64, String)> {
         self.inner.lock().unwrap().actions.clone()

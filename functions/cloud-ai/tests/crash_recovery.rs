@@ -6,7 +6,6 @@
 //! idempotency key). So a reply may appear twice only for an update being handled at the very
 //! moment of the kill: at most one per chat.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use cloud_ai_shared::domain::events::{Event, Role};
@@ -30,17 +29,6 @@ fn exchange(user: i64, k: usize) -> (String, String) {
         let text = format!("chat u{user}-{k}");
         (text.clone(), format!("Echo: {text}"))
     }
-}
-
-/// How many messages in each chat show each text now.
-fn shown_texts(telegram: &FakeTelegram) -> HashMap<(i64, String), usize> {
-    let mut counts = HashMap::new();
-    for user in USERS {
-        for message in telegram.chat_messages(user) {
-            *counts.entry((user, message.text)).or_default() += 1;
-        }
-    }
-    counts
 }
 
 #[tokio::test]
@@ -89,14 +77,14 @@ async fn a_kill_mid_burst_loses_nothing_and_duplicates_no_event() {
         Duration::from_secs(120),
         "every update to be answered",
         || {
-            let shown = shown_texts(&telegram);
+            let shown = telegram.shown_texts(&USERS);
             expected
                 .iter()
                 .all(|key| shown.get(key).is_some_and(|n| *n >= 1))
                 .then_some(())
         },
         || {
-            let shown = shown_texts(&telegram);
+            let shown = telegram.shown_texts(&USERS);
             let missing: Vec<_> = expected.iter().filter(|k| !shown.contains_key(k)).collect();
             format!("missing {missing:?}\n{}", bot.logs())
         },
@@ -106,7 +94,7 @@ async fn a_kill_mid_burst_loses_nothing_and_duplicates_no_event() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(bot.terminate(Duration::from_secs(30)).await.success());
 
-    let shown = shown_texts(&telegram);
+    let shown = telegram.shown_texts(&USERS);
     let twice: Vec<_> = expected.iter().filter(|k| shown[*k] > 1).collect();
     println!(
         "killed after {answered_at_kill} of {total} replies; shown twice after the restart: {twice:?}"

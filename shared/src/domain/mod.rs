@@ -9,6 +9,7 @@ pub mod decide;
 pub mod events;
 pub mod keys;
 pub mod projection;
+pub mod record;
 pub mod replies;
 pub mod state;
 pub mod update;

@@ -14,13 +14,12 @@ use uuid::Uuid;
 
 use crate::archive::{ArchiveError, ArchiveStore};
 use crate::bus::{BusError, BusEvent, EventBus};
-use crate::domain::archive_job::ArchiveJob;
 use crate::domain::command::parse;
 use crate::domain::decide::{
     Context, HISTORY_LENGTH, Input, Reply, decide, needs_backend_status, needs_recent_messages,
 };
-use crate::domain::events::{Event, RecordedEvent, Role};
-use crate::domain::projection::{changes_for, coalesce};
+use crate::domain::events::{Event, Role};
+use crate::domain::record::record;
 use crate::domain::update::{Classified, Content, Incoming, MalformedUpdate, classify};
 use crate::store::{Append, EventStore, FINISH_LEASE_SECONDS, Receipt, SessionRows, StoreError};
 use crate::telegram::{Telegram, TelegramError};
@@ -306,29 +305,15 @@ impl CommandHandler {
         };
         let decision = decide(&state, &input, &context);
 
-        let mut next = state.clone();
-        let mut recorded = Vec::with_capacity(decision.events.len());
-        let mut changes = Vec::new();
-        let mut archive_jobs = Vec::new();
-        for event in decision.events {
-            changes.extend(changes_for(user_id, &next, &event));
-            archive_jobs.extend(ArchiveJob::for_event(user_id, &next, &event));
-            next.apply(&event);
-            next.version += 1;
-            recorded.push(RecordedEvent {
-                version: next.version,
-                update_id: incoming.update_id,
-                event,
-            });
-        }
+        let recorded = record(user_id, &state, decision.events, incoming.update_id);
         let receipt = Receipt {
             update_id: incoming.update_id,
             chat_id: incoming.chat_id,
             replies: decision.replies,
-            archive_jobs_done: archive_jobs.is_empty(),
-            archive_jobs,
+            archive_jobs_done: recorded.archive_jobs.is_empty(),
+            archive_jobs: recorded.archive_jobs,
             unpublished: if self.bus.is_some() {
-                recorded.clone()
+                recorded.events.clone()
             } else {
                 Vec::new()
             },
@@ -339,9 +324,9 @@ impl CommandHandler {
             .append(Append {
                 user_id,
                 expected_version: state.version,
-                events: &recorded,
-                state: &next,
-                changes: &coalesce(changes),
+                events: &recorded.events,
+                state: &recorded.next,
+                changes: &recorded.changes,
                 receipt: &receipt,
                 receipt_is_new: true,
             })
@@ -500,26 +485,20 @@ impl CommandHandler {
                 content: text.clone(),
                 ts: chrono::Utc::now().timestamp(),
             };
-            let changes = changes_for(user_id, &state, &event);
-            let mut next = state.clone();
-            next.apply(&event);
-            next.version += 1;
-            let recorded = vec![RecordedEvent {
-                version: next.version,
-                update_id: receipt.update_id,
-                event,
-            }];
+            let recorded = record(user_id, &state, vec![event], receipt.update_id);
             if self.bus.is_some() {
-                next_receipt.unpublished.extend(recorded.iter().cloned());
+                next_receipt
+                    .unpublished
+                    .extend(recorded.events.iter().cloned());
             }
             match self
                 .store
                 .append(Append {
                     user_id,
                     expected_version: state.version,
-                    events: &recorded,
-                    state: &next,
-                    changes: &coalesce(changes),
+                    events: &recorded.events,
+                    state: &recorded.next,
+                    changes: &recorded.changes,
                     receipt: &next_receipt,
                     receipt_is_new: false,
                 })

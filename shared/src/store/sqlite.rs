@@ -68,6 +68,38 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The last `limit` messages of a session (all with `None`), oldest first.
+    async fn newest_messages(
+        &self,
+        user_id: i64,
+        session_id: Uuid,
+        limit: Option<usize>,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        // SQLite reads a negative LIMIT as no limit.
+        let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
+        let rows: Vec<(String, String, i64)> = self
+            .db
+            .call(move |conn| {
+                let mut statement = conn.prepare_cached(
+                    "SELECT role, content, ts FROM messages WHERE user_id = ?1 AND session_id = ?2
+                     ORDER BY seq DESC LIMIT ?3",
+                )?;
+                statement
+                    .query_map(params![user_id, session_id.to_string(), limit], message_row)?
+                    .collect()
+            })
+            .await
+            .map_err(backend)?;
+        let mut messages = rows
+            .into_iter()
+            .map(chat_message)
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+}
+
 /// What [`SqliteStore::recover`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecoveryReport {
@@ -379,32 +411,7 @@ impl SessionRows for SqliteStore {
         session_id: Uuid,
         limit: usize,
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows: Vec<(String, String, i64)> = self
-            .db
-            .call(move |conn| {
-                let mut statement = conn.prepare_cached(
-                    "SELECT role, content, ts FROM messages WHERE user_id = ?1 AND session_id = ?2
-                     ORDER BY seq DESC LIMIT ?3",
-                )?;
-                statement
-                    .query_map(
-                        params![
-                            user_id,
-                            session_id.to_string(),
-                            limit.min(i64::MAX as usize) as i64
-                        ],
-                        message_row,
-                    )?
-                    .collect()
-            })
-            .await
-            .map_err(backend)?;
-        let mut messages = rows
-            .into_iter()
-            .map(chat_message)
-            .collect::<Result<Vec<_>, _>>()?;
-        messages.reverse();
-        Ok(messages)
+        self.newest_messages(user_id, session_id, Some(limit)).await
     }
 
     async fn all_messages(
@@ -412,20 +419,7 @@ impl SessionRows for SqliteStore {
         user_id: i64,
         session_id: Uuid,
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows: Vec<(String, String, i64)> = self
-            .db
-            .call(move |conn| {
-                let mut statement = conn.prepare_cached(
-                    "SELECT role, content, ts FROM messages WHERE user_id = ?1 AND session_id = ?2
-                     ORDER BY seq",
-                )?;
-                statement
-                    .query_map(params![user_id, session_id.to_string()], message_row)?
-                    .collect()
-            })
-            .await
-            .map_err(backend)?;
-        rows.into_iter().map(chat_message).collect()
+        self.newest_messages(user_id, session_id, None).await
     }
 
     async fn delete_session(

@@ -1,0 +1,41 @@
+//! What appending a decision's events writes: each event numbered in the stream, the state
+//! after them, the projection changes (coalesced, one write per row) and the archive jobs.
+
+use super::archive_job::ArchiveJob;
+use super::events::{Event, RecordedEvent};
+use super::projection::{RowChange, changes_for, coalesce};
+use super::state::UserState;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub events: Vec<RecordedEvent>,
+    /// The state after the events.
+    pub next: UserState,
+    pub changes: Vec<RowChange>,
+    pub archive_jobs: Vec<ArchiveJob>,
+}
+
+/// Folds `events` (caused by `update_id`) onto `state`, the user's.
+pub fn record(user_id: i64, state: &UserState, events: Vec<Event>, update_id: i64) -> Recorded {
+    let mut next = state.clone();
+    let mut recorded = Vec::with_capacity(events.len());
+    let mut changes = Vec::new();
+    let mut archive_jobs = Vec::new();
+    for event in events {
+        changes.extend(changes_for(user_id, &next, &event));
+        archive_jobs.extend(ArchiveJob::for_event(user_id, &next, &event));
+        next.apply(&event);
+        next.version += 1;
+        recorded.push(RecordedEvent {
+            version: next.version,
+            update_id,
+            event,
+        });
+    }
+    Recorded {
+        events: recorded,
+        next,
+        changes: coalesce(changes),
+        archive_jobs,
+    }
+}
