@@ -146,21 +146,8 @@ impl Config {
                 });
             }
         };
-        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(value) => {
-                    value
-                        .parse()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| ConfigError::Invalid {
-                            name,
-                            reason: format!("{value:?} is not a positive whole number"),
-                        })
-                }
-            }
-        };
+        let number =
+            |name: &'static str, default: u64| whole_number(name, get(name), default, u64::MAX);
         let answers = AnswerConfig {
             system_prompt: get("SYSTEM_PROMPT"),
             context_max_chars: number("CONTEXT_MAX_CHARS", 24_000)? as usize,
@@ -191,6 +178,30 @@ impl Config {
             .as_deref()
             .ok_or(ConfigError::Missing("EVENT_BUS_NAME"))
     }
+}
+
+/// `value` (of the variable `name`) as a whole number from 1 to `max`, or `default` when unset.
+pub(crate) fn whole_number(
+    name: &'static str,
+    value: Option<String>,
+    default: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: if max == u64::MAX {
+                format!("{value:?} is not a positive whole number")
+            } else {
+                format!("{value:?} is not a whole number from 1 to {max}")
+            },
+        })
 }
 
 #[cfg(test)]

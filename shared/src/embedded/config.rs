@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, whole_number};
 
 /// `DATA_DIR` when unset: a folder beside where the bot is started.
 pub const DEFAULT_DATA_DIR: &str = "cloud-ai-data";
@@ -57,16 +57,8 @@ impl EmbeddedConfig {
                 });
             }
         };
-        let number = |name: &'static str, default: u64, max: u64| match get(name) {
-            None => Ok(default),
-            Some(value) => value
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| ConfigError::Invalid {
-                    name,
-                    reason: format!("{value:?} is not a whole number from 1 to {max}"),
-                }),
+        let number = |name: &'static str, default: u64, max: u64| {
+            whole_number(name, get(name), default, max)
         };
         Ok(EmbeddedConfig {
             data_dir: PathBuf::from(get("DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into())),
