@@ -42,6 +42,7 @@ async fn poller(setup: &Setup, queue_url: &str) -> Poller {
         PollSettings {
             long_poll: Duration::from_secs(1),
             reserve: Duration::from_millis(0),
+            min_interval: Duration::from_millis(100),
         },
     )
 }
@@ -221,6 +222,7 @@ async fn a_refused_entry_stops_the_offset_just_before_it() {
         PollSettings {
             long_poll: Duration::from_secs(1),
             reserve: Duration::from_millis(0),
+            min_interval: Duration::from_millis(100),
         },
     );
     let error = refusing.run(soon()).await.unwrap_err();
@@ -267,6 +269,7 @@ async fn updates_out_of_order_are_queued_in_order_and_once() {
         PollSettings {
             long_poll: Duration::from_secs(1),
             reserve: Duration::from_millis(0),
+            min_interval: Duration::from_millis(100),
         },
     );
     poller.run(Instant::now()).await.unwrap();
@@ -294,13 +297,14 @@ impl cloud_ai_shared::telegram::Telegram for Unordered {
         offset: Option<i64>,
         _: u32,
         _: u32,
-    ) -> Result<Vec<serde_json::Value>, cloud_ai_shared::telegram::TelegramError> {
+    ) -> Result<Vec<Box<serde_json::value::RawValue>>, cloud_ai_shared::telegram::TelegramError>
+    {
         let from = offset.unwrap_or(0);
         Ok(self
             .0
             .iter()
             .filter(|u| u["update_id"].as_i64().unwrap() >= from)
-            .cloned()
+            .map(|u| serde_json::value::to_raw_value(u).unwrap())
             .collect())
     }
     async fn send_text(

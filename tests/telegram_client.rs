@@ -16,7 +16,8 @@ async fn updates_arrive_raw_with_unknown_kinds_intact() {
     let client = HttpTelegram::new(&fake.base_url, TOKEN);
     let updates = client.get_updates(None, 0, 100).await.unwrap();
     assert_eq!(updates.len(), 2);
-    assert_eq!(updates[1]["message_reaction"]["chat"]["id"], 5);
+    let second: serde_json::Value = serde_json::from_str(updates[1].get()).unwrap();
+    assert_eq!(second["message_reaction"]["chat"]["id"], 5);
     let after = client.get_updates(Some(2), 0, 100).await.unwrap();
     assert_eq!(after.len(), 1, "an offset confirms earlier updates");
 }
@@ -103,4 +104,52 @@ async fn documents_upload_and_downloads_are_capped() {
         client.download_file(&path, 999).await.unwrap_err(),
         TelegramError::FileTooLarge { limit: 999 }
     );
+}
+
+#[tokio::test]
+async fn one_update_no_strict_parser_takes_leaves_the_others_readable() {
+    let fake = FakeTelegram::start(TOKEN).await;
+    fake.queue_update(fixtures::text(1, 5, 5, "before"));
+    let lone = r#"{"update_id":2,"message":{"message_id":2,"date":1700000000,"chat":{"id":5,"type":"private"},"from":{"id":5,"is_bot":false,"first_name":"Ada"},"text":"half \ud800 a pair"}}"#;
+    fake.queue_raw_update(2, lone);
+    fake.queue_update(fixtures::text(3, 5, 5, "after"));
+    let client = HttpTelegram::new(&fake.base_url, TOKEN);
+    let updates = client.get_updates(None, 0, 100).await.unwrap();
+    assert_eq!(updates.len(), 3);
+    assert_eq!(updates[1].get(), lone, "the update's text arrives as sent");
+}
+
+#[tokio::test]
+async fn answers_that_are_not_the_bot_apis_are_transient() {
+    use cloud_ai_tests::fake_telegram::Shape;
+    let fake = FakeTelegram::start(TOKEN).await;
+    let client = HttpTelegram::new(&fake.base_url, TOKEN);
+    for shape in [Shape::HtmlPage { status: 502 }, Shape::CutOff, Shape::Reset] {
+        fake.fail_next("sendMessage", 1, Failure::shaped(shape.clone()));
+        let error = client.send_message(1, "hi").await.unwrap_err();
+        assert!(error.is_transient(), "{shape:?} gave {error}");
+        assert!(!error.to_string().contains(TOKEN));
+    }
+    // An edit answered `true`, or `ok` with no result, is done.
+    let sent = client.send_message(1, "hi").await.unwrap();
+    fake.fail_next("editMessageText", 1, Failure::shaped(Shape::OkTrue));
+    fake.fail_next(
+        "editMessageText",
+        1,
+        Failure::shaped(Shape::OkWithoutResult),
+    );
+    for text in ["edited once", "edited twice"] {
+        client
+            .edit_text(
+                1,
+                sent.message_id,
+                text,
+                cloud_ai_shared::telegram::TextFormat::Plain,
+            )
+            .await
+            .unwrap();
+    }
+    let edited = fake.chat_messages(1);
+    let edited = edited.iter().find(|m| m.message_id == sent.message_id);
+    assert_eq!(edited.unwrap().text, "edited twice");
 }

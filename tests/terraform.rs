@@ -462,6 +462,7 @@ async fn an_update_travels_the_deployed_pipeline_to_an_archive(
         PollSettings {
             long_poll: Duration::from_secs(1),
             reserve: Duration::ZERO,
+            min_interval: Duration::from_millis(100),
         },
     )
     .unwrap();

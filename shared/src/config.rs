@@ -46,12 +46,14 @@ pub enum ModelBackendConfig {
     },
 }
 
-/// How answers are made (`SYSTEM_PROMPT`, `CONTEXT_MAX_CHARS`, `ANSWER_STALL_SECONDS`).
+/// How answers are made (`SYSTEM_PROMPT`, `CONTEXT_MAX_CHARS`, `ANSWER_STALL_SECONDS`,
+/// `ANSWER_FIRST_TOKEN_SECONDS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerConfig {
     pub system_prompt: Option<String>,
     pub context_max_chars: usize,
     pub stall_seconds: u64,
+    pub first_token_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +154,7 @@ impl Config {
             system_prompt: get("SYSTEM_PROMPT"),
             context_max_chars: number("CONTEXT_MAX_CHARS", 24_000)? as usize,
             stall_seconds: number("ANSWER_STALL_SECONDS", 60)?,
+            first_token_seconds: number("ANSWER_FIRST_TOKEN_SECONDS", 60)?,
         };
         Ok(Config {
             model_backend,

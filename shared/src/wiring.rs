@@ -50,6 +50,7 @@ pub fn answerer(config: &Config) -> Option<Answerer> {
             system_prompt: config.answers.system_prompt.clone(),
         },
         stall: std::time::Duration::from_secs(config.answers.stall_seconds),
+        first_token: std::time::Duration::from_secs(config.answers.first_token_seconds),
         ..AnswerSettings::default()
     };
     Some(Answerer::new(model, settings))

@@ -38,47 +38,139 @@ impl Sent {
     }
 }
 
-/// An error the fake answers with instead of doing the call.
+/// How the fake answers a call instead of doing it (or, for `OkTrue` and `OkWithoutResult`,
+/// after doing it): the Bot API's error envelope, or what a proxy or a third-party Bot API
+/// implementation may answer.
+#[derive(Debug, Clone)]
+pub enum Shape {
+    /// `{ok: false, error_code, description, parameters}` with that HTTP status.
+    Envelope {
+        status: u16,
+        description: String,
+        retry_after: Option<u64>,
+    },
+    /// A proxy's HTML error page with that HTTP status (`502 Bad Gateway`).
+    HtmlPage { status: u16 },
+    /// A 200 whose JSON is cut off part way (after the call was done).
+    CutOff,
+    /// Accepts the connection and never answers.
+    Hang,
+    /// Closes the connection without an answer.
+    Reset,
+    /// Does the call and answers `{"ok": true, "result": true}` (the answer for inline messages).
+    OkTrue,
+    /// Does the call and answers `{"ok": true}` without a result.
+    OkWithoutResult,
+}
+
+/// An answer the fake gives instead of the usual one.
 #[derive(Debug, Clone)]
 pub struct Failure {
-    pub status: u16,
-    pub description: String,
-    pub retry_after: Option<u64>,
+    pub shape: Shape,
 }
 
 impl Failure {
-    pub fn too_many_requests(retry_after: u64) -> Failure {
+    pub fn envelope(status: u16, description: &str, retry_after: Option<u64>) -> Failure {
         Failure {
-            status: 429,
-            description: format!("Too Many Requests: retry after {retry_after}"),
-            retry_after: Some(retry_after),
+            shape: Shape::Envelope {
+                status,
+                description: description.into(),
+                retry_after,
+            },
         }
     }
 
+    pub fn shaped(shape: Shape) -> Failure {
+        Failure { shape }
+    }
+
+    pub fn too_many_requests(retry_after: u64) -> Failure {
+        Failure::envelope(
+            429,
+            &format!("Too Many Requests: retry after {retry_after}"),
+            Some(retry_after),
+        )
+    }
+
     pub fn blocked() -> Failure {
-        Failure {
-            status: 403,
-            description: "Forbidden: bot was blocked by the user".into(),
-            retry_after: None,
-        }
+        Failure::envelope(403, "Forbidden: bot was blocked by the user", None)
     }
 
     /// What Telegram answers when a message's markup does not parse.
     pub fn bad_markup() -> Failure {
-        Failure {
-            status: 400,
-            description:
-                "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0"
-                    .into(),
-            retry_after: None,
-        }
+        Failure::envelope(
+            400,
+            "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0",
+            None,
+        )
     }
 
     pub fn server_error() -> Failure {
-        Failure {
-            status: 502,
-            description: "Bad Gateway".into(),
-            retry_after: None,
+        Failure::envelope(502, "Bad Gateway", None)
+    }
+
+    /// `getUpdates` while a webhook is set on the token.
+    pub fn webhook_set() -> Failure {
+        Failure::envelope(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+            None,
+        )
+    }
+
+    /// Whether the call is done before the answer is given.
+    fn call_goes_through(&self) -> bool {
+        matches!(
+            self.shape,
+            Shape::CutOff | Shape::OkTrue | Shape::OkWithoutResult
+        )
+    }
+
+    /// The answer that replaces `done` (the answer the call would have had).
+    async fn answer(&self, done: Response) -> Response {
+        match &self.shape {
+            Shape::Envelope {
+                status,
+                description,
+                retry_after,
+            } => error(*status, description, *retry_after),
+            Shape::HtmlPage { status } => (
+                StatusCode::from_u16(*status).unwrap(),
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+            )
+                .into_response(),
+            Shape::CutOff => {
+                let body = axum::body::to_bytes(done.into_body(), 1 << 20)
+                    .await
+                    .unwrap_or_default();
+                let cut = body.slice(..body.len() / 2);
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    cut,
+                )
+                    .into_response()
+            }
+            Shape::Hang => {
+                std::future::pending::<()>().await;
+                unreachable!()
+            }
+            Shape::Reset => {
+                // An answer whose body fails part way: hyper drops the connection.
+                let stream = futures::stream::once(async {
+                    Err::<Bytes, std::io::Error>(std::io::Error::other("connection reset"))
+                });
+                Response::builder()
+                    .status(StatusCode::OK)
+                    .header(header::CONTENT_LENGTH, "100")
+                    .body(axum::body::Body::from_stream(stream))
+                    .unwrap()
+            }
+            Shape::OkTrue => ok(json!(true)),
+            Shape::OkWithoutResult => {
+                (StatusCode::OK, axum::Json(json!({"ok": true}))).into_response()
+            }
         }
     }
 }
@@ -106,7 +198,8 @@ struct Inner {
     actions: Vec<(i64, String)>,
     /// file_id → (file_path, bytes)
     files: HashMap<String, (String, Vec<u8>)>,
-    updates: Vec<Value>,
+    /// Waiting updates: (update_id, the JSON text served).
+    updates: Vec<(i64, String)>,
     failures: HashMap<String, VecDeque<Failure>>,
     calls: Vec<String>,
     next_message_id: i64,
@@ -154,6 +247,7 @@ impl FakeTelegram {
         let app = Router::new()
             .route("/{bot}/{method}", any(method))
             .route("/file/{bot}/{*path}", any(download))
+            .route("/control/fail", axum::routing::post(control_fail))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -209,11 +303,16 @@ impl FakeTelegram {
 
     /// Adds an update; `getUpdates` serves them in increasing `update_id`, as Telegram does.
     pub fn queue_update(&self, update: Value) {
+        let update_id = update["update_id"].as_i64().unwrap_or(0);
+        self.queue_raw_update(update_id, &update.to_string());
+    }
+
+    /// Adds an update served exactly as `text` (which may be JSON no strict parser takes, such
+    /// as a lone UTF-16 surrogate escape, as Telegram has sent).
+    pub fn queue_raw_update(&self, update_id: i64, text: &str) {
         let mut inner = self.inner.lock().unwrap();
-        inner.updates.push(update);
-        inner
-            .updates
-            .sort_by_key(|u| u["update_id"].as_i64().unwrap_or(0));
+        inner.updates.push((update_id, text.to_string()));
+        inner.updates.sort_by_key(|(id, _)| *id);
     }
 
     /// Every text message in `chat_id` as the chat shows it now (after edits), in order.
@@ -252,6 +351,44 @@ impl FakeTelegram {
         let queue = inner.failures.entry(method.to_string()).or_default();
         queue.extend(std::iter::repeat_n(failure, count));
     }
+}
+
+/// `POST /control/fail {"method", "count", "shape"}`: the next `count` calls of `method` answer
+/// with `shape` (`html`, `cut_off`, `hang`, `reset`, `ok_true`, `ok_without_result`, or an
+/// HTTP status such as `500`, `429` or `409` for the Bot API's error envelope), for trying faults
+/// by hand against a running bot.
+async fn control_fail(
+    State(app): State<AppState>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let method = body["method"].as_str().unwrap_or_default().to_string();
+    let count = body["count"].as_u64().unwrap_or(1) as usize;
+    let shape = match &body["shape"] {
+        Value::String(kind) => match kind.as_str() {
+            "html" => Shape::HtmlPage { status: 502 },
+            "cut_off" => Shape::CutOff,
+            "hang" => Shape::Hang,
+            "reset" => Shape::Reset,
+            "ok_true" => Shape::OkTrue,
+            "ok_without_result" => Shape::OkWithoutResult,
+            other => return error(400, &format!("Bad Request: unknown shape {other}"), None),
+        },
+        Value::Number(status) => {
+            let status = status.as_u64().unwrap_or(500) as u16;
+            let failure = match status {
+                429 => Failure::too_many_requests(1),
+                409 => Failure::webhook_set(),
+                403 => Failure::blocked(),
+                _ => Failure::envelope(status, "Internal Server Error", None),
+            };
+            failure.shape
+        }
+        _ => return error(400, "Bad Request: shape is required", None),
+    };
+    let mut inner = app.inner.lock().unwrap();
+    let queue = inner.failures.entry(method).or_default();
+    queue.extend(std::iter::repeat_n(Failure { shape }, count));
+    ok(json!(true))
 }
 
 /// The call's parameters: JSON body, form, multipart or query string, as the Bot API accepts.
@@ -349,20 +486,37 @@ async fn method(
         Ok(parsed) => parsed,
         Err(e) => return error(400, &format!("Bad Request: {e}"), None),
     };
-    if method == "getUpdates" {
-        return get_updates(&app, &params).await;
+    let failure = {
+        let mut inner = app.inner.lock().unwrap();
+        inner.calls.push(method.clone());
+        inner
+            .failures
+            .get_mut(&method)
+            .and_then(VecDeque::pop_front)
+    };
+    if let Some(failure) = failure.as_ref().filter(|f| !f.call_goes_through()) {
+        return failure.answer(ok(json!(null))).await;
     }
-    let mut inner = app.inner.lock().unwrap();
-    inner.calls.push(method.clone());
-    if let Some(failure) = inner
-        .failures
-        .get_mut(&method)
-        .and_then(VecDeque::pop_front)
-    {
-        return error(failure.status, &failure.description, failure.retry_after);
+    let done = if method == "getUpdates" {
+        get_updates(&app, &params).await
+    } else {
+        perform(&mut app.inner.lock().unwrap(), &method, &params, upload)
+    };
+    match failure {
+        Some(failure) => failure.answer(done).await,
+        None => done,
     }
+}
+
+/// Does a call other than `getUpdates`.
+fn perform(
+    inner: &mut Inner,
+    method: &str,
+    params: &HashMap<String, Value>,
+    upload: Option<(String, Vec<u8>)>,
+) -> Response {
     let message_id = inner.next_message_id;
-    match method.as_str() {
+    match method {
         "getMe" => {
             ok(json!({"id": 1, "is_bot": true, "first_name": "cloud-ai", "username": "cloudaibot"}))
         }
@@ -506,27 +660,25 @@ async fn get_updates(app: &AppState, params: &HashMap<String, Value>) -> Respons
     let limit = int(params, "limit").unwrap_or(100).clamp(1, 100) as usize;
     let timeout = std::time::Duration::from_secs(int(params, "timeout").unwrap_or(0).max(0) as u64);
     let deadline = tokio::time::Instant::now() + timeout;
-    {
-        let mut inner = app.inner.lock().unwrap();
-        inner.calls.push("getUpdates".to_string());
-        if let Some(failure) = inner
-            .failures
-            .get_mut("getUpdates")
-            .and_then(VecDeque::pop_front)
-        {
-            return error(failure.status, &failure.description, failure.retry_after);
-        }
-    }
     loop {
         {
             let mut inner = app.inner.lock().unwrap();
-            inner
-                .updates
-                .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+            inner.updates.retain(|(id, _)| *id >= offset);
             if !inner.updates.is_empty() || tokio::time::Instant::now() >= deadline {
-                return ok(Value::Array(
-                    inner.updates.iter().take(limit).cloned().collect(),
-                ));
+                // Written by hand: the updates are served exactly as queued.
+                let items: Vec<&str> = inner
+                    .updates
+                    .iter()
+                    .take(limit)
+                    .map(|(_, text)| text.as_str())
+                    .collect();
+                let body = format!(r#"{{"ok":true,"result":[{}]}}"#, items.join(","));
+                return (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+                    .into_response();
             }
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

@@ -17,7 +17,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let report = poller
             .run(wiring::deadline_from_epoch_ms(event.context.deadline))
-            .await?;
+            .await
+            .inspect_err(|error| tracing::error!(%error, "polling Telegram failed"))?;
         Ok::<_, lambda_runtime::Error>(json!({ "polls": report.polls, "queued": report.queued }))
     }))
     .await

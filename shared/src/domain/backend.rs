@@ -28,6 +28,10 @@ pub enum AnswerFailure {
     Stalled,
     /// The invocation would end before the answer.
     OutOfTime,
+    /// No text within the first-token limit (seconds): the backend accepted and said nothing.
+    NotStarted(u64),
+    /// Telegram refused the answer part way (the chat is gone, the bot blocked).
+    Refused,
 }
 
 /// How much conversation goes to the model.

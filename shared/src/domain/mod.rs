@@ -13,3 +13,4 @@ pub mod record;
 pub mod replies;
 pub mod state;
 pub mod update;
+pub mod update_text;

@@ -363,6 +363,10 @@ pub fn answer_failed(reason: &AnswerFailure) -> String {
         AnswerFailure::Backend(detail) => format!("The model failed: {detail}."),
         AnswerFailure::Stalled => "The model stopped sending text.".to_string(),
         AnswerFailure::OutOfTime => "The answer took longer than the bot may wait.".to_string(),
+        AnswerFailure::NotStarted(seconds) => {
+            format!("The model did not start answering within {seconds} s.")
+        }
+        AnswerFailure::Refused => "Telegram refused the rest of the answer.".to_string(),
     };
     format!("⚠️ {why} Your message is saved in the session; send it again to retry.")
 }

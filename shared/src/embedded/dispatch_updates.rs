@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use super::retry::{AfterFailure, RetryPolicy};
 use crate::handlers::CommandHandler;
-use crate::handlers::sqs_batch::handle_record;
+use crate::handlers::sqs_batch::{RecordDone, handle_record};
 use crate::queue::sqlite::{Delivery, SqliteQueue};
 use crate::sqlite::now_ms;
 use crate::sqlite::spool::SpoolError;
@@ -24,7 +24,7 @@ pub struct UpdateDispatcher {
     pub retry: RetryPolicy,
 }
 
-type Finished = Result<(), String>;
+type Finished = Result<RecordDone, String>;
 
 impl UpdateDispatcher {
     /// Runs until `stop` turns true, then waits for the updates being handled (the caller bounds
@@ -95,7 +95,11 @@ impl UpdateDispatcher {
 
     async fn settle(&self, delivery: &Delivery, finished: Finished) -> Result<(), SpoolError> {
         let error = match finished {
-            Ok(()) => return self.queue.entries().acknowledge(delivery.seq).await,
+            Ok(RecordDone::Handled) => return self.queue.entries().acknowledge(delivery.seq).await,
+            // Kept with its reason, for an operator to look at and replay (`cloud-ai redrive`).
+            Ok(RecordDone::Dropped(reason)) => {
+                return self.queue.entries().dead_letter(delivery.seq, reason).await;
+            }
             Err(error) => error,
         };
         match self.retry.after_failure(delivery.attempts) {

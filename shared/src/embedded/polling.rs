@@ -55,13 +55,15 @@ pub async fn poll_until_stopped(
     }
 }
 
-/// 401 (the token was revoked) and 404 (no such bot) will not pass by waiting.
+/// 401 (the token was revoked), 404 (no such bot) and 409 (a webhook is set) will not pass by
+/// waiting.
 fn is_fatal(error: &PollError) -> bool {
     matches!(
         error,
-        PollError::Telegram(TelegramError::Api {
-            code: 401 | 404,
-            ..
-        })
+        PollError::WebhookSet(_)
+            | PollError::Telegram(TelegramError::Api {
+                code: 401 | 404,
+                ..
+            })
     )
 }

@@ -27,8 +27,10 @@ pub struct AnswerSettings {
     pub budget: ContextBudget,
     /// The most messages read from the session before trimming to the budget.
     pub max_context_messages: usize,
-    /// How long the model may send nothing before the answer is given up.
+    /// How long the model may send nothing, once it has started, before the answer is given up.
     pub stall: Duration,
+    /// How long the model may take to send its first text (loading included).
+    pub first_token: Duration,
     pub typing_every: Duration,
     pub live: LiveSettings,
     /// Time kept back from the invocation's deadline to finish and record the answer.
@@ -46,6 +48,7 @@ impl Default for AnswerSettings {
             },
             max_context_messages: 200,
             stall: Duration::from_secs(60),
+            first_token: Duration::from_secs(60),
             typing_every: Duration::from_secs(4),
             live: LiveSettings::default(),
             reserve: Duration::from_secs(8),
@@ -193,7 +196,18 @@ impl Answerer {
             partial: partial.to_string(),
             failure,
         };
-        // The model may take a while to load before it answers at all.
+        // The model may take a while to load before it answers at all, but not for ever: a
+        // backend that accepts and says nothing must not hold the chat (and a worker).
+        let first_token = self.settings.first_token;
+        let first_text_by = (Instant::now() + first_token).min(deadline);
+        let not_started = || {
+            tracing::warn!(
+                model = %request.model,
+                seconds = first_token.as_secs(),
+                "the model sent no text in time; the answer is given up"
+            );
+            failed("", AnswerFailure::NotStarted(first_token.as_secs()))
+        };
         let started = self.model.chat(request);
         tokio::pin!(started);
         let mut stream = loop {
@@ -206,12 +220,19 @@ impl Answerer {
                     }
                 },
                 _ = typing.tick() => show_typing(telegram, chat_id).await,
-                _ = tokio::time::sleep_until(deadline) => return Ok(failed("", AnswerFailure::OutOfTime)),
+                _ = tokio::time::sleep_until(first_text_by) => {
+                    return Ok(if first_text_by < deadline { not_started() } else { failed("", AnswerFailure::OutOfTime) });
+                }
             }
         };
         let mut text = String::new();
         loop {
-            let stall = tokio::time::sleep(self.settings.stall);
+            let silence_ends = if text.is_empty() {
+                first_text_by
+            } else {
+                Instant::now() + self.settings.stall
+            };
+            let stall = tokio::time::sleep_until(silence_ends);
             tokio::select! {
                 piece = stream.next() => match piece {
                     None => return Ok(Generated::Complete(text)),
@@ -219,8 +240,9 @@ impl Answerer {
                         text.push_str(&piece);
                         let known = live.message_ids().len();
                         if let Err(error) = live.show(&text).await {
+                            // Never recorded as complete: the model had more to say.
                             tracing::warn!(%error, "Telegram refused the answer; it stops here");
-                            return Ok(Generated::Complete(text));
+                            return Ok(failed(&text, AnswerFailure::Refused));
                         }
                         if live.message_ids().len() != known {
                             self.remember_messages(store, user_id, receipt, live).await?;
@@ -232,7 +254,13 @@ impl Answerer {
                     }
                 },
                 _ = typing.tick(), if text.is_empty() => show_typing(telegram, chat_id).await,
-                _ = stall => return Ok(failed(&text, AnswerFailure::Stalled)),
+                _ = stall => return Ok(if !text.is_empty() {
+                    failed(&text, AnswerFailure::Stalled)
+                } else if first_text_by < deadline {
+                    not_started()
+                } else {
+                    failed("", AnswerFailure::OutOfTime)
+                }),
                 _ = tokio::time::sleep_until(deadline) => return Ok(failed(&text, AnswerFailure::OutOfTime)),
             }
         }

@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::domain::update_text::{for_log, read_update};
 use crate::queue::sqs::{MAX_BATCH, MAX_BATCH_BYTES};
 use crate::queue::{QueueError, QueuedUpdate, UpdateQueue, group_for};
 use crate::store::{OffsetStore, StoreError};
@@ -21,13 +25,31 @@ const UPDATES_PER_POLL: u32 = 100;
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
     #[error(transparent)]
-    Telegram(#[from] TelegramError),
+    Telegram(TelegramError),
     #[error(transparent)]
     Queue(#[from] QueueError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the queue refused update {update_id}: {reason}")]
     Rejected { update_id: i64, reason: String },
+    /// 409: Telegram refuses `getUpdates` while a webhook is set on the token.
+    #[error(
+        "a webhook is set for this bot, and Telegram refuses getUpdates while it is ({0}): remove it with the Bot API's deleteWebhook (https://api.telegram.org/bot<token>/deleteWebhook) and start again"
+    )]
+    WebhookSet(String),
+}
+
+impl From<TelegramError> for PollError {
+    fn from(error: TelegramError) -> PollError {
+        match error {
+            TelegramError::Api {
+                code: 409,
+                description,
+                ..
+            } => PollError::WebhookSet(description),
+            other => PollError::Telegram(other),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +58,9 @@ pub struct PollSettings {
     pub long_poll: Duration,
     /// Time kept back at the end of the run for queueing and saving the offset.
     pub reserve: Duration,
+    /// The shortest time between two polls that brought nothing: a Bot API server (or a proxy)
+    /// that answers at once instead of long-polling must not make the poller spin.
+    pub min_interval: Duration,
 }
 
 impl Default for PollSettings {
@@ -43,6 +68,7 @@ impl Default for PollSettings {
         PollSettings {
             long_poll: Duration::from_secs(20),
             reserve: Duration::from_secs(5),
+            min_interval: Duration::from_secs(1),
         }
     }
 }
@@ -88,6 +114,7 @@ impl Poller {
                 return Ok(report);
             }
             let timeout = left.min(self.settings.long_poll).as_secs() as u32;
+            let started = Instant::now();
             let updates = self
                 .telegram
                 .get_updates(last.map(|id| id + 1), timeout, UPDATES_PER_POLL)
@@ -96,33 +123,75 @@ impl Poller {
             let queued = self.forward(&updates, &mut last).await?;
             report.queued += queued;
             tracing::info!(received = updates.len(), queued, "polled Telegram");
+            if updates.is_empty() {
+                let next = (started + self.settings.min_interval).min(
+                    deadline
+                        .checked_sub(self.settings.reserve)
+                        .unwrap_or(deadline),
+                );
+                tokio::time::sleep_until(next).await;
+            }
         }
     }
 
     /// Queues updates in order, batch by batch, advancing the stored offset after each batch
-    /// to just past the updates accepted without a gap.
+    /// to just past the updates accepted without a gap. An update that cannot be read at all is
+    /// logged with its id and raw text and passed over, so it never holds the others back.
     async fn forward(
         &self,
-        updates: &[serde_json::Value],
+        updates: &[Box<RawValue>],
         last: &mut Option<i64>,
     ) -> Result<usize, PollError> {
         let mut queued = 0;
-        let mut pending: Vec<QueuedUpdate> = updates
-            .iter()
-            .filter_map(|update| {
-                let Some(update_id) = update.get("update_id").and_then(serde_json::Value::as_i64)
-                else {
-                    tracing::warn!("an update without update_id was skipped");
-                    return None;
-                };
-                Some(QueuedUpdate {
-                    update_id,
-                    group_id: group_for(update),
-                    body: update.to_string(),
-                })
-            })
-            .filter(|u| last.is_none_or(|last| u.update_id > last))
-            .collect();
+        let mut passed_over = None;
+        let mut pending: Vec<QueuedUpdate> = Vec::new();
+        for raw in updates {
+            let text = raw.get();
+            match read_update(text) {
+                Ok(read) => {
+                    let Some(update_id) = read.update.get("update_id").and_then(Value::as_i64)
+                    else {
+                        tracing::warn!(
+                            text = for_log(text),
+                            "an update without update_id was skipped"
+                        );
+                        continue;
+                    };
+                    // The text goes on as Telegram sent it; the command role reads it the same way.
+                    pending.push(QueuedUpdate {
+                        update_id,
+                        group_id: group_for(&read.update),
+                        body: text.to_string(),
+                    });
+                }
+                Err(error) => {
+                    tracing::error!(
+                        update_id = error.update_id,
+                        %error,
+                        text = for_log(text),
+                        "an update that cannot be read was passed over"
+                    );
+                    passed_over = passed_over.max(error.update_id);
+                }
+            }
+        }
+        // Telegram never serves an update again once the offset passed it, except when its ids
+        // restarted ("after a week without updates the next id is chosen at random"). Queue
+        // them (the receipts make a repeat harmless) and restart the offset there.
+        let restarted_at = last.and_then(|last| {
+            pending
+                .iter()
+                .filter(|u| u.update_id <= last)
+                .map(|u| u.update_id)
+                .max()
+        });
+        if let Some(id) = restarted_at {
+            tracing::warn!(
+                update_id = id,
+                last_queued = *last,
+                "Telegram's update ids restarted below the stored offset; polling goes on from there"
+            );
+        }
         // Telegram sends updates in order; the offset logic below relies on it, so make sure.
         pending.sort_by_key(|u| u.update_id);
         for batch in batches(&pending) {
@@ -150,6 +219,17 @@ impl Poller {
                 self.offsets.advance(id).await?;
                 *last = Some(id);
             }
+        }
+        if restarted_at.is_some()
+            && let Some(highest) = pending.iter().map(|u| u.update_id).max()
+        {
+            self.offsets.restart(highest).await?;
+            *last = Some(highest);
+        }
+        // Past the unreadable ones too, once everything before them is queued.
+        if let Some(id) = passed_over.filter(|id| last.is_none_or(|last| *id > last)) {
+            self.offsets.advance(id).await?;
+            *last = Some(id);
         }
         Ok(queued)
     }

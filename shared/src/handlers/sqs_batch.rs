@@ -14,6 +14,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use tokio::time::Instant;
 
 use super::command::{CommandHandler, HandleError};
+use crate::domain::update_text::{for_log, read_update};
 
 /// A record is not started with less time than this left before the deadline.
 pub const MIN_TIME_FOR_A_RECORD: Duration = Duration::from_secs(15);
@@ -60,6 +61,16 @@ pub async fn handle_batch_until(
     response
 }
 
+/// What became of one queued body that needs no redelivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordDone {
+    Handled,
+    /// It can never succeed (not an update, or a failure that retrying cannot mend); the reason.
+    /// The one-process queue keeps such bodies in its dead letters; in Lambda the log line is
+    /// the record (with the body, bounded).
+    Dropped(String),
+}
+
 /// Handles one queued body (a raw update): `Ok` when it is done with (handled, or dropped because
 /// it can never succeed), `Err` with a failure that may pass, so the body must be redelivered.
 pub async fn handle_record(
@@ -67,22 +78,28 @@ pub async fn handle_record(
     message_id: &str,
     body: &str,
     deadline: Option<Instant>,
-) -> Result<(), HandleError> {
-    let update: serde_json::Value = match serde_json::from_str(body) {
-        Ok(update) => update,
+) -> Result<RecordDone, HandleError> {
+    let read = match read_update(body) {
+        Ok(read) => read,
         Err(error) => {
-            tracing::error!(message_id, %error, bytes = body.len(), "a body that is not JSON was acknowledged and dropped");
-            return Ok(());
+            tracing::error!(message_id, update_id = error.update_id, %error, body = for_log(body), bytes = body.len(), "a body that cannot be read was dropped");
+            return Ok(RecordDone::Dropped(error.to_string()));
         }
     };
-    match handler.handle_until(&update, deadline).await {
+    if read.mended {
+        tracing::warn!(
+            message_id,
+            "an update held a lone UTF-16 surrogate escape; it was read as U+FFFD"
+        );
+    }
+    match handler.handle_until(&read.update, deadline).await {
         Ok(outcome) => {
             tracing::info!(message_id, ?outcome, "record handled");
-            Ok(())
+            Ok(RecordDone::Handled)
         }
         Err(error) if !error.is_retryable() => {
-            tracing::error!(message_id, %error, "a record that can never succeed was acknowledged and dropped");
-            Ok(())
+            tracing::error!(message_id, %error, body = for_log(body), "a record that can never succeed was dropped");
+            Ok(RecordDone::Dropped(error.to_string()))
         }
         Err(error) => Err(error),
     }

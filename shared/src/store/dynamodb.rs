@@ -480,4 +480,17 @@ impl OffsetStore for DynamoDbStore {
             Err(e) => Err(backend("UpdateItem", e)),
         }
     }
+
+    async fn restart(&self, update_id: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(BOT_PARTITION, OFFSET_SK)))
+            .update_expression("SET last_update_id = :id")
+            .expression_attribute_values(":id", n(update_id))
+            .send()
+            .await
+            .map_err(|e| backend("UpdateItem", e))?;
+        Ok(())
+    }
 }

@@ -137,4 +137,6 @@ pub trait OffsetStore: Send + Sync {
     async fn last_update_id(&self) -> Result<Option<i64>, StoreError>;
     /// Records that every update up to `update_id` is queued. Never moves backwards.
     async fn advance(&self, update_id: i64) -> Result<(), StoreError>;
+    /// Sets the offset to `update_id` even when that is lower: Telegram's ids restarted.
+    async fn restart(&self, update_id: i64) -> Result<(), StoreError>;
 }

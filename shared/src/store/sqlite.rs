@@ -558,6 +558,20 @@ impl OffsetStore for SqliteStore {
             .map_err(backend)?;
         Ok(())
     }
+
+    async fn restart(&self, update_id: i64) -> Result<(), StoreError> {
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT INTO poller_offset (id, last_update_id) VALUES (0, ?1)
+                     ON CONFLICT (id) DO UPDATE SET last_update_id = excluded.last_update_id",
+                    [update_id],
+                )
+            })
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
 }
 
 /// An [`Append`] that can move to the blocking pool.

@@ -15,6 +15,7 @@ pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
 /// Extra time allowed on top of a long poll's own timeout.
 const LONG_POLL_MARGIN: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const OK_WITHOUT_RESULT: &str = "ok without a result";
 
 pub struct HttpTelegram {
     http: reqwest::Client,
@@ -82,16 +83,23 @@ impl HttpTelegram {
             .bytes()
             .await
             .map_err(|e| self.transport(method, e))?;
-        let envelope: Envelope<T> =
-            serde_json::from_slice(&body).map_err(|e| TelegramError::Decode {
+        let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|e| {
+            // A proxy's error page or a cut-off answer: say what came, briefly.
+            let kind = if body.first() == Some(&b'<') {
+                "an HTML page".to_string()
+            } else {
+                format!("{e}")
+            };
+            TelegramError::Decode {
                 method,
-                detail: format!("HTTP {status}, {e}"),
-            })?;
+                detail: format!("HTTP {status}, {kind} ({} bytes)", body.len()),
+            }
+        })?;
         match (envelope.ok, envelope.result) {
             (true, Some(result)) => Ok(result),
             (true, None) => Err(TelegramError::Decode {
                 method,
-                detail: "ok without a result".into(),
+                detail: OK_WITHOUT_RESULT.into(),
             }),
             (false, _) => Err(TelegramError::Api {
                 method,
@@ -102,6 +110,23 @@ impl HttpTelegram {
                     .replace(&self.token, "<token>"),
                 retry_after: envelope.parameters.and_then(|p| p.retry_after),
             }),
+        }
+    }
+
+    /// A call whose result the bot does not use: `ok: true` is success, whatever the result
+    /// (a Message, `true`, or none).
+    async fn call_done(
+        &self,
+        method: &'static str,
+        body: serde_json::Value,
+    ) -> Result<(), TelegramError> {
+        match self
+            .call::<serde::de::IgnoredAny>(method, body, REQUEST_TIMEOUT)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(TelegramError::Decode { detail, .. }) if detail == OK_WITHOUT_RESULT => Ok(()),
+            Err(other) => Err(other),
         }
     }
 
@@ -134,7 +159,7 @@ impl Telegram for HttpTelegram {
         offset: Option<i64>,
         timeout_seconds: u32,
         limit: u32,
-    ) -> Result<Vec<serde_json::Value>, TelegramError> {
+    ) -> Result<Vec<Box<serde_json::value::RawValue>>, TelegramError> {
         let mut body = json!({ "timeout": timeout_seconds, "limit": limit });
         if let Some(offset) = offset {
             body["offset"] = json!(offset);
@@ -170,17 +195,13 @@ impl Telegram for HttpTelegram {
         if format == TextFormat::Html {
             body["parse_mode"] = json!("HTML");
         }
-        // The edited Message, or True for inline messages.
-        self.call::<serde_json::Value>("editMessageText", body, REQUEST_TIMEOUT)
-            .await
-            .map(|_| ())
+        // The edited Message, or True (for inline messages, and from some Bot API servers).
+        self.call_done("editMessageText", body).await
     }
 
     async fn send_chat_action(&self, chat_id: i64, action: &str) -> Result<(), TelegramError> {
         let body = json!({ "chat_id": chat_id, "action": action });
-        self.call::<bool>("sendChatAction", body, REQUEST_TIMEOUT)
-            .await
-            .map(|_| ())
+        self.call_done("sendChatAction", body).await
     }
 
     async fn send_document(

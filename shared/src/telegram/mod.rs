@@ -43,12 +43,13 @@ impl TelegramError {
         }
     }
 
-    /// Whether trying the same call later may succeed.
+    /// Whether trying the same call later may succeed. An answer that is not the Bot API's
+    /// (a proxy's error page, cut-off JSON) is transient: Telegram itself did not refuse.
     pub fn is_transient(&self) -> bool {
         match self {
             TelegramError::Api { code, .. } => *code == 429 || *code >= 500,
-            TelegramError::Transport { .. } => true,
-            TelegramError::Decode { .. } | TelegramError::FileTooLarge { .. } => false,
+            TelegramError::Transport { .. } | TelegramError::Decode { .. } => true,
+            TelegramError::FileTooLarge { .. } => false,
         }
     }
 }
@@ -98,13 +99,14 @@ pub struct FileInfo {
 pub trait Telegram: Send + Sync {
     /// `getMe`: checks the token and names the bot.
     async fn get_me(&self) -> Result<BotUser, TelegramError>;
-    /// Raw updates as JSON values: unknown kinds must survive the trip to the command handler.
+    /// Raw updates, each as the JSON text Telegram sent: unknown kinds must survive the trip to
+    /// the command handler, and one update no strict parser takes must not spoil the others.
     async fn get_updates(
         &self,
         offset: Option<i64>,
         timeout_seconds: u32,
         limit: u32,
-    ) -> Result<Vec<serde_json::Value>, TelegramError>;
+    ) -> Result<Vec<Box<serde_json::value::RawValue>>, TelegramError>;
     async fn send_message(&self, chat_id: i64, text: &str) -> Result<SentMessage, TelegramError> {
         self.send_text(chat_id, text, TextFormat::Plain).await
     }
