@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 /// The schema, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE user_state (
     user_id INTEGER PRIMARY KEY,
     version INTEGER NOT NULL,
@@ -90,7 +91,10 @@ CREATE TABLE dead_letters (
     last_error TEXT,
     failed_at TEXT NOT NULL
 );
-"#];
+"#,
+    // Whether retrying cannot help (an update that cannot be read), so replaying waits for a fix.
+    "ALTER TABLE dead_letters ADD COLUMN permanent INTEGER NOT NULL DEFAULT 0;",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
@@ -99,6 +103,10 @@ pub enum DatabaseError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error(
+        "the database {path} is damaged ({detail}): restore it from a backup, or move it away to start afresh"
+    )]
+    Damaged { path: PathBuf, detail: String },
     #[error("the database {path} is newer than this program (schema {found}, this knows {known})")]
     TooNew {
         path: PathBuf,
@@ -135,6 +143,7 @@ impl Database {
         connection
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_error)?;
+        check_integrity(&connection, path)?;
         migrate(&mut connection, path)?;
         Ok(Database {
             connection: Arc::new(Mutex::new(connection)),
@@ -168,6 +177,27 @@ impl Database {
             Ok(result) => result,
             Err(error) => std::panic::resume_unwind(error.into_panic()),
         }
+    }
+}
+
+/// `PRAGMA quick_check`: a damaged file is named at start, not met half way through an update.
+fn check_integrity(connection: &Connection, path: &Path) -> Result<(), DatabaseError> {
+    let damaged = |detail: String| DatabaseError::Damaged {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let mut statement = connection
+        .prepare("PRAGMA quick_check")
+        .map_err(|e| damaged(e.to_string()))?;
+    let findings: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| damaged(e.to_string()))?;
+    match findings.as_slice() {
+        [ok] if ok == "ok" => Ok(()),
+        _ => Err(damaged(
+            findings.into_iter().take(3).collect::<Vec<_>>().join("; "),
+        )),
     }
 }
 
@@ -260,12 +290,18 @@ pub mod spool {
     }
 
     /// Moves the entry to `dead_letters`.
-    fn bury(conn: &mut Connection, spool: Spool, seq: i64, error: &str) -> rusqlite::Result<()> {
+    fn bury(
+        conn: &mut Connection,
+        spool: Spool,
+        seq: i64,
+        error: &str,
+        permanent: bool,
+    ) -> rusqlite::Result<()> {
         let tx = conn.transaction()?;
         tx.execute(
             &format!(
-                "INSERT INTO dead_letters (source, body, attempts, last_error, failed_at)
-                 SELECT ?2, {}, attempts + 1, ?3, ?4 FROM {} WHERE seq = ?1",
+                "INSERT INTO dead_letters (source, body, attempts, last_error, failed_at, permanent)
+                 SELECT ?2, {}, attempts + 1, ?3, ?4, ?5 FROM {} WHERE seq = ?1",
                 spool.body_column(),
                 spool.table()
             ),
@@ -273,7 +309,8 @@ pub mod spool {
                 seq,
                 spool.table(),
                 error,
-                crate::domain::replies::rfc3339(chrono::Utc::now().timestamp())
+                crate::domain::replies::rfc3339(chrono::Utc::now().timestamp()),
+                permanent
             ],
         )?;
         tx.execute(
@@ -338,9 +375,20 @@ pub mod spool {
                 .await
         }
 
-        /// Failed too often: the entry moves to the dead letters.
+        /// Failed too often: the entry moves to the dead letters (replayed once things work).
         pub async fn dead_letter(&self, seq: i64, error: String) -> Result<(), SpoolError> {
-            self.run(move |conn, spool| bury(conn, spool, seq, &error))
+            self.run(move |conn, spool| bury(conn, spool, seq, &error, false))
+                .await
+        }
+
+        /// Can never succeed as it is: the entry moves to the dead letters, kept for a person to
+        /// look at (replayed only by `cloud-ai redrive`).
+        pub async fn dead_letter_for_good(
+            &self,
+            seq: i64,
+            reason: String,
+        ) -> Result<(), SpoolError> {
+            self.run(move |conn, spool| bury(conn, spool, seq, &reason, true))
                 .await
         }
 

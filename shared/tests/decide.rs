@@ -487,3 +487,16 @@ fn status_shows_the_backend_version_and_models() {
         "{status}"
     );
 }
+
+#[test]
+fn a_long_model_argument_is_not_echoed_back_whole_and_blank_text_is_ignored() {
+    let mut bot = with_backend(&["llama3:latest"]);
+    bot.send("/start");
+    let words = "word ".repeat(10_000);
+    let reply = text(&bot.send(&format!("/model {words}")));
+    assert!(reply.chars().count() < 300, "{} characters", reply.len());
+    assert!(reply.contains("…\". Available: llama3:latest."), "{reply}");
+
+    let blank = bot.send(" \n\t ");
+    assert!(blank.events.is_empty() && blank.replies.is_empty());
+}

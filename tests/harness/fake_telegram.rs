@@ -203,6 +203,9 @@ struct Inner {
     failures: HashMap<String, VecDeque<Failure>>,
     calls: Vec<String>,
     next_message_id: i64,
+    /// Answer `getUpdates` at once, whatever its `timeout` (as some proxies and third-party
+    /// Bot API servers do; the spec lets a server end a long poll early).
+    no_long_polling: bool,
 }
 
 #[derive(Clone)]
@@ -343,6 +346,15 @@ impl FakeTelegram {
     /// The `sendChatAction` calls so far: (chat, action).
     pub fn actions(&self) -> Vec<(i64, String)> {
         self.inner.lock().unwrap().actions.clone()
+    }
+
+    pub fn ignore_long_polling(&self) {
+        self.inner.lock().unwrap().no_long_polling = true;
+    }
+
+    /// Forgets every failure still queued: Telegram answers normally again.
+    pub fn clear_failures(&self) {
+        self.inner.lock().unwrap().failures.clear();
     }
 
     /// The next `count` calls of `method` fail with `failure`.
@@ -658,7 +670,11 @@ fn perform(
 async fn get_updates(app: &AppState, params: &HashMap<String, Value>) -> Response {
     let offset = int(params, "offset").unwrap_or(0);
     let limit = int(params, "limit").unwrap_or(100).clamp(1, 100) as usize;
-    let timeout = std::time::Duration::from_secs(int(params, "timeout").unwrap_or(0).max(0) as u64);
+    let mut timeout =
+        std::time::Duration::from_secs(int(params, "timeout").unwrap_or(0).max(0) as u64);
+    if app.inner.lock().unwrap().no_long_polling {
+        timeout = std::time::Duration::ZERO;
+    }
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         {

@@ -22,6 +22,8 @@ pub enum Command {
     Chat(String),
     /// A command for another bot in a group chat (`/help@other_bot`): not ours to answer.
     ForAnotherBot,
+    /// Nothing but white space: nothing to store, send to the model or answer.
+    Blank,
     Unknown(String),
     /// A known command with a missing or bad argument.
     BadUsage(UsageError),
@@ -61,6 +63,9 @@ impl UsageError {
 /// bot be told apart; without it, any `@name` is accepted.
 pub fn parse(text: &str, bot_username: Option<&str>) -> Command {
     let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Command::Blank;
+    }
     let Some(rest) = trimmed.strip_prefix('/') else {
         return Command::Chat(trimmed.to_string());
     };
@@ -262,5 +267,6 @@ mod tests {
             Command::Unknown("/frobnicate".into())
         );
         assert_eq!(parse("/", None), Command::Unknown("/".into()));
+        assert_eq!(parse(" \n\t\u{3000} ", None), Command::Blank);
     }
 }

@@ -154,7 +154,7 @@ fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decisi
         }),
         Command::Model(name) => model(state, name.as_deref(), ctx),
         Command::Chat(text) => chat(state, text, ctx),
-        Command::ForAnotherBot => Decision::nothing(),
+        Command::ForAnotherBot | Command::Blank => Decision::nothing(),
         Command::Unknown(name) => Decision::reply(replies::unknown_command(name)),
         Command::BadUsage(error) => Decision::reply(replies::usage(error)),
     }

@@ -338,7 +338,10 @@ pub fn unknown_model(name: &str, models: &[String]) -> String {
     } else {
         models.join(", ")
     };
-    format!("The model backend has no model \"{name}\". Available: {available}.")
+    // A name is short; anything longer is not echoed back whole.
+    let shown: String = name.chars().take(64).collect();
+    let cut = if shown.len() < name.len() { "…" } else { "" };
+    format!("The model backend has no model \"{shown}{cut}\". Available: {available}.")
 }
 
 pub fn model_already(model: &str) -> String {

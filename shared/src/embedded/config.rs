@@ -28,6 +28,8 @@ pub struct EmbeddedConfig {
     pub workers: usize,
     /// `SHUTDOWN_GRACE_SECONDS`: how long a stop waits for updates being handled.
     pub shutdown_grace: Duration,
+    /// `UPDATE_MAX_TRIES`: tries of a failing update before it goes to the dead letters.
+    pub update_max_tries: u32,
 }
 
 impl EmbeddedConfig {
@@ -65,6 +67,7 @@ impl EmbeddedConfig {
             storage,
             workers: number("WORKERS", 16, 1024)? as usize,
             shutdown_grace: Duration::from_secs(number("SHUTDOWN_GRACE_SECONDS", 10, 3600)?),
+            update_max_tries: number("UPDATE_MAX_TRIES", 10, 1000)? as u32,
         })
     }
 }

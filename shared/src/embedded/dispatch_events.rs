@@ -5,15 +5,12 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::retry::{AfterFailure, RetryPolicy};
+use super::retry::{AfterFailure, Backoff, RetryPolicy};
 use crate::bus::sqlite::{BusDelivery, NextEvent, SqliteBus};
 use crate::handlers::CommandHandler;
 use crate::handlers::archive_event::handle_bus_event;
 use crate::sqlite::now_ms;
 use crate::sqlite::spool::SpoolError;
-
-/// How long to wait before asking the bus again after it failed.
-const BUS_TROUBLE_PAUSE: Duration = Duration::from_secs(1);
 
 pub struct EventDispatcher {
     pub bus: SqliteBus,
@@ -27,24 +24,34 @@ impl EventDispatcher {
     /// that wait; what it cuts short is delivered again on the next start).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let arrivals = self.bus.arrivals();
+        let mut trouble = Backoff::default();
         loop {
             if *stop.borrow() {
                 return;
             }
             let wait = match self.bus.next().await {
-                Ok(NextEvent::Ready(delivery)) => {
-                    if let Err(error) = self.handle(&delivery).await {
-                        tracing::error!(%error, "the event bus could not record an outcome; the event will be handled again");
+                Ok(NextEvent::Ready(delivery)) => match self.handle(&delivery).await {
+                    Ok(()) => {
+                        if trouble.succeeded() {
+                            tracing::info!("the event bus records outcomes again");
+                        }
+                        continue;
                     }
-                    continue;
-                }
+                    Err(error) => {
+                        let pause = trouble.failed();
+                        tracing::error!(%error, pause_ms = pause.as_millis() as u64, "the event bus could not record an outcome; the event will be handled again after a pause");
+                        Some(pause)
+                    }
+                },
                 Ok(NextEvent::DueAt(ms)) => Some(Duration::from_millis(
                     ms.saturating_sub(now_ms()).max(0) as u64,
                 )),
-                Ok(NextEvent::Empty) => None,
+                // Looked at again after a while: `cloud-ai redrive` may put events back.
+                Ok(NextEvent::Empty) => Some(Duration::from_secs(30)),
                 Err(error) => {
-                    tracing::error!(%error, "the event bus cannot be read; trying again");
-                    Some(BUS_TROUBLE_PAUSE)
+                    let pause = trouble.failed();
+                    tracing::error!(%error, pause_ms = pause.as_millis() as u64, "the event bus cannot be read; trying again after a pause");
+                    Some(pause)
                 }
             };
             let sleep = async {
@@ -82,7 +89,7 @@ impl EventDispatcher {
                 return self
                     .bus
                     .entries()
-                    .dead_letter(delivery.seq, error.to_string())
+                    .dead_letter_for_good(delivery.seq, error.to_string())
                     .await;
             }
             Err(error) => error.to_string(),

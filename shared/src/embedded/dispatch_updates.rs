@@ -7,22 +7,28 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::retry::{AfterFailure, RetryPolicy};
+use super::dead_letters::{DeadLetters, Which};
+use super::retry::{AfterFailure, Backoff, RetryPolicy};
 use crate::handlers::CommandHandler;
 use crate::handlers::sqs_batch::{RecordDone, handle_record};
 use crate::queue::sqlite::{Delivery, SqliteQueue};
 use crate::sqlite::now_ms;
 use crate::sqlite::spool::SpoolError;
 
-/// How long to wait before asking the queue again after it failed.
-const QUEUE_TROUBLE_PAUSE: Duration = Duration::from_secs(1);
+/// How often an idle dispatcher looks at the queue anyway (entries put back by `cloud-ai
+/// redrive` from another process).
+const IDLE_LOOK: Duration = Duration::from_secs(30);
 
 pub struct UpdateDispatcher {
     pub queue: SqliteQueue,
     pub handler: CommandHandler,
     pub workers: usize,
     pub retry: RetryPolicy,
+    pub dead_letters: DeadLetters,
 }
+
+/// The shortest time between two automatic replays of the dead letters.
+const REPLAY_EVERY: Duration = Duration::from_secs(60);
 
 type Finished = Result<RecordDone, String>;
 
@@ -34,13 +40,22 @@ impl UpdateDispatcher {
         let mut busy: HashSet<String> = HashSet::new();
         let mut running: HashMap<tokio::task::Id, Delivery> = HashMap::new();
         let mut tasks: JoinSet<Finished> = JoinSet::new();
+        let mut trouble = Backoff::default();
+        let mut paused_until_ms: Option<i64> = None;
+        let mut last_replay: Option<tokio::time::Instant> = None;
         loop {
             let stopping = *stop.borrow();
-            let mut next_due_ms = None;
-            if !stopping && tasks.len() < self.workers {
+            let mut next_due_ms = Some(now_ms() + IDLE_LOOK.as_millis() as i64);
+            let paused = paused_until_ms.is_some_and(|until| now_ms() < until);
+            if paused {
+                next_due_ms = paused_until_ms;
+            } else if !stopping && tasks.len() < self.workers {
+                paused_until_ms = None;
                 match self.queue.ready(&busy, self.workers - tasks.len()).await {
                     Ok(ready) => {
-                        next_due_ms = ready.next_due_ms;
+                        if let Some(due) = ready.next_due_ms {
+                            next_due_ms = next_due_ms.map(|n| n.min(due));
+                        }
                         for delivery in ready.deliveries {
                             busy.insert(delivery.group_id.clone());
                             let handler = self.handler.clone();
@@ -57,8 +72,10 @@ impl UpdateDispatcher {
                         }
                     }
                     Err(error) => {
-                        tracing::error!(%error, "the update queue cannot be read; trying again");
-                        next_due_ms = Some(now_ms() + QUEUE_TROUBLE_PAUSE.as_millis() as i64);
+                        let pause = trouble.failed();
+                        tracing::error!(%error, pause_ms = pause.as_millis() as u64, "the update queue cannot be read; trying again after a pause");
+                        paused_until_ms = Some(now_ms() + pause.as_millis() as i64);
+                        next_due_ms = paused_until_ms;
                     }
                 }
             }
@@ -77,13 +94,31 @@ impl UpdateDispatcher {
                     };
                     if let Some(delivery) = running.remove(&id) {
                         busy.remove(&delivery.group_id);
-                        if let Err(error) = self.settle(&delivery, finished).await {
-                            tracing::error!(%error, update_id = delivery.update_id, "the update queue could not record an outcome; the update will be handled again");
+                        let handled = matches!(finished, Ok(RecordDone::Handled));
+                        match self.settle(&delivery, finished).await {
+                            Ok(()) => {
+                                if trouble.succeeded() {
+                                    tracing::info!("the update queue records outcomes again");
+                                }
+                                // Updates are handled again (Telegram answers): replay what an
+                                // outage sent to the dead letters.
+                                if handled && last_replay.is_none_or(|at| at.elapsed() >= REPLAY_EVERY) {
+                                    last_replay = Some(tokio::time::Instant::now());
+                                    self.replay_dead_letters().await;
+                                }
+                            }
+                            Err(error) => {
+                                // Nothing can be recorded (a full disk): hand nothing out for a
+                                // while, rather than fail the same update again at once.
+                                let pause = trouble.failed();
+                                tracing::error!(%error, update_id = delivery.update_id, pause_ms = pause.as_millis() as u64, "the update queue could not record an outcome; the update will be handled again after a pause");
+                                paused_until_ms = Some(now_ms() + pause.as_millis() as i64);
+                            }
                         }
                     }
                 }
                 _ = arrivals.notified(), if !stopping => {}
-                _ = sleep_until(wake_at), if !stopping && wake_at.is_some() => {}
+                _ = sleep_until(wake_at), if !stopping => {}
                 changed = stop.changed(), if !stopping => {
                     if changed.is_err() {
                         return; // The process is going away.
@@ -93,12 +128,39 @@ impl UpdateDispatcher {
         }
     }
 
+    async fn replay_dead_letters(&self) {
+        match self.dead_letters.redrive(Which::Retryable).await {
+            Ok(done) if done.updates + done.events > 0 => tracing::info!(
+                updates = done.updates,
+                events = done.events,
+                "updates are handled again: dead letters were put back to be tried again"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "the dead letters could not be replayed"),
+        }
+    }
+
+    /// Says how many dead letters wait, after one more was added.
+    async fn report_dead_letters(&self) {
+        if let Ok(count) = self.dead_letters.count().await {
+            tracing::error!(
+                dead_letters = count.total(),
+                "dead letters are waiting; replay them with `cloud-ai redrive`"
+            );
+        }
+    }
+
     async fn settle(&self, delivery: &Delivery, finished: Finished) -> Result<(), SpoolError> {
         let error = match finished {
             Ok(RecordDone::Handled) => return self.queue.entries().acknowledge(delivery.seq).await,
             // Kept with its reason, for an operator to look at and replay (`cloud-ai redrive`).
             Ok(RecordDone::Dropped(reason)) => {
-                return self.queue.entries().dead_letter(delivery.seq, reason).await;
+                self.queue
+                    .entries()
+                    .dead_letter_for_good(delivery.seq, reason)
+                    .await?;
+                self.report_dead_letters().await;
+                return Ok(());
             }
             Err(error) => error,
         };
@@ -112,7 +174,12 @@ impl UpdateDispatcher {
             }
             AfterFailure::GiveUp => {
                 tracing::error!(update_id = delivery.update_id, %error, attempts = delivery.attempts + 1, "update failed too often; moved to the dead letters");
-                self.queue.entries().dead_letter(delivery.seq, error).await
+                self.queue
+                    .entries()
+                    .dead_letter(delivery.seq, error)
+                    .await?;
+                self.report_dead_letters().await;
+                Ok(())
             }
         }
     }

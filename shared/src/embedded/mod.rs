@@ -13,6 +13,7 @@
 //!   start, which also gives back the leases a crashed run held.
 
 mod config;
+pub mod dead_letters;
 mod dispatch_events;
 mod dispatch_updates;
 mod polling;

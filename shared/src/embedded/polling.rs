@@ -12,7 +12,9 @@ use crate::telegram::TelegramError;
 /// How long one run of the poller may last before it starts the next (it saves the offset as
 /// it goes, so this only bounds a run).
 const RUN_LENGTH: Duration = Duration::from_secs(60);
-const LONGEST_PAUSE: Duration = Duration::from_secs(30);
+/// The longest pause between failed polls: a line per pause while Telegram or the disk is out,
+/// and polling resumes within seconds of their return.
+const LONGEST_PAUSE: Duration = Duration::from_secs(10);
 
 /// Polls until `stop` turns true; returns the error that makes going on pointless.
 pub async fn poll_until_stopped(

@@ -48,9 +48,49 @@ impl RetryPolicy {
     }
 }
 
+/// The pause after the database itself failed (a full disk, an I/O error): nothing can be
+/// recorded, so nothing is handed out until it passes. It doubles from a quarter second up to
+/// ten seconds while the trouble lasts, so a long outage costs a log line per step, and the
+/// first success resets it, so work resumes within seconds once writes succeed again.
+#[derive(Debug, Clone, Default)]
+pub struct Backoff {
+    failures_in_a_row: u32,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    const LONGEST: Duration = Duration::from_secs(10);
+
+    /// Another failure: how long to pause.
+    pub fn failed(&mut self) -> Duration {
+        let wait = Self::FIRST
+            .saturating_mul(1u32 << self.failures_in_a_row.min(16))
+            .min(Self::LONGEST);
+        self.failures_in_a_row += 1;
+        wait
+    }
+
+    /// A success; true when it ends a run of failures (worth saying so).
+    pub fn succeeded(&mut self) -> bool {
+        std::mem::take(&mut self.failures_in_a_row) > 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_pauses_double_to_ten_seconds_and_reset_on_success() {
+        let mut backoff = Backoff::default();
+        let waits: Vec<u64> = (0..8)
+            .map(|_| backoff.failed().as_millis() as u64)
+            .collect();
+        assert_eq!(waits, [250, 500, 1000, 2000, 4000, 8000, 10000, 10000]);
+        assert!(backoff.succeeded());
+        assert!(!backoff.succeeded());
+        assert_eq!(backoff.failed(), Duration::from_millis(250));
+    }
 
     #[test]
     fn waits_double_up_to_the_cap_then_give_up() {

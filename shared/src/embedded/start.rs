@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::config::{EmbeddedConfig, Storage};
+use super::dead_letters::DeadLetters;
 use super::dispatch_events::EventDispatcher;
 use super::dispatch_updates::UpdateDispatcher;
 use super::polling::poll_until_stopped;
@@ -52,6 +53,12 @@ pub enum StartError {
     TokenRefused { code: i64, description: String },
     #[error(transparent)]
     Telegram(TelegramError),
+    #[error(
+        "a webhook is set for this bot, and Telegram refuses getUpdates while it is ({0}): remove it with the Bot API's deleteWebhook (https://api.telegram.org/bot<token>/deleteWebhook) and start again"
+    )]
+    WebhookSet(String),
+    #[error(transparent)]
+    Poll(PollError),
     #[error("the storage cannot be used: {0}")]
     Storage(#[from] StoreError),
 }
@@ -93,25 +100,39 @@ fn lock_data_folder(dir: &Path) -> Result<std::fs::File, StartError> {
 }
 
 /// Asks Telegram who the bot is: proves the address and the token before anything else runs.
+/// Then asks for updates without waiting, so that a webhook set on the token (which makes
+/// Telegram refuse `getUpdates`) stops the start with the fix, instead of a bot that says it
+/// started and never answers.
 async fn check_telegram(telegram: &HttpTelegram, url: &str) -> Result<Option<String>, StartError> {
-    match telegram.get_me().await {
-        Ok(me) => Ok(me.username),
-        Err(TelegramError::Transport { detail, .. }) => Err(StartError::TelegramUnreachable {
+    let me = telegram.get_me().await.map_err(|e| start_error(e, url))?;
+    match telegram.get_updates(None, 0, 1).await {
+        Ok(_) => Ok(me.username),
+        Err(error) => Err(match PollError::from(error) {
+            PollError::WebhookSet(description) => StartError::WebhookSet(description),
+            PollError::Telegram(error) => start_error(error, url),
+            other => StartError::Poll(other),
+        }),
+    }
+}
+
+fn start_error(error: TelegramError, url: &str) -> StartError {
+    match error {
+        TelegramError::Transport { detail, .. } => StartError::TelegramUnreachable {
             url: url.to_string(),
             detail,
-        }),
-        Err(TelegramError::Api {
+        },
+        TelegramError::Api {
             code: code @ (401 | 404),
             description,
             ..
-        }) => Err(StartError::TokenRefused { code, description }),
-        Err(TelegramError::Api {
+        } => StartError::TokenRefused { code, description },
+        TelegramError::Api {
             code, description, ..
-        }) if code >= 500 => Err(StartError::TelegramUnreachable {
+        } if code >= 500 => StartError::TelegramUnreachable {
             url: url.to_string(),
             detail: format!("{code} {description}"),
-        }),
-        Err(other) => Err(StartError::Telegram(other)),
+        },
+        other => StartError::Telegram(other),
     }
 }
 
@@ -171,6 +192,15 @@ impl EmbeddedBot {
         let username = check_telegram(&telegram, &config.telegram_api_url).await?;
         let ports = storage(config, embedded, &db).await?;
         let offset = ports.offsets.last_update_id().await?;
+        let dead_letters = DeadLetters::new(db.clone());
+        let dead = dead_letters.count().await.unwrap_or_default();
+        if dead.total() > 0 {
+            tracing::warn!(
+                retryable = dead.retryable,
+                permanent = dead.permanent,
+                "dead letters are waiting: the retryable ones are replayed once updates are handled again; `cloud-ai redrive` replays them all"
+            );
+        }
         let queue = SqliteQueue::new(db.clone());
         let bus = SqliteBus::new(db, archived);
         let answerer = wiring::answerer(config);
@@ -222,7 +252,11 @@ impl EmbeddedBot {
                 queue,
                 handler: role().publishing_to(Arc::new(bus.clone())),
                 workers: embedded.workers,
-                retry: RetryPolicy::UPDATES,
+                retry: RetryPolicy {
+                    max_attempts: embedded.update_max_tries,
+                    ..RetryPolicy::UPDATES
+                },
+                dead_letters,
             },
             events: EventDispatcher {
                 bus,

@@ -6,6 +6,9 @@
 //! after [`RECEIPT_TTL_SECONDS`]), `sessions` and `messages` (the live rows, keyed by the same
 //! sort keys as the DynamoDB items) and `poller_offset`.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
@@ -22,6 +25,9 @@ use crate::sqlite::Database;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     db: Database,
+    /// Leases this process gave back but could not write down (a full disk): they are free, so
+    /// the next try need not wait for them to expire. Only this process ever holds them.
+    unreleased: Arc<Mutex<HashSet<(i64, i64)>>>,
 }
 
 fn backend(error: rusqlite::Error) -> StoreError {
@@ -46,7 +52,10 @@ fn now() -> i64 {
 
 impl SqliteStore {
     pub fn new(db: Database) -> SqliteStore {
-        SqliteStore { db }
+        SqliteStore {
+            db,
+            unreleased: Arc::default(),
+        }
     }
 
     /// Startup of the only process on the database: gives back every lease a crashed run held
@@ -69,6 +78,12 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    fn unreleased_lock(&self) -> std::sync::MutexGuard<'_, HashSet<(i64, i64)>> {
+        self.unreleased
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The last `limit` messages of a session (all with `None`), oldest first.
     async fn newest_messages(
         &self,
@@ -375,31 +390,50 @@ impl EventStore for SqliteStore {
         now: i64,
         until: i64,
     ) -> Result<bool, StoreError> {
+        let key = (user_id, update_id);
+        // A lease given back in memory only is free whatever the table says.
+        let free_before = if self.unreleased_lock().contains(&key) {
+            i64::MAX
+        } else {
+            now
+        };
         let claimed = self
             .db
             .call(move |conn| {
                 conn.execute(
                     "UPDATE receipts SET lease_until = ?4
                      WHERE user_id = ?1 AND update_id = ?2 AND lease_until < ?3",
-                    params![user_id, update_id, now, until],
+                    params![user_id, update_id, free_before, until],
                 )
             })
             .await
             .map_err(backend)?;
+        if claimed == 1 {
+            self.unreleased_lock().remove(&key);
+        }
         Ok(claimed == 1)
     }
 
     async fn release(&self, user_id: i64, update_id: i64) -> Result<(), StoreError> {
-        self.db
+        let written = self
+            .db
             .call(move |conn| {
                 conn.execute(
                     "UPDATE receipts SET lease_until = 0 WHERE user_id = ?1 AND update_id = ?2",
                     [user_id, update_id],
                 )
             })
-            .await
-            .map_err(backend)?;
-        Ok(())
+            .await;
+        match written {
+            Ok(_) => {
+                self.unreleased_lock().remove(&(user_id, update_id));
+                Ok(())
+            }
+            Err(error) => {
+                self.unreleased_lock().insert((user_id, update_id));
+                Err(backend(error))
+            }
+        }
     }
 }
 

@@ -64,12 +64,24 @@ impl HttpTelegram {
         format!("{}/bot{}/{method}", self.base_url, self.token)
     }
 
-    /// reqwest's errors carry the URL, and the URL carries the token: strip it.
+    /// reqwest's errors carry the URL, and the URL carries the token: strip it. The detail names
+    /// the cause (a timeout, or the innermost error: DNS, refused, TLS), not just "error sending
+    /// request".
     fn transport(&self, method: &'static str, error: reqwest::Error) -> TelegramError {
-        let detail = error
-            .without_url()
-            .to_string()
-            .replace(&self.token, "<token>");
+        let error = error.without_url();
+        let mut causes = vec![error.to_string()];
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !causes.iter().any(|c| c.contains(&text)) {
+                causes.push(text);
+            }
+            source = cause.source();
+        }
+        if error.is_timeout() {
+            causes.push("timed out".into());
+        }
+        let detail = causes.join(": ").replace(&self.token, "<token>");
         TelegramError::Transport { method, detail }
     }
 
