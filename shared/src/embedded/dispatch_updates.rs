@@ -32,6 +32,14 @@ const REPLAY_EVERY: Duration = Duration::from_secs(60);
 
 type Finished = Result<RecordDone, String>;
 
+/// What settling an update did with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    Done,
+    /// Moved to the dead letters for a failure that may pass: worth replaying later.
+    DeadLettered,
+}
+
 impl UpdateDispatcher {
     /// Runs until `stop` turns true, then waits for the updates being handled (the caller bounds
     /// that wait; what it cuts short is handed out again on the next start).
@@ -43,6 +51,12 @@ impl UpdateDispatcher {
         let mut trouble = Backoff::default();
         let mut paused_until_ms: Option<i64> = None;
         let mut last_replay: Option<tokio::time::Instant> = None;
+        // Whether dead letters may wait to be replayed (an earlier run's, or this one's).
+        let mut dead_waiting = self
+            .dead_letters
+            .count()
+            .await
+            .map_or(true, |count| count.retryable > 0);
         loop {
             let stopping = *stop.borrow();
             let mut next_due_ms = Some(now_ms() + IDLE_LOOK.as_millis() as i64);
@@ -96,14 +110,19 @@ impl UpdateDispatcher {
                         busy.remove(&delivery.group_id);
                         let handled = matches!(finished, Ok(RecordDone::Handled));
                         match self.settle(&delivery, finished).await {
-                            Ok(()) => {
+                            Ok(settled) => {
                                 if trouble.succeeded() {
                                     tracing::info!("the update queue records outcomes again");
                                 }
+                                dead_waiting |= settled == Settled::DeadLettered;
                                 // Updates are handled again (Telegram answers): replay what an
                                 // outage sent to the dead letters.
-                                if handled && last_replay.is_none_or(|at| at.elapsed() >= REPLAY_EVERY) {
+                                if handled
+                                    && dead_waiting
+                                    && last_replay.is_none_or(|at| at.elapsed() >= REPLAY_EVERY)
+                                {
                                     last_replay = Some(tokio::time::Instant::now());
+                                    dead_waiting = false;
                                     self.replay_dead_letters().await;
                                 }
                             }
@@ -150,9 +169,12 @@ impl UpdateDispatcher {
         }
     }
 
-    async fn settle(&self, delivery: &Delivery, finished: Finished) -> Result<(), SpoolError> {
+    async fn settle(&self, delivery: &Delivery, finished: Finished) -> Result<Settled, SpoolError> {
         let error = match finished {
-            Ok(RecordDone::Handled) => return self.queue.entries().acknowledge(delivery.seq).await,
+            Ok(RecordDone::Handled) => {
+                self.queue.entries().acknowledge(delivery.seq).await?;
+                return Ok(Settled::Done);
+            }
             // Kept with its reason, for an operator to look at and replay (`cloud-ai redrive`).
             Ok(RecordDone::Dropped(reason)) => {
                 self.queue
@@ -160,7 +182,7 @@ impl UpdateDispatcher {
                     .dead_letter_for_good(delivery.seq, reason)
                     .await?;
                 self.report_dead_letters().await;
-                return Ok(());
+                return Ok(Settled::Done);
             }
             Err(error) => error,
         };
@@ -170,7 +192,8 @@ impl UpdateDispatcher {
                 self.queue
                     .entries()
                     .retry_later(delivery.seq, now_ms() + wait.as_millis() as i64, error)
-                    .await
+                    .await?;
+                Ok(Settled::Done)
             }
             AfterFailure::GiveUp => {
                 tracing::error!(update_id = delivery.update_id, %error, attempts = delivery.attempts + 1, "update failed too often; moved to the dead letters");
@@ -179,7 +202,7 @@ impl UpdateDispatcher {
                     .dead_letter(delivery.seq, error)
                     .await?;
                 self.report_dead_letters().await;
-                Ok(())
+                Ok(Settled::DeadLettered)
             }
         }
     }
