@@ -4,6 +4,7 @@
 #   scripts/stack.sh deploy                terraform apply (needs TELEGRAM_TOKEN)
 #   scripts/stack.sh send <fixture>        queue events/updates/<fixture>.json as the poller would
 #   scripts/stack.sh logs <function>       tail poller|command|archiver logs
+#   scripts/stack.sh redrive               count the dead letters and move them back to their queue
 #   scripts/stack.sh destroy               terraform destroy
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,11 +54,31 @@ PY
   logs)
     aws_cli logs tail "/aws/lambda/cloud-ai-${2:?name a function: poller, command or archiver}" --follow
     ;;
+  redrive)
+    # SQS moves the dead-letter queue's messages back to the queue they came from
+    # (StartMessageMoveTask); the command function handles them again, and the receipts keep
+    # whatever was already done from being done twice.
+    for output in dead_letter_queue_url archiver_dead_letter_queue_url; do
+      dlq_url=$(terraform -chdir=terraform output -raw "$output")
+      count=$(aws_cli sqs get-queue-attributes --queue-url "$dlq_url" \
+        --attribute-names ApproximateNumberOfMessages --query 'Attributes.ApproximateNumberOfMessages' --output text)
+      echo "$output: $count dead letter(s)"
+      [ "$count" = "0" ] && continue
+      if [ "$output" = archiver_dead_letter_queue_url ]; then
+        echo "  archive events came from EventBridge, which SQS cannot move them back to: replay each with aws events put-events (see the README)"
+        continue
+      fi
+      dlq_arn=$(aws_cli sqs get-queue-attributes --queue-url "$dlq_url" --attribute-names QueueArn \
+        --query 'Attributes.QueueArn' --output text)
+      aws_cli sqs start-message-move-task --source-arn "$dlq_arn"
+      echo "  moving them back to the update queue"
+    done
+    ;;
   destroy)
     TF_VAR_telegram_token="${TELEGRAM_TOKEN:-unused}" terraform -chdir=terraform destroy -input=false -auto-approve $(tf_vars)
     ;;
   *)
-    sed -n '2,7p' "$0" >&2
+    sed -n '2,8p' "$0" >&2
     exit 2
     ;;
 esac

@@ -84,3 +84,28 @@ async fn the_same_message_twice_in_a_batch_is_answered_once() {
     );
     assert_eq!(bot.events(42).await.len(), 2);
 }
+
+/// Unreadable stored state cannot mend itself: retrying would only walk the record to the
+/// dead-letter queue while holding its chat. It is dropped (logged with the body) instead.
+#[tokio::test]
+async fn unreadable_stored_state_is_not_retried() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let bot = TestBot::start().await;
+    bot.dynamodb
+        .put_item()
+        .table_name(&bot.table)
+        .item("pk", AttributeValue::N("41".into()))
+        .item("sk", AttributeValue::S("STATE".into()))
+        .item("state", AttributeValue::S("{not the state".into()))
+        .item("version", AttributeValue::N("3".into()))
+        .send()
+        .await
+        .unwrap();
+    let event = sqs_event(&[
+        ("m1", fixtures::text(1, 41, 41, "/listsessions").to_string()),
+        ("m2", fixtures::text(2, 42, 42, "/echo next").to_string()),
+    ]);
+    let response = handle_batch(&bot.handler, &event).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(bot.telegram.texts(), vec!["next"]);
+}

@@ -64,12 +64,18 @@ impl From<ArchiverError> for HandleError {
 }
 
 impl HandleError {
-    /// Whether handling the same update again may succeed (a queue should redeliver it).
+    /// Whether handling the same update again may succeed (a queue should redeliver it). Each
+    /// port says so of its own errors; a queue decides from this, never by default.
     pub fn is_retryable(&self) -> bool {
-        !matches!(
-            self,
-            HandleError::Malformed(_) | HandleError::MalformedEvent(_)
-        )
+        match self {
+            HandleError::Malformed(_) | HandleError::MalformedEvent(_) => false,
+            HandleError::Store(error) => error.is_transient(),
+            HandleError::Telegram(error) => error.is_transient(),
+            HandleError::Archive(_)
+            | HandleError::Bus(_)
+            | HandleError::Contention { .. }
+            | HandleError::InProgress { .. } => true,
+        }
     }
 }
 

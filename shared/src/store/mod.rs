@@ -29,6 +29,13 @@ pub enum StoreError {
     Backend(String),
 }
 
+impl StoreError {
+    /// Whether the same call may succeed later. Unreadable stored data does not mend itself.
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, StoreError::Corrupt(_))
+    }
+}
+
 /// The record that an update was handled: what it called for and how far that got. Written in
 /// the same transaction as the update's events, so a redelivered update finds it and finishes the
 /// job instead of deciding again.
