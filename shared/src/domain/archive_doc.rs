@@ -166,6 +166,20 @@ pub fn validate_import(
     })
 }
 
+fn whole_seconds(f: f64) -> Option<i64> {
+    (f.is_finite() && f.abs() < 1e17).then(|| f.trunc() as i64)
+}
+
+/// A decimal number as Python's `str(Decimal)` writes one (digits, a sign, a point, an exponent).
+fn looks_numeric(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty()
+        && text.chars().any(|c| c.is_ascii_digit())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+}
+
 fn validate_message(item: Value) -> Result<ChatMessage, String> {
     let Value::Object(mut fields) = item else {
         return Err("is not an object with role, content and ts".into());
@@ -181,16 +195,23 @@ fn validate_message(item: Value) -> Result<ChatMessage, String> {
         Some(_) => return Err("has content that is not text".into()),
         None => return Err("has no content".into()),
     };
+    let not_a_time = || "has a ts that is not a Unix time".to_string();
     let ts = match fields.remove("ts") {
         Some(Value::Number(n)) => n
             .as_i64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.is_finite())
-                    .map(|f| f.trunc() as i64)
-            })
+            .or_else(|| whole_seconds(n.as_f64()?))
             .filter(|ts| *ts >= 0)
-            .ok_or_else(|| "has a ts that is not a Unix time".to_string())?,
+            .ok_or_else(not_a_time)?,
+        // The original bot reads sessions back through boto3, which gives DynamoDB numbers as
+        // `Decimal`, and writes archives with `json.dumps(..., default=str)`: its timestamps
+        // are strings of digits ("1700000000").
+        Some(Value::String(text)) if looks_numeric(&text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .or_else(|| whole_seconds(text.trim().parse().ok()?))
+            .filter(|ts| *ts >= 0)
+            .ok_or_else(not_a_time)?,
         Some(_) => return Err("has a ts that is not a number".into()),
         None => return Err("has no ts".into()),
     };
@@ -205,6 +226,53 @@ mod tests {
 
     fn validate(text: &str) -> Result<ValidImport, ImportError> {
         validate_import(text.as_bytes(), "llama3", NOW)
+    }
+
+    /// What the original's `archive_session_to_s3` really writes: the session item as boto3
+    /// read it (numbers are `Decimal`), through `json.dumps(archive, indent=2, default=str)`,
+    /// with `datetime.utcnow().isoformat() + 'Z'` (microseconds) for `archived_at`.
+    #[test]
+    fn an_archive_the_original_bot_wrote_is_accepted() {
+        let written = r#"{
+  "user_id": 123456789,
+  "session_id": "0b8f9c1e-5a8e-4d6e-9a43-3f1f2b7d9c10",
+  "model_name": "llama3",
+  "conversation": [
+    {
+      "role": "user",
+      "content": "Hello!",
+      "ts": "1732540000"
+    },
+    {
+      "role": "assistant",
+      "content": "AI is not yet implemented. Your message has been saved to the conversation history for testing.",
+      "ts": "1732540001"
+    }
+  ],
+  "original_sk": "MODEL#llama3#SESSION#0b8f9c1e-5a8e-4d6e-9a43-3f1f2b7d9c10",
+  "last_message_ts": "1732540001",
+  "archived_at": "2024-11-25T13:07:21.512345Z",
+  "archive_version": "1.0"
+}"#;
+        let valid = validate(written).unwrap();
+        assert_eq!(valid.conversation.len(), 2);
+        assert_eq!(valid.conversation[0].ts, 1732540000);
+        assert_eq!(valid.last_message_ts(), 1732540001);
+        // Numbers in text that are not times are still refused, with the reason.
+        for (ts, problem) in [
+            ("\"-5\"", "has a ts that is not a Unix time"),
+            ("\"1e400\"", "has a ts that is not a Unix time"),
+            ("\"soon\"", "has a ts that is not a number"),
+        ] {
+            let text = format!(r#"{{"conversation":[{{"role":"user","content":"a","ts":{ts}}}]}}"#);
+            assert_eq!(
+                validate(&text).unwrap_err(),
+                ImportError::BadMessage {
+                    number: 1,
+                    problem: problem.into()
+                }
+            );
+        }
     }
 
     #[test]
