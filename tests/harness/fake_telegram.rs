@@ -533,12 +533,11 @@ fn perform(
             ok(json!({"id": 1, "is_bot": true, "first_name": "cloud-ai", "username": "cloudaibot"}))
         }
         "sendMessage" => {
-            let Some(chat_id) = int(&params, "chat_id") else {
+            let Some(chat_id) = int(params, "chat_id") else {
                 return error(400, "Bad Request: chat_id is empty", None);
             };
-            let raw = string(&params, "text").unwrap_or_default();
-            let html =
-                string(&params, "parse_mode").is_some_and(|m| m.eq_ignore_ascii_case("html"));
+            let raw = string(params, "text").unwrap_or_default();
+            let html = string(params, "parse_mode").is_some_and(|m| m.eq_ignore_ascii_case("html"));
             let text = match visible(&raw, html) {
                 Ok(text) => text,
                 Err(response) => return response,
@@ -563,7 +562,7 @@ fn perform(
         }
         "editMessageText" => {
             let (Some(chat_id), Some(edited_id)) =
-                (int(&params, "chat_id"), int(&params, "message_id"))
+                (int(params, "chat_id"), int(params, "message_id"))
             else {
                 return error(
                     400,
@@ -571,9 +570,8 @@ fn perform(
                     None,
                 );
             };
-            let raw = string(&params, "text").unwrap_or_default();
-            let html =
-                string(&params, "parse_mode").is_some_and(|m| m.eq_ignore_ascii_case("html"));
+            let raw = string(params, "text").unwrap_or_default();
+            let html = string(params, "parse_mode").is_some_and(|m| m.eq_ignore_ascii_case("html"));
             let text = match visible(&raw, html) {
                 Ok(text) => text,
                 Err(response) => return response,
@@ -601,10 +599,10 @@ fn perform(
             )
         }
         "sendChatAction" => {
-            let Some(chat_id) = int(&params, "chat_id") else {
+            let Some(chat_id) = int(params, "chat_id") else {
                 return error(400, "Bad Request: chat_id is empty", None);
             };
-            let action = string(&params, "action").unwrap_or_default();
+            let action = string(params, "action").unwrap_or_default();
             if ![
                 "typing",
                 "upload_document",
@@ -620,7 +618,7 @@ fn perform(
             ok(json!(true))
         }
         "sendDocument" => {
-            let Some(chat_id) = int(&params, "chat_id") else {
+            let Some(chat_id) = int(params, "chat_id") else {
                 return error(400, "Bad Request: chat_id is empty", None);
             };
             let Some((file_name, bytes)) = upload else {
@@ -630,7 +628,7 @@ fn perform(
                     None,
                 );
             };
-            let caption = string(&params, "caption").unwrap_or_default();
+            let caption = string(params, "caption").unwrap_or_default();
             if caption.encode_utf16().count() > 1024 {
                 return error(400, "Bad Request: message caption is too long", None);
             }
@@ -648,7 +646,7 @@ fn perform(
             )
         }
         "getFile" => {
-            let file_id = string(&params, "file_id").unwrap_or_default();
+            let file_id = string(params, "file_id").unwrap_or_default();
             match inner.files.get(&file_id) {
                 Some((path, bytes)) if bytes.len() > 20 * 1024 * 1024 => {
                     let _ = path;
