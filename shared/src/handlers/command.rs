@@ -49,6 +49,10 @@ pub enum HandleError {
     MalformedEvent(String),
     #[error("the stream of user {user_id} kept moving; gave up after {MAX_CONFLICT_RETRIES} tries")]
     Contention { user_id: i64 },
+    /// An event names an update whose receipt is not (yet) there: a read that did not see the
+    /// write, or an event from elsewhere. Retried, so the bus dead-letters it in the end.
+    #[error("no receipt for update {update_id} of user {user_id}")]
+    NoReceipt { user_id: i64, update_id: i64 },
     /// Another delivery of the same update holds the right to finish it; try again later.
     #[error("update {update_id} is being finished by another delivery")]
     InProgress { update_id: i64 },
@@ -74,6 +78,7 @@ impl HandleError {
             HandleError::Archive(_)
             | HandleError::Bus(_)
             | HandleError::Contention { .. }
+            | HandleError::NoReceipt { .. }
             | HandleError::InProgress { .. } => true,
         }
     }
@@ -165,10 +170,7 @@ impl CommandHandler {
             Some(receipt) => self.finish_earlier(user_id, receipt, None).await,
             None => {
                 tracing::error!(user_id, update_id, "no receipt for an update to finish");
-                Err(StoreError::Corrupt(format!(
-                    "no receipt for update {update_id} of user {user_id}"
-                ))
-                .into())
+                Err(HandleError::NoReceipt { user_id, update_id })
             }
         }
     }
