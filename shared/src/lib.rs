@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod error;
 pub mod handlers;
 pub mod model;
 pub mod queue;

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
+use crate::error::{BackendError, Retry};
+
 use super::{ArchiveError, ArchiveStore};
 
 /// Temporary files end with this; they are never listed.
@@ -21,7 +23,7 @@ pub struct FsArchiveStore {
 }
 
 fn io_error(what: &str, path: &Path, error: std::io::Error) -> ArchiveError {
-    ArchiveError::Backend(format!("{what} {}: {error}", path.display()))
+    BackendError::io(format!("{what} {}", path.display()), error).into()
 }
 
 impl FsArchiveStore {
@@ -44,9 +46,12 @@ impl FsArchiveStore {
                     && !segment.contains(['\\', '\0'])
             });
         if !valid {
-            return Err(ArchiveError::Backend(format!(
-                "{key:?} is not a valid archive key"
-            )));
+            return Err(BackendError::message(
+                "archive key",
+                Retry::Permanent,
+                format!("{key:?} is not a valid archive key"),
+            )
+            .into());
         }
         Ok(key
             .split('/')

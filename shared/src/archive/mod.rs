@@ -5,10 +5,20 @@ pub mod s3;
 
 use async_trait::async_trait;
 
+use crate::error::BackendError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error("the archive store failed: {0}")]
-    Backend(String),
+    Backend(#[from] BackendError),
+}
+
+impl ArchiveError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ArchiveError::Backend(error) => error.is_transient(),
+        }
+    }
 }
 
 #[async_trait]

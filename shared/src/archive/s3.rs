@@ -1,8 +1,10 @@
 //! The archive store on S3 (the original's bucket `chatbot-conversations`).
 
 use async_trait::async_trait;
+
+use crate::error::{BackendError, Retry};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::{ArchiveError, ArchiveStore};
@@ -13,8 +15,12 @@ pub struct S3ArchiveStore {
     bucket: String,
 }
 
-fn backend<E: std::error::Error + 'static>(operation: &str, error: E) -> ArchiveError {
-    ArchiveError::Backend(format!("{operation}: {}", DisplayErrorContext(error)))
+fn backend<E, R>(operation: &str, error: SdkError<E, R>) -> ArchiveError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    BackendError::sdk(operation, error).into()
 }
 
 impl S3ArchiveStore {
@@ -60,11 +66,9 @@ impl ArchiveStore for S3ArchiveStore {
             }
             Err(e) => return Err(backend("GetObject", e)),
         };
-        let bytes = output
-            .body
-            .collect()
-            .await
-            .map_err(|e| backend("GetObject body", e))?;
+        let bytes = output.body.collect().await.map_err(|e| {
+            ArchiveError::from(BackendError::new("GetObject body", Retry::Transient, e))
+        })?;
         Ok(Some(bytes.into_bytes().to_vec()))
     }
 

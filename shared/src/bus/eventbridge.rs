@@ -1,8 +1,9 @@
 //! The event bus on an EventBridge custom bus (`PutEvents`, checking `FailedEntryCount`).
 
 use async_trait::async_trait;
+
+use crate::error::BackendError;
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use super::{BusError, BusEvent, EventBus, SOURCE};
@@ -46,7 +47,7 @@ impl EventBus for EventBridgeBus {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| BusError::Backend(format!("PutEvents: {}", DisplayErrorContext(e))))?;
+                .map_err(|e| BackendError::sdk("PutEvents", e))?;
             let failed = output.failed_entry_count.max(0) as usize;
             if failed > 0 {
                 let first_error = output

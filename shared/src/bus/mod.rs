@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::events::{Event, RecordedEvent};
+use crate::error::BackendError;
 
 /// The EventBridge `source` of every event cloud-ai publishes.
 pub const SOURCE: &str = "cloud-ai.command";
@@ -41,13 +42,23 @@ impl BusEvent {
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
     #[error("the event bus failed: {0}")]
-    Backend(String),
+    Backend(#[from] BackendError),
     #[error("the event bus refused {failed} of {total} events: {first_error}")]
     Refused {
         failed: usize,
         total: usize,
         first_error: String,
     },
+}
+
+impl BusError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            BusError::Backend(error) => error.is_transient(),
+            // EventBridge refuses entries for throttling and internal failures alike.
+            BusError::Refused { .. } => true,
+        }
+    }
 }
 
 #[async_trait]

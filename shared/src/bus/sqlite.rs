@@ -8,6 +8,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+
+use crate::error::{BackendError, Retry};
 use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
@@ -49,7 +51,7 @@ pub struct SqliteBus {
 }
 
 fn backend(error: rusqlite::Error) -> BusError {
-    BusError::Backend(format!("SQLite: {error}"))
+    BackendError::sqlite("SQLite", error).into()
 }
 
 impl SqliteBus {
@@ -96,8 +98,9 @@ impl SqliteBus {
                 .map_err(backend)?;
             return Ok(NextEvent::DueAt(earliest));
         }
-        let event = serde_json::from_str(&detail)
-            .map_err(|e| BusError::Backend(format!("an unreadable event on the bus: {e}")))?;
+        let event = serde_json::from_str(&detail).map_err(|e| {
+            BackendError::new("an unreadable event on the bus", Retry::Permanent, e)
+        })?;
         Ok(NextEvent::Ready(BusDelivery {
             seq,
             event,

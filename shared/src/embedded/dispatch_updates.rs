@@ -30,7 +30,13 @@ pub struct UpdateDispatcher {
 /// The shortest time between two automatic replays of the dead letters.
 const REPLAY_EVERY: Duration = Duration::from_secs(60);
 
-type Finished = Result<RecordDone, String>;
+type Finished = Result<RecordDone, Failed>;
+
+/// A try that failed: its error, and whether storage itself failed (then everyone pauses).
+struct Failed {
+    error: String,
+    storage_trouble: bool,
+}
 
 /// What settling an update did with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +85,10 @@ impl UpdateDispatcher {
                                     let name = format!("update {}", work.update_id);
                                     handle_record(&handler, &name, &work.body, None)
                                         .await
-                                        .map_err(|e| e.to_string())
+                                        .map_err(|e| Failed {
+                                            storage_trouble: e.is_storage_trouble(),
+                                            error: e.to_string(),
+                                        })
                                 })
                                 .id();
                             running.insert(id, delivery);
@@ -104,17 +113,24 @@ impl UpdateDispatcher {
                 Some(joined) = tasks.join_next_with_id() => {
                     let (id, finished) = match joined {
                         Ok((id, finished)) => (id, finished),
-                        Err(error) => (error.id(), Err(format!("the handler panicked: {error}"))),
+                        Err(error) => (error.id(), Err(Failed { error: format!("the handler panicked: {error}"), storage_trouble: false })),
                     };
                     if let Some(delivery) = running.remove(&id) {
                         busy.remove(&delivery.group_id);
                         let handled = matches!(finished, Ok(RecordDone::Handled));
+                        let storage_trouble =
+                            matches!(&finished, Err(failed) if failed.storage_trouble);
                         match self.settle(&delivery, finished).await {
                             Ok(settled) => {
-                                if trouble.succeeded() {
+                                dead_waiting |= settled == Settled::DeadLettered;
+                                if storage_trouble {
+                                    // DynamoDB throttled or S3 out: the other chats would meet it too.
+                                    let pause = trouble.failed();
+                                    tracing::warn!(pause_ms = pause.as_millis() as u64, "storage is failing; nothing is handed out for a pause");
+                                    paused_until_ms = Some(now_ms() + pause.as_millis() as i64);
+                                } else if trouble.succeeded() {
                                     tracing::info!("the update queue records outcomes again");
                                 }
-                                dead_waiting |= settled == Settled::DeadLettered;
                                 // Updates are handled again (Telegram answers): replay what an
                                 // outage sent to the dead letters.
                                 if handled
@@ -184,7 +200,7 @@ impl UpdateDispatcher {
                 self.report_dead_letters().await;
                 return Ok(Settled::Done);
             }
-            Err(error) => error,
+            Err(failed) => failed.error,
         };
         match self.retry.after_failure(delivery.attempts) {
             AfterFailure::RetryIn(wait) => {

@@ -75,12 +75,23 @@ impl HandleError {
             HandleError::Malformed(_) | HandleError::MalformedEvent(_) => false,
             HandleError::Store(error) => error.is_transient(),
             HandleError::Telegram(error) => error.is_transient(),
-            HandleError::Archive(_)
-            | HandleError::Bus(_)
-            | HandleError::Contention { .. }
+            HandleError::Archive(error) => error.is_transient(),
+            HandleError::Bus(error) => error.is_transient(),
+            HandleError::Contention { .. }
             | HandleError::NoReceipt { .. }
             | HandleError::InProgress { .. } => true,
         }
+    }
+}
+
+impl HandleError {
+    /// Whether the event store or the archive store itself failed (throttling, an outage, a full
+    /// disk): every update would meet it, so the caller should pause, not just retry this one.
+    pub fn is_storage_trouble(&self) -> bool {
+        matches!(
+            self,
+            HandleError::Store(StoreError::Backend(_)) | HandleError::Archive(_)
+        ) && self.is_retryable()
     }
 }
 

@@ -7,6 +7,8 @@ pub mod sqs;
 
 use async_trait::async_trait;
 
+use crate::error::BackendError;
+
 /// One raw update, ready to queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedUpdate {
@@ -28,7 +30,7 @@ pub struct SendOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     #[error("the update queue failed: {0}")]
-    Backend(String),
+    Backend(#[from] BackendError),
 }
 
 #[async_trait]

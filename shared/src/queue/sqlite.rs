@@ -11,6 +11,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+
+use crate::error::BackendError;
 use rusqlite::params;
 use tokio::sync::Notify;
 
@@ -46,7 +48,7 @@ pub struct SqliteQueue {
 }
 
 fn backend(error: rusqlite::Error) -> QueueError {
-    QueueError::Backend(format!("SQLite: {error}"))
+    BackendError::sqlite("SQLite", error).into()
 }
 
 impl SqliteQueue {

@@ -2,8 +2,9 @@
 //! id = update id.
 
 use async_trait::async_trait;
+
+use crate::error::{BackendError, Retry};
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
 use super::{QueueError, QueuedUpdate, SendOutcome, UpdateQueue};
@@ -43,7 +44,7 @@ impl UpdateQueue for SqsUpdateQueue {
                     .message_group_id(&u.group_id)
                     .message_deduplication_id(u.update_id.to_string())
                     .build()
-                    .map_err(|e| QueueError::Backend(e.to_string()))
+                    .map_err(|e| BackendError::new("SendMessageBatch entry", Retry::Permanent, e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let output = self
@@ -53,9 +54,7 @@ impl UpdateQueue for SqsUpdateQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| {
-                QueueError::Backend(format!("SendMessageBatch: {}", DisplayErrorContext(e)))
-            })?;
+            .map_err(|e| BackendError::sdk("SendMessageBatch", e))?;
         let id = |text: &str| text.parse::<i64>().unwrap_or_default();
         Ok(SendOutcome {
             accepted: output.successful.iter().map(|s| id(&s.id)).collect(),

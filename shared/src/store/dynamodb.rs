@@ -9,8 +9,10 @@ pub mod items;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+use crate::error::{BackendError, Retry};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest,
@@ -36,8 +38,12 @@ pub struct DynamoDbStore {
     table: String,
 }
 
-fn backend<E: std::error::Error + 'static>(operation: &str, error: E) -> StoreError {
-    StoreError::Backend(format!("{operation}: {}", DisplayErrorContext(error)))
+fn backend<E, R>(operation: &str, error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    BackendError::sdk(operation, error).into()
 }
 
 impl DynamoDbStore {
@@ -199,10 +205,15 @@ impl DynamoDbStore {
                     .and_then(|mut by_table| by_table.remove(&self.table))
                     .unwrap_or_default();
                 if attempt > 10 && !pending.is_empty() {
-                    return Err(StoreError::Backend(format!(
-                        "BatchWriteItem left {} deletes unprocessed after {attempt} attempts",
-                        pending.len()
-                    )));
+                    return Err(BackendError::message(
+                        "BatchWriteItem",
+                        Retry::Transient,
+                        format!(
+                            "{} deletes left unprocessed after {attempt} attempts",
+                            pending.len()
+                        ),
+                    )
+                    .into());
                 }
             }
         }
@@ -255,47 +266,37 @@ impl EventStore for DynamoDbStore {
             .set_transact_items(Some(self.transaction(&append, now)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(context)) => match context.err() {
-                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                    let reasons = cancelled.cancellation_reasons();
-                    let code = |index: usize| reasons.get(index).and_then(|r| r.code());
-                    // A transaction in flight on the same items means the stream is moving.
-                    let moving = reasons
-                        .iter()
-                        .any(|r| r.code() == Some("TransactionConflict"));
-                    if code(1) == Some("ConditionalCheckFailed") && !append.receipt_is_new {
-                        Err(StoreError::Corrupt(format!(
-                            "the receipt of update {} is gone",
-                            append.receipt.update_id
-                        )))
-                    } else if code(1) == Some("ConditionalCheckFailed") {
-                        Err(StoreError::AlreadyRecorded {
-                            update_id: append.receipt.update_id,
-                        })
-                    } else if code(0) == Some("ConditionalCheckFailed")
-                        || moving
-                        || reasons.is_empty()
-                    {
-                        Err(StoreError::VersionConflict {
-                            user_id: append.user_id,
-                            expected: append.expected_version,
-                        })
-                    } else {
-                        Err(StoreError::Backend(format!(
-                            "TransactWriteItems cancelled: {}",
-                            DisplayErrorContext(context.err())
-                        )))
-                    }
-                }
-                other => Err(StoreError::Backend(format!(
-                    "TransactWriteItems: {}",
-                    DisplayErrorContext(other)
-                ))),
-            },
-            Err(other) => Err(backend("TransactWriteItems", other)),
+        let error = match result {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        if let SdkError::ServiceError(context) = &error
+            && let TransactWriteItemsError::TransactionCanceledException(cancelled) = context.err()
+        {
+            let reasons = cancelled.cancellation_reasons();
+            let code = |index: usize| reasons.get(index).and_then(|r| r.code());
+            // A transaction in flight on the same items means the stream is moving.
+            let moving = reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"));
+            if code(1) == Some("ConditionalCheckFailed") && !append.receipt_is_new {
+                return Err(StoreError::Corrupt(format!(
+                    "the receipt of update {} is gone",
+                    append.receipt.update_id
+                )));
+            } else if code(1) == Some("ConditionalCheckFailed") {
+                return Err(StoreError::AlreadyRecorded {
+                    update_id: append.receipt.update_id,
+                });
+            } else if code(0) == Some("ConditionalCheckFailed") || moving || reasons.is_empty() {
+                return Err(StoreError::VersionConflict {
+                    user_id: append.user_id,
+                    expected: append.expected_version,
+                });
+            }
         }
+        // Cancelled for another reason (throttling, capacity) or failed outright.
+        Err(backend("TransactWriteItems", error))
     }
 
     async fn events(&self, user_id: i64) -> Result<Vec<RecordedEvent>, StoreError> {

@@ -14,6 +14,7 @@ use crate::domain::decide::Reply;
 use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::projection::{RowChange, Rows};
 use crate::domain::state::UserState;
+use crate::error::BackendError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -26,13 +27,17 @@ pub enum StoreError {
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     #[error("the event store failed: {0}")]
-    Backend(String),
+    Backend(#[from] BackendError),
 }
 
 impl StoreError {
     /// Whether the same call may succeed later. Unreadable stored data does not mend itself.
     pub fn is_transient(&self) -> bool {
-        !matches!(self, StoreError::Corrupt(_))
+        match self {
+            StoreError::Corrupt(_) => false,
+            StoreError::Backend(error) => error.is_transient(),
+            StoreError::VersionConflict { .. } | StoreError::AlreadyRecorded { .. } => true,
+        }
     }
 }
 

@@ -20,6 +20,7 @@ use super::{
 use crate::domain::events::{ChatMessage, RecordedEvent, Role};
 use crate::domain::projection::{MessageRow, Row, RowChange, Rows, SessionRow};
 use crate::domain::state::UserState;
+use crate::error::BackendError;
 use crate::sqlite::Database;
 
 #[derive(Clone, Debug)]
@@ -31,7 +32,7 @@ pub struct SqliteStore {
 }
 
 fn backend(error: rusqlite::Error) -> StoreError {
-    StoreError::Backend(format!("SQLite: {error}"))
+    BackendError::sqlite("SQLite", error).into()
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
