@@ -109,3 +109,17 @@ async fn unreadable_stored_state_is_not_retried() {
     assert!(failures(&response).is_empty(), "{response:?}");
     assert_eq!(bot.telegram.texts(), vec!["next"]);
 }
+
+/// Telegram has sent text with a lone UTF-16 surrogate escape: the body is valid JSON syntax but
+/// no strict parser reads it into a string. It is answered (read as U+FFFD), not dropped.
+#[tokio::test]
+async fn a_body_with_a_lone_surrogate_escape_is_answered() {
+    let bot = TestBot::start().await;
+    let body = fixtures::text(1, 43, 43, "/echo half SURROGATE pair")
+        .to_string()
+        .replace("SURROGATE", "\\ud800");
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
+    let response = handle_batch(&bot.handler, &sqs_event(&[("m1", body)])).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(bot.telegram.texts(), vec!["half \u{fffd} pair"]);
+}

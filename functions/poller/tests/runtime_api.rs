@@ -60,3 +60,52 @@ async fn missing_configuration_stops_the_start_with_the_variable_named() {
     assert!(logs.contains("QUEUE_URL is not set"), "{logs}");
     assert!(!logs.contains(TOKEN));
 }
+
+/// A webhook set on the token makes Telegram refuse `getUpdates` with 409: each run says so as an
+/// error naming the fix, rather than retrying quietly.
+#[tokio::test]
+async fn a_webhook_on_the_token_is_an_error_each_run_naming_the_fix() {
+    let bot = TestBot::start().await;
+    let moto = MotoServer::shared();
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
+    let queue_url =
+        create_fifo_queue(&sqs, &format!("updates-{}", uuid::Uuid::new_v4().simple())).await;
+    bot.telegram.fail_next(
+        "getUpdates",
+        2,
+        cloud_ai_tests::fake_telegram::Failure::webhook_set(),
+    );
+    let env = [
+        ("TELEGRAM_TOKEN", TOKEN.to_string()),
+        ("TELEGRAM_API_URL", bot.telegram.base_url.clone()),
+        ("TABLE_NAME", bot.table.clone()),
+        ("QUEUE_URL", queue_url.clone()),
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+    ];
+    let mut function =
+        LambdaProcess::start(env!("CARGO_BIN_EXE_poller"), &env, Duration::from_secs(7)).await;
+    for _ in 0..2 {
+        let error = function
+            .invoke(fixtures::event_file("scheduled-event.json"))
+            .await
+            .unwrap_err();
+        assert!(
+            error["errorMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("deleteWebhook"),
+            "the invocation error names the fix: {error}"
+        );
+    }
+    let logs = function.logs();
+    let errors: Vec<&str> = logs
+        .lines()
+        .filter(|l| {
+            l.contains("\"level\":\"ERROR\"")
+                && l.contains("\"target\":\"poller\"")
+                && l.contains("remove it with the Bot API's deleteWebhook")
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "one error line per run: {logs}");
+    assert!(!logs.contains(TOKEN));
+}
