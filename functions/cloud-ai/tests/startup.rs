@@ -21,6 +21,21 @@ async fn failed_start(env: &[(String, String)]) -> String {
     assert_eq!(status.code(), Some(1), "{logs}");
     assert!(!logs.contains("panicked"), "{logs}");
     assert!(!logs.contains(TOKEN), "the token leaked: {logs}");
+    assert!(
+        !logs.contains('\x1b'),
+        "no colour codes off a terminal: {logs}"
+    );
+    // The error line is printed once, not also as a log line.
+    let error_line = logs
+        .lines()
+        .find(|l| l.starts_with("cloud-ai: "))
+        .unwrap_or_else(|| panic!("no error line: {logs}"));
+    let message = error_line.trim_start_matches("cloud-ai: ");
+    assert_eq!(
+        logs.matches(message).count(),
+        1,
+        "said more than once: {logs}"
+    );
     logs
 }
 
@@ -55,6 +70,8 @@ async fn an_unreachable_telegram_is_named_with_its_address() {
         logs.contains(&format!("cloud-ai: cannot reach Telegram at {url}")),
         "{logs}"
     );
+    // The cause, not just "error sending request".
+    assert!(logs.to_lowercase().contains("connection refused"), "{logs}");
 }
 
 #[tokio::test]
@@ -106,4 +123,32 @@ async fn a_second_bot_on_the_same_data_folder_is_refused() {
         "{logs}"
     );
     assert!(first.terminate(Duration::from_secs(30)).await.success());
+}
+
+#[tokio::test]
+async fn a_damaged_database_is_named_at_start() {
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let data_dir = temp_data_dir();
+    let env = bot_env(&telegram, &data_dir, &[]);
+    let mut bot = BotProcess::start(BINARY, &env);
+    let chat = cloud_ai_tests::bot_process::Conversation::new(telegram.clone(), 1);
+    for n in 0..30 {
+        chat.ask(
+            &bot,
+            77,
+            &format!("/echo fill page {n} {}", "x".repeat(500)),
+        )
+        .await;
+    }
+    assert!(bot.terminate(Duration::from_secs(20)).await.success());
+    // Scribble over the middle of the file, past its header.
+    let file = data_dir.join("cloud-ai.sqlite3");
+    let mut bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.len() > 3 * 4096, "{} bytes", bytes.len());
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 2048].fill(0xA5);
+    std::fs::write(&file, bytes).unwrap();
+
+    let logs = failed_start(&env).await;
+    assert!(logs.contains("cloud-ai.sqlite3 is damaged"), "{logs}");
 }
