@@ -257,10 +257,10 @@ async fn updates_out_of_order_are_queued_in_order_and_once() {
     let setup = setup().await;
     // A Telegram that answered out of order (it does not; the poller must not rely on it).
     let poller = Poller::new(
-        Arc::new(Unordered(vec![
-            fixtures::text(31, 1, 1, "b"),
-            fixtures::text(30, 1, 1, "a"),
-        ])),
+        Arc::new(Unordered(
+            vec![fixtures::text(31, 1, 1, "b"), fixtures::text(30, 1, 1, "a")],
+            Offsets::Honoured,
+        )),
         Arc::new(aws::sqs_update_queue(
             &MotoServer::shared().sdk_config().await,
             &setup.queue_url,
@@ -282,8 +282,50 @@ async fn updates_out_of_order_are_queued_in_order_and_once() {
     assert_eq!(order, ["30", "31"]);
 }
 
-/// Answers `getUpdates` once with fixed updates in the given order.
-struct Unordered(Vec<serde_json::Value>);
+#[tokio::test]
+async fn update_ids_that_restarted_below_the_offset_are_queued_and_the_offset_follows() {
+    let setup = setup().await;
+    setup.bot.store.advance(900_000).await.unwrap();
+    let poller = Poller::new(
+        Arc::new(Unordered(
+            vec![
+                fixtures::text(41, 1, 1, "after a quiet week"),
+                fixtures::text(42, 1, 1, "and again"),
+            ],
+            Offsets::IdsRestarted,
+        )),
+        Arc::new(aws::sqs_update_queue(
+            &MotoServer::shared().sdk_config().await,
+            &setup.queue_url,
+        )),
+        setup.bot.store.clone(),
+        PollSettings {
+            long_poll: Duration::from_secs(1),
+            reserve: Duration::from_millis(0),
+            min_interval: Duration::from_millis(100),
+        },
+    );
+    poller.run(Instant::now()).await.unwrap();
+    assert_eq!(setup.bot.store.last_update_id().await.unwrap(), Some(42));
+    let queued: Vec<String> = drain(&setup.sqs, &setup.queue_url)
+        .await
+        .into_iter()
+        .map(|r| r.deduplication_id)
+        .collect();
+    assert_eq!(queued, ["41", "42"], "queued once each, not dropped");
+}
+
+/// Answers `getUpdates` with fixed updates in the given order.
+struct Unordered(Vec<serde_json::Value>, Offsets);
+
+#[derive(PartialEq)]
+enum Offsets {
+    /// Only updates at or after the offset, as the Bot API documents.
+    Honoured,
+    /// Telegram's ids restarted below the offset ("after a week without updates the next id is
+    /// chosen at random"): the new updates come whatever the offset.
+    IdsRestarted,
+}
 
 #[async_trait::async_trait]
 impl cloud_ai_shared::telegram::Telegram for Unordered {
@@ -303,7 +345,7 @@ impl cloud_ai_shared::telegram::Telegram for Unordered {
         Ok(self
             .0
             .iter()
-            .filter(|u| u["update_id"].as_i64().unwrap() >= from)
+            .filter(|u| self.1 == Offsets::IdsRestarted || u["update_id"].as_i64().unwrap() >= from)
             .map(|u| serde_json::value::to_raw_value(u).unwrap())
             .collect())
     }
