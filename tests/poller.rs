@@ -256,22 +256,14 @@ async fn a_refused_entry_stops_the_offset_just_before_it() {
 async fn updates_out_of_order_are_queued_in_order_and_once() {
     let setup = setup().await;
     // A Telegram that answered out of order (it does not; the poller must not rely on it).
-    let poller = Poller::new(
-        Arc::new(Unordered(
+    let poller = poller_on(
+        &setup,
+        Unordered(
             vec![fixtures::text(31, 1, 1, "b"), fixtures::text(30, 1, 1, "a")],
             Offsets::Honoured,
-        )),
-        Arc::new(aws::sqs_update_queue(
-            &MotoServer::shared().sdk_config().await,
-            &setup.queue_url,
-        )),
-        setup.bot.store.clone(),
-        PollSettings {
-            long_poll: Duration::from_secs(1),
-            reserve: Duration::from_millis(0),
-            min_interval: Duration::from_millis(100),
-        },
-    );
+        ),
+    )
+    .await;
     poller.run(Instant::now()).await.unwrap();
     assert_eq!(setup.bot.store.last_update_id().await.unwrap(), Some(31));
     let order: Vec<String> = drain(&setup.sqs, &setup.queue_url)
@@ -286,14 +278,31 @@ async fn updates_out_of_order_are_queued_in_order_and_once() {
 async fn update_ids_that_restarted_below_the_offset_are_queued_and_the_offset_follows() {
     let setup = setup().await;
     setup.bot.store.advance(900_000).await.unwrap();
-    let poller = Poller::new(
-        Arc::new(Unordered(
+    let poller = poller_on(
+        &setup,
+        Unordered(
             vec![
                 fixtures::text(41, 1, 1, "after a quiet week"),
                 fixtures::text(42, 1, 1, "and again"),
             ],
             Offsets::IdsRestarted,
-        )),
+        ),
+    )
+    .await;
+    poller.run(Instant::now()).await.unwrap();
+    assert_eq!(setup.bot.store.last_update_id().await.unwrap(), Some(42));
+    let queued: Vec<String> = drain(&setup.sqs, &setup.queue_url)
+        .await
+        .into_iter()
+        .map(|r| r.deduplication_id)
+        .collect();
+    assert_eq!(queued, ["41", "42"], "queued once each, not dropped");
+}
+
+/// A poller on the test queue that asks `telegram` for updates.
+async fn poller_on(setup: &Setup, telegram: Unordered) -> Poller {
+    Poller::new(
+        Arc::new(telegram),
         Arc::new(aws::sqs_update_queue(
             &MotoServer::shared().sdk_config().await,
             &setup.queue_url,
@@ -304,15 +313,7 @@ async fn update_ids_that_restarted_below_the_offset_are_queued_and_the_offset_fo
             reserve: Duration::from_millis(0),
             min_interval: Duration::from_millis(100),
         },
-    );
-    poller.run(Instant::now()).await.unwrap();
-    assert_eq!(setup.bot.store.last_update_id().await.unwrap(), Some(42));
-    let queued: Vec<String> = drain(&setup.sqs, &setup.queue_url)
-        .await
-        .into_iter()
-        .map(|r| r.deduplication_id)
-        .collect();
-    assert_eq!(queued, ["41", "42"], "queued once each, not dropped");
+    )
 }
 
 /// Answers `getUpdates` with fixed updates in the given order.

@@ -48,6 +48,21 @@ pub fn bot_env(
     env
 }
 
+/// [`bot_env`] for a bot that answers chat messages with `model` (Ollama's API).
+pub fn chat_bot_env(
+    telegram: &FakeTelegram,
+    data_dir: &std::path::Path,
+    model: &crate::fake_model::FakeModel,
+    extra: &[(&str, String)],
+) -> Vec<(String, String)> {
+    let mut settings = vec![
+        ("MODEL_BACKEND", "ollama".to_string()),
+        ("OLLAMA_URL", model.base_url.clone()),
+    ];
+    settings.extend(extra.iter().cloned());
+    bot_env(telegram, data_dir, &settings)
+}
+
 impl BotProcess {
     /// Starts `binary` with only `env` (and `PATH`) in its environment.
     pub fn start(binary: &str, env: &[(String, String)]) -> BotProcess {

@@ -9,7 +9,9 @@
 use std::time::{Duration, Instant};
 
 use cloud_ai_tests::bot::TOKEN;
-use cloud_ai_tests::bot_process::{BotProcess, Conversation, bot_env, eventually, temp_data_dir};
+use cloud_ai_tests::bot_process::{
+    BotProcess, Conversation, chat_bot_env, eventually, temp_data_dir,
+};
 use cloud_ai_tests::fake_model::{FakeModel, Script};
 use cloud_ai_tests::fake_telegram::FakeTelegram;
 
@@ -29,15 +31,7 @@ async fn main() {
     let telegram = FakeTelegram::start(TOKEN).await;
     let model = FakeModel::start(&["llama3:latest"]).await;
     let data_dir = temp_data_dir();
-    let env = bot_env(
-        &telegram,
-        &data_dir,
-        &[
-            ("MODEL_BACKEND", "ollama".into()),
-            ("OLLAMA_URL", model.base_url.clone()),
-            ("RUST_LOG", "warn".into()),
-        ],
-    );
+    let env = chat_bot_env(&telegram, &data_dir, &model, &[("RUST_LOG", "warn".into())]);
     // CLOUD_AI_BIN measures another build (say target/release/cloud-ai) with this harness.
     let binary = std::env::var("CLOUD_AI_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cloud-ai").to_string());

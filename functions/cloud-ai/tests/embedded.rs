@@ -11,7 +11,7 @@ use cloud_ai_shared::store::EventStore;
 use cloud_ai_shared::store::sqlite::SqliteStore;
 use cloud_ai_tests::bot::TOKEN;
 use cloud_ai_tests::bot_process::{
-    BotProcess, Conversation, REPLY_TIMEOUT, bot_env, eventually, temp_data_dir,
+    BotProcess, Conversation, REPLY_TIMEOUT, chat_bot_env, eventually, temp_data_dir,
 };
 use cloud_ai_tests::fake_model::{FakeModel, Script};
 use cloud_ai_tests::fake_telegram::{FakeTelegram, Sent};
@@ -24,14 +24,7 @@ fn env(
     model: &FakeModel,
     data_dir: &std::path::Path,
 ) -> Vec<(String, String)> {
-    bot_env(
-        telegram,
-        data_dir,
-        &[
-            ("MODEL_BACKEND", "ollama".into()),
-            ("OLLAMA_URL", model.base_url.clone()),
-        ],
-    )
+    chat_bot_env(telegram, data_dir, model, &[])
 }
 
 /// The answer Ada sees for her latest chat message, once it is whole.

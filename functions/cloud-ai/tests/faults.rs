@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use cloud_ai_tests::bot::TOKEN;
-use cloud_ai_tests::bot_process::{BotProcess, Conversation, bot_env, eventually, temp_data_dir};
+use cloud_ai_tests::bot_process::{
+    BotProcess, Conversation, bot_env, chat_bot_env, eventually, temp_data_dir,
+};
 use cloud_ai_tests::fake_model::{FakeModel, Script};
 use cloud_ai_tests::fake_telegram::{Failure, FakeTelegram, Shape};
 use cloud_ai_tests::fixtures;
@@ -81,14 +83,7 @@ async fn garbled_telegram_answers_are_retried_and_the_whole_answer_is_shown_and_
     let telegram = FakeTelegram::start(TOKEN).await;
     let model = FakeModel::start(&["llama3:latest"]).await;
     let data_dir = temp_data_dir();
-    let env = bot_env(
-        &telegram,
-        &data_dir,
-        &[
-            ("MODEL_BACKEND", "ollama".into()),
-            ("OLLAMA_URL", model.base_url.clone()),
-        ],
-    );
+    let env = chat_bot_env(&telegram, &data_dir, &model, &[]);
     let bot = BotProcess::start(BINARY, &env);
     let chat = Conversation::new(telegram.clone(), 700);
     chat.ask(&bot, ADA, "/start").await;
@@ -123,14 +118,11 @@ async fn a_model_that_never_starts_answering_frees_its_chat() {
     let telegram = FakeTelegram::start(TOKEN).await;
     let model = FakeModel::start(&["llama3:latest"]).await;
     let data_dir = temp_data_dir();
-    let env = bot_env(
+    let env = chat_bot_env(
         &telegram,
         &data_dir,
-        &[
-            ("MODEL_BACKEND", "ollama".into()),
-            ("OLLAMA_URL", model.base_url.clone()),
-            ("ANSWER_FIRST_TOKEN_SECONDS", "2".into()),
-        ],
+        &model,
+        &[("ANSWER_FIRST_TOKEN_SECONDS", "2".into())],
     );
     let bot = BotProcess::start(BINARY, &env);
     let chat = Conversation::new(telegram.clone(), 800);
@@ -280,14 +272,7 @@ async fn a_full_disk_pauses_quietly_and_resumes_within_seconds() {
 
     let telegram = FakeTelegram::start(TOKEN).await;
     let model = FakeModel::start(&["llama3:latest"]).await;
-    let env = bot_env(
-        &telegram,
-        &data_dir,
-        &[
-            ("MODEL_BACKEND", "ollama".into()),
-            ("OLLAMA_URL", model.base_url.clone()),
-        ],
-    );
+    let env = chat_bot_env(&telegram, &data_dir, &model, &[]);
     let bot = BotProcess::start(BINARY, &env);
     let chat = Conversation::new(telegram.clone(), 1100);
     chat.ask(&bot, ADA, "/start").await;

@@ -9,6 +9,17 @@ use cloud_ai_tests::lambda::LambdaProcess;
 use cloud_ai_tests::moto::MotoServer;
 use cloud_ai_tests::queues::{create_fifo_queue, drain};
 
+/// The poller's environment, as Terraform gives it, on this bot's table and fake Telegram.
+fn poller_env(bot: &TestBot, queue_url: &str, moto: &MotoServer) -> [(&'static str, String); 5] {
+    [
+        ("TELEGRAM_TOKEN", TOKEN.to_string()),
+        ("TELEGRAM_API_URL", bot.telegram.base_url.clone()),
+        ("TABLE_NAME", bot.table.clone()),
+        ("QUEUE_URL", queue_url.to_string()),
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+    ]
+}
+
 #[tokio::test]
 async fn the_scheduled_event_queues_telegrams_updates() {
     let bot = TestBot::start().await;
@@ -19,13 +30,7 @@ async fn the_scheduled_event_queues_telegrams_updates() {
     bot.telegram
         .queue_update(fixtures::text(42, 7, 7, "hello from the binary"));
 
-    let env = [
-        ("TELEGRAM_TOKEN", TOKEN.to_string()),
-        ("TELEGRAM_API_URL", bot.telegram.base_url.clone()),
-        ("TABLE_NAME", bot.table.clone()),
-        ("QUEUE_URL", queue_url.clone()),
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-    ];
+    let env = poller_env(&bot, &queue_url, moto);
     let mut function =
         LambdaProcess::start(env!("CARGO_BIN_EXE_poller"), &env, Duration::from_secs(7)).await;
     let response = function
@@ -75,13 +80,7 @@ async fn a_webhook_on_the_token_is_an_error_each_run_naming_the_fix() {
         2,
         cloud_ai_tests::fake_telegram::Failure::webhook_set(),
     );
-    let env = [
-        ("TELEGRAM_TOKEN", TOKEN.to_string()),
-        ("TELEGRAM_API_URL", bot.telegram.base_url.clone()),
-        ("TABLE_NAME", bot.table.clone()),
-        ("QUEUE_URL", queue_url.clone()),
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-    ];
+    let env = poller_env(&bot, &queue_url, moto);
     let mut function =
         LambdaProcess::start(env!("CARGO_BIN_EXE_poller"), &env, Duration::from_secs(7)).await;
     for _ in 0..2 {
