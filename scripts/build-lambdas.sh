@@ -2,16 +2,18 @@
 # Builds the three Lambda zips (poller, command, archiver) for provided.al2023 with cargo-lambda:
 #   target/lambda/<function>/bootstrap.zip           x86_64 (default), or
 #   target/lambda/<function>/bootstrap.zip with ARCH=arm64
-# Needs: pip install cargo-lambda ziglang (zig links for the other architecture).
+# Needs cargo-lambda and zig (zig links for the other architecture): scripts/setup.sh installs
+# both into .venv/tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/tools.sh
 arch="${ARCH:-x86_64}"
 case "$arch" in
   x86_64) flag=--x86-64; target=x86_64-unknown-linux-gnu ;;
   arm64) flag=--arm64; target=aarch64-unknown-linux-gnu ;;
   *) echo "ARCH must be x86_64 or arm64, not $arch" >&2; exit 2 ;;
 esac
-command -v cargo-lambda >/dev/null || { echo "cargo-lambda is missing: pip install cargo-lambda ziglang" >&2; exit 1; }
+command -v cargo-lambda >/dev/null || { echo "cargo-lambda is missing: run scripts/setup.sh" >&2; exit 1; }
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 cargo lambda build --release "$flag" --output-format zip \
   --package cloud-ai-poller --package cloud-ai-command --package cloud-ai-archiver

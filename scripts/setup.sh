@@ -1,20 +1,39 @@
 #!/usr/bin/env bash
-# Installs what the tests and builds need beyond the Rust toolchain and Terraform, all from PyPI:
-# moto's AWS server (the emulator the integration tests start by themselves), cargo-lambda with
-# zig (the Lambda zips for x86_64 and arm64), and checkov (the Terraform security scan).
+# Installs what the tests and builds need beyond the Rust toolchain and Terraform, from PyPI, into
+# virtual environments inside the project (.venv/; never the system Python, which current Debian
+# and Ubuntu refuse to change: PEP 668):
+#   .venv/tools    moto's AWS server (the tests start it themselves), cargo-lambda and zig (the
+#                  Lambda zips for x86_64 and arm64)
+#   .venv/checkov  checkov (the Terraform security scan; it pins old AWS libraries, so it has its own)
+# A second run installs nothing: each environment remembers what it was made with.
 set -euo pipefail
-python3 -m pip install --quiet 'moto[server]==5.*' 'cargo-lambda==1.*' ziglang
-python3 -c "import moto.server, flask" || {
-  echo "moto's server did not install: run pip install 'moto[server]==5.*' by hand" >&2
+cd "$(dirname "$0")/.."
+source scripts/tools.sh
+
+# make_venv <dir> <packages...>: (re)makes <dir> unless it already holds exactly these packages.
+make_venv() {
+  local dir="$1"
+  shift
+  local wanted="$*"
+  if [ -f "$dir/.installed" ] && [ "$(cat "$dir/.installed")" = "$wanted" ]; then
+    return
+  fi
+  python3 -m venv --clear "$dir" || {
+    echo "python3 -m venv failed: install Python's venv module (Debian/Ubuntu: apt install python3-venv)" >&2
+    exit 1
+  }
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+  echo "$wanted" >"$dir/.installed"
+}
+
+make_venv "$CLOUD_AI_VENV/tools" 'moto[server]==5.*' 'cargo-lambda==1.*' ziglang
+make_venv "$CLOUD_AI_VENV/checkov" 'checkov==3.*'
+
+"$MOTO_PYTHON" -c "import moto.server, flask" || {
+  echo "moto's server did not install into $CLOUD_AI_VENV/tools: remove that folder and run scripts/setup.sh again" >&2
   exit 1
 }
-# checkov pins old AWS libraries, so it gets a virtualenv of its own (scripts/test.sh uses it).
-tools="${CLOUD_AI_TOOLS:-$HOME/.cache/cloud-ai}"
-if [ ! -x "$tools/checkov/bin/checkov" ]; then
-  python3 -m venv "$tools/checkov"
-  "$tools/checkov/bin/pip" install --quiet 'checkov==3.*'
-fi
 command -v cargo-lambda >/dev/null || {
-  echo "cargo-lambda is not on PATH after pip install cargo-lambda" >&2
+  echo "cargo-lambda is not in $CLOUD_AI_VENV/tools/bin after installing it" >&2
   exit 1
 }

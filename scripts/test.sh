@@ -3,19 +3,16 @@
 # integration tests that start moto's AWS server and a fake Telegram Bot API by themselves).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! python3 -c "import moto.server, flask" 2>/dev/null; then
-  echo "moto's server is not installed: run scripts/setup.sh (pip install 'moto[server]==5.*')" >&2
-  exit 1
-fi
+# Installs what the tests need into .venv/ (once; later runs find it there).
+bash scripts/setup.sh
+source scripts/tools.sh
 command -v terraform >/dev/null || { echo "terraform is missing: install Terraform 1.5 or newer" >&2; exit 1; }
 # The Terraform test deploys the Lambda zips; build them (x86_64) when they are not there yet.
 for f in poller command archiver; do
   [ -f "target/lambda/$f/bootstrap.zip" ] || { ARCH=x86_64 bash scripts/build-lambdas.sh; break; }
 done
-checkov="${CLOUD_AI_TOOLS:-$HOME/.cache/cloud-ai}/checkov/bin/checkov"
-[ -x "$checkov" ] || { echo "checkov is missing: run scripts/setup.sh" >&2; exit 1; }
 # Security scan of the Terraform: every check passes or is skipped inline with its reason.
-"$checkov" --directory terraform --framework terraform --quiet --compact
+"$CHECKOV" --directory terraform --framework terraform --quiet --compact
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log=$(mktemp)

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
-const INSTALL_HINT: &str = "install it with: pip install 'moto[server]==5.*'";
+const INSTALL_HINT: &str =
+    "run scripts/setup.sh, which installs moto[server]==5.* into the project's .venv/tools";
 
 /// Ends moto with the test process, however it ends: the wrapper kills moto when its standard
 /// input, held by the test process, closes; and the kernel kills moto if the wrapper dies (Linux's
@@ -34,8 +35,17 @@ pub struct MotoServer {
     _stdin: Mutex<ChildStdin>,
 }
 
+/// `MOTO_PYTHON`, else the project's own environment (scripts/setup.sh), else `python3`.
 fn python() -> String {
-    std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".to_string())
+    if let Ok(python) = std::env::var("MOTO_PYTHON") {
+        return python;
+    }
+    let project =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/tools/bin/python");
+    if project.exists() {
+        return project.display().to_string();
+    }
+    "python3".to_string()
 }
 
 fn free_port() -> u16 {
