@@ -93,6 +93,11 @@ async fn init_error(State(api): State<Api>, body: Bytes) -> Response {
     StatusCode::ACCEPTED.into_response()
 }
 
+/// The `errorMessage` of an invocation error the function reported.
+pub fn error_message(error: &serde_json::Value) -> &str {
+    error["errorMessage"].as_str().unwrap_or_default()
+}
+
 impl LambdaProcess {
     /// Starts `binary` against a fresh Runtime API, with Lambda's variables and `env`.
     /// Each invocation gets `deadline` to run.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use cloud_ai_shared::bus::BusEvent;
 use cloud_ai_tests::bot::{TOKEN, TestBot};
 use cloud_ai_tests::fixtures;
-use cloud_ai_tests::lambda::LambdaProcess;
+use cloud_ai_tests::lambda::{LambdaProcess, error_message};
 use cloud_ai_tests::moto::MotoServer;
 
 /// A bus that keeps what is published in memory, for the test to pick the `Archived` event.
@@ -80,10 +80,7 @@ async fn an_archived_event_is_archived_and_confirmed_once() {
         .await
         .unwrap_err();
     assert!(
-        error["errorMessage"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("no receipt for update 100010"),
+        error_message(&error).contains("no receipt for update 100010"),
         "{error}"
     );
     assert!(!function.logs().contains(TOKEN));

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use cloud_ai_tests::bot::{TOKEN, TestBot};
 use cloud_ai_tests::fixtures;
-use cloud_ai_tests::lambda::LambdaProcess;
+use cloud_ai_tests::lambda::{LambdaProcess, error_message};
 use cloud_ai_tests::moto::MotoServer;
 use cloud_ai_tests::queues::{create_fifo_queue, drain};
 
@@ -89,10 +89,7 @@ async fn a_webhook_on_the_token_is_an_error_each_run_naming_the_fix() {
             .await
             .unwrap_err();
         assert!(
-            error["errorMessage"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("deleteWebhook"),
+            error_message(&error).contains("deleteWebhook"),
             "the invocation error names the fix: {error}"
         );
     }

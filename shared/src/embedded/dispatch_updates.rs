@@ -55,22 +55,26 @@ impl UpdateDispatcher {
         let mut running: HashMap<tokio::task::Id, Delivery> = HashMap::new();
         let mut tasks: JoinSet<Finished> = JoinSet::new();
         let mut trouble = Backoff::default();
-        let mut paused_until_ms: Option<i64> = None;
         let mut last_replay: Option<tokio::time::Instant> = None;
         // Whether dead letters may wait to be replayed (an earlier run's, or this one's).
-        let mut dead_waiting = self
-            .dead_letters
-            .count()
-            .await
-            .map_or(true, |count| count.retryable > 0);
+        let mut dead_waiting = match self.dead_letters.count().await {
+            Ok(count) if count.total() > 0 => {
+                tracing::warn!(
+                    retryable = count.retryable,
+                    permanent = count.permanent,
+                    "dead letters are waiting: the retryable ones are replayed once updates are handled again; `cloud-ai redrive` replays them all"
+                );
+                count.retryable > 0
+            }
+            Ok(_) => false,
+            Err(_) => true,
+        };
         loop {
             let stopping = *stop.borrow();
             let mut next_due_ms = Some(now_ms() + IDLE_LOOK.as_millis() as i64);
-            let paused = paused_until_ms.is_some_and(|until| now_ms() < until);
-            if paused {
-                next_due_ms = paused_until_ms;
+            if let Some(left) = trouble.pause_left() {
+                next_due_ms = Some(now_ms() + left.as_millis() as i64);
             } else if !stopping && tasks.len() < self.workers {
-                paused_until_ms = None;
                 match self.queue.ready(&busy, self.workers - tasks.len()).await {
                     Ok(ready) => {
                         if let Some(due) = ready.next_due_ms {
@@ -97,8 +101,7 @@ impl UpdateDispatcher {
                     Err(error) => {
                         let pause = trouble.failed();
                         tracing::error!(%error, pause_ms = pause.as_millis() as u64, "the update queue cannot be read; trying again after a pause");
-                        paused_until_ms = Some(now_ms() + pause.as_millis() as i64);
-                        next_due_ms = paused_until_ms;
+                        next_due_ms = Some(now_ms() + pause.as_millis() as i64);
                     }
                 }
             }
@@ -127,7 +130,6 @@ impl UpdateDispatcher {
                                     // DynamoDB throttled or S3 out: the other chats would meet it too.
                                     let pause = trouble.failed();
                                     tracing::warn!(pause_ms = pause.as_millis() as u64, "storage is failing; nothing is handed out for a pause");
-                                    paused_until_ms = Some(now_ms() + pause.as_millis() as i64);
                                 } else if trouble.succeeded() {
                                     tracing::info!("the update queue records outcomes again");
                                 }
@@ -147,7 +149,6 @@ impl UpdateDispatcher {
                                 // while, rather than fail the same update again at once.
                                 let pause = trouble.failed();
                                 tracing::error!(%error, update_id = delivery.update_id, pause_ms = pause.as_millis() as u64, "the update queue could not record an outcome; the update will be handled again after a pause");
-                                paused_until_ms = Some(now_ms() + pause.as_millis() as i64);
                             }
                         }
                     }

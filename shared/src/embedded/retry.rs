@@ -55,6 +55,8 @@ impl RetryPolicy {
 #[derive(Debug, Clone, Default)]
 pub struct Backoff {
     failures_in_a_row: u32,
+    /// The end of the pause the last failure began.
+    until: Option<std::time::Instant>,
 }
 
 impl Backoff {
@@ -67,7 +69,15 @@ impl Backoff {
             .saturating_mul(1u32 << self.failures_in_a_row.min(16))
             .min(Self::LONGEST);
         self.failures_in_a_row += 1;
+        self.until = Some(std::time::Instant::now() + wait);
         wait
+    }
+
+    /// What is left of the current pause, if one is running.
+    pub fn pause_left(&self) -> Option<Duration> {
+        self.until
+            .map(|until| until.saturating_duration_since(std::time::Instant::now()))
+            .filter(|left| !left.is_zero())
     }
 
     /// A success; true when it ends a run of failures (worth saying so).
@@ -87,6 +97,7 @@ mod tests {
             .map(|_| backoff.failed().as_millis() as u64)
             .collect();
         assert_eq!(waits, [250, 500, 1000, 2000, 4000, 8000, 10000, 10000]);
+        assert!(backoff.pause_left().is_some());
         assert!(backoff.succeeded());
         assert!(!backoff.succeeded());
         assert_eq!(backoff.failed(), Duration::from_millis(250));

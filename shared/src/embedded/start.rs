@@ -53,10 +53,7 @@ pub enum StartError {
     TokenRefused { code: i64, description: String },
     #[error(transparent)]
     Telegram(TelegramError),
-    #[error(
-        "a webhook is set for this bot, and Telegram refuses getUpdates while it is ({0}): remove it with the Bot API's deleteWebhook (https://api.telegram.org/bot<token>/deleteWebhook) and start again"
-    )]
-    WebhookSet(String),
+    /// A webhook set on the token, and anything else `getUpdates` refuses at start.
     #[error(transparent)]
     Poll(PollError),
     #[error("the storage cannot be used: {0}")]
@@ -108,7 +105,6 @@ async fn check_telegram(telegram: &HttpTelegram, url: &str) -> Result<Option<Str
     match telegram.get_updates(None, 0, 1).await {
         Ok(_) => Ok(me.username),
         Err(error) => Err(match PollError::from(error) {
-            PollError::WebhookSet(description) => StartError::WebhookSet(description),
             PollError::Telegram(error) => start_error(error, url),
             other => StartError::Poll(other),
         }),
@@ -193,14 +189,6 @@ impl EmbeddedBot {
         let ports = storage(config, embedded, &db).await?;
         let offset = ports.offsets.last_update_id().await?;
         let dead_letters = DeadLetters::new(db.clone());
-        let dead = dead_letters.count().await.unwrap_or_default();
-        if dead.total() > 0 {
-            tracing::warn!(
-                retryable = dead.retryable,
-                permanent = dead.permanent,
-                "dead letters are waiting: the retryable ones are replayed once updates are handled again; `cloud-ai redrive` replays them all"
-            );
-        }
         let queue = SqliteQueue::new(db.clone());
         let bus = SqliteBus::new(db, archived);
         let answerer = wiring::answerer(config);
