@@ -20,6 +20,8 @@ locals {
         EVENT_BUS_NAME  = aws_cloudwatch_event_bus.cloud_ai.name
         DEFAULT_MODEL   = var.default_model
         BOT_USERNAME    = var.bot_username
+        ALLOWED_USERS   = var.allowed_users
+        ADMIN_USERS     = var.admin_users
         MODEL_BACKEND   = var.model_backend
         OLLAMA_URL      = var.model_backend == "ollama" ? var.ollama_url : ""
         OPENAI_BASE_URL = var.model_backend == "openai" ? var.openai_base_url : ""

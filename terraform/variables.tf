@@ -109,6 +109,18 @@ variable "default_model" {
   default = "llama3"
 }
 
+variable "allowed_users" {
+  description = "Who may use the bot: user ids and/or @usernames, comma-separated; * for everyone. Empty: only the admins (a stranger is told their id once an hour)."
+  type        = string
+  default     = ""
+}
+
+variable "admin_users" {
+  description = "The bot's admins (user ids and/or @usernames, comma-separated): they may use it, /allow, /deny and /users, and manage a group's sessions."
+  type        = string
+  default     = ""
+}
+
 variable "bot_username" {
   description = "The bot's username, to tell /cmd@other_bot apart in groups (optional)."
   type        = string

@@ -315,11 +315,12 @@ async fn an_unknown_model_and_a_deadline_are_explained() {
     let mistral = CommandHandler::new(
         chat.bot.store.clone(),
         chat.bot.store.clone(),
+        chat.bot.store.clone(),
         chat.bot.archives.clone(),
         Arc::new(HttpTelegram::new(&chat.bot.telegram.base_url, TOKEN)),
         Settings {
             default_model: "mistral".into(),
-            bot_username: None,
+            ..cloud_ai_tests::bot::settings()
         },
     )
     .answering_with(Answerer::new(

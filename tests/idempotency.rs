@@ -100,6 +100,7 @@ async fn two_concurrent_appends_to_one_stream_cannot_both_succeed() {
             let receipt = Receipt {
                 update_id,
                 chat_id: user,
+                reply_to: None,
                 replies: Vec::new(),
                 archive_jobs: Vec::new(),
                 replies_sent: 0,

@@ -353,6 +353,7 @@ impl cloud_ai_shared::telegram::Telegram for Unordered {
     async fn send_text(
         &self,
         _: i64,
+        _: Option<i64>,
         _: &str,
         _: cloud_ai_shared::telegram::TextFormat,
     ) -> Result<cloud_ai_shared::telegram::SentMessage, cloud_ai_shared::telegram::TelegramError>
@@ -378,6 +379,7 @@ impl cloud_ai_shared::telegram::Telegram for Unordered {
     async fn send_document(
         &self,
         _: i64,
+        _: Option<i64>,
         _: &str,
         _: Vec<u8>,
         _: &str,

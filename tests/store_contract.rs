@@ -11,18 +11,20 @@ use cloud_ai_shared::domain::state::UserState;
 use cloud_ai_shared::sqlite::Database;
 use cloud_ai_shared::store::sqlite::SqliteStore;
 use cloud_ai_shared::store::{
-    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, SessionRows, StoreError,
+    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, RefusalLog, SessionRows,
+    StoreError,
 };
 use cloud_ai_tests::bot::TestBot;
 use uuid::Uuid;
 
-trait Store: EventStore + SessionRows + OffsetStore {}
-impl<T: EventStore + SessionRows + OffsetStore> Store for T {}
+trait Store: EventStore + SessionRows + OffsetStore + RefusalLog {}
+impl<T: EventStore + SessionRows + OffsetStore + RefusalLog> Store for T {}
 
 fn receipt(update_id: i64) -> Receipt {
     Receipt {
         update_id,
         chat_id: 1,
+        reply_to: None,
         replies: vec![Reply::text("ok")],
         archive_jobs: Vec::new(),
         unpublished: Vec::new(),
@@ -215,6 +217,29 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
     assert_eq!(
         store.last_update_id().await.unwrap(),
         Some(start.unwrap_or(0) + 10)
+    );
+
+    // A stranger is refused once per quiet period, whoever asks how often.
+    let stranger = user + 1;
+    let now = 1_800_000_000;
+    assert!(store.note_refusal(stranger, now, 3600).await.unwrap());
+    assert!(!store.note_refusal(stranger, now + 1, 3600).await.unwrap());
+    assert!(
+        !store
+            .note_refusal(stranger, now + 3599, 3600)
+            .await
+            .unwrap()
+    );
+    assert!(store.note_refusal(user + 2, now, 3600).await.unwrap());
+    assert!(
+        store
+            .note_refusal(stranger, now + 3600, 3600)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.events(stranger).await.unwrap().is_empty(),
+        "a refusal leaves no stream"
     );
     user
 }

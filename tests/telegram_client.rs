@@ -83,7 +83,7 @@ async fn documents_upload_and_downloads_are_capped() {
     let fake = FakeTelegram::start(TOKEN).await;
     let client = HttpTelegram::new(&fake.base_url, TOKEN);
     client
-        .send_document(9, "a.json", b"{\"a\":1}".to_vec(), "caption")
+        .send_document(9, None, "a.json", b"{\"a\":1}".to_vec(), "caption")
         .await
         .unwrap();
     assert_eq!(

@@ -66,6 +66,8 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
         "-var=force_destroy_archives=true".to_string(),
         // No model answers here: the pipeline's chat message is stored (tests/chat.rs answers).
         "-var=model_backend=none".to_string(),
+        // Ada, the fixtures' sender.
+        "-var=allowed_users=123456789".to_string(),
     ];
     let with_vars = |args: &[&str]| -> Vec<String> {
         args.iter()

@@ -1,6 +1,7 @@
 //! Configuration from the environment. The standard `AWS_ENDPOINT_URL` (read by the AWS SDK)
 //! points the clients at an emulator such as LocalStack or moto.
 
+use crate::domain::access::AccessPolicy;
 use crate::telegram::http::DEFAULT_API_URL;
 
 pub const DEFAULT_TABLE: &str = "chatbot-sessions";
@@ -76,11 +77,43 @@ pub struct Config {
     pub event_bus_name: Option<String>,
     pub model_backend: ModelBackendConfig,
     pub answers: AnswerConfig,
+    /// `ALLOWED_USERS` (unset: only the admins; `*`: everyone) and `ADMIN_USERS`.
+    pub access: AccessPolicy,
 }
 
+/// Secrets that may come from a file named by `<NAME>_FILE` (container and systemd secrets).
+const FILE_SECRETS: &[(&str, &str)] = &[
+    ("TELEGRAM_TOKEN", "TELEGRAM_TOKEN_FILE"),
+    ("OPENAI_API_KEY", "OPENAI_API_KEY_FILE"),
+];
+
 impl Config {
+    /// Reads the environment; a secret unset there is read from the file its `_FILE`
+    /// variable names.
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+        let mut from_files = std::collections::HashMap::new();
+        for (name, file_variable) in FILE_SECRETS {
+            let set = std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+            if let (false, Ok(path)) = (set, std::env::var(file_variable)) {
+                let text =
+                    std::fs::read_to_string(path.trim()).map_err(|e| ConfigError::Invalid {
+                        name: file_variable,
+                        reason: format!("cannot read {}: {e}", path.trim()),
+                    })?;
+                from_files.insert(*name, text);
+            }
+        }
+        Config::from_lookup(|name| {
+            from_files
+                .get(name)
+                .cloned()
+                .or_else(|| std::env::var(name).ok())
+        })
+    }
+
+    /// The bot's own user id: a token is `<bot id>:<secret>`.
+    pub fn bot_id(&self) -> Option<i64> {
+        self.telegram_token.expose().split(':').next()?.parse().ok()
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -156,7 +189,18 @@ impl Config {
             stall_seconds: number("ANSWER_STALL_SECONDS", 60)?,
             first_token_seconds: number("ANSWER_FIRST_TOKEN_SECONDS", 60)?,
         };
+        let access = AccessPolicy::parse(
+            get("ALLOWED_USERS").as_deref(),
+            get("ADMIN_USERS").as_deref(),
+        )
+        .map_err(|e| ConfigError::Invalid {
+            name: "ALLOWED_USERS or ADMIN_USERS",
+            reason: format!(
+                "{e}; list user ids or @usernames separated by commas, or * for everyone"
+            ),
+        })?;
         Ok(Config {
+            access,
             model_backend,
             answers,
             telegram_token: Secret(token),
@@ -267,6 +311,31 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(bad.to_string().contains("MODEL_BACKEND"));
+    }
+
+    #[test]
+    fn access_lists_default_to_private_and_bad_entries_are_named() {
+        use crate::domain::access::{Allowed, Who};
+        let config = Config::from_lookup(lookup(&[("TELEGRAM_TOKEN", "77:a")])).unwrap();
+        assert_eq!(config.access.allowed, Allowed::Private);
+        assert_eq!(config.bot_id(), Some(77));
+        let config = Config::from_lookup(lookup(&[
+            ("TELEGRAM_TOKEN", "77:a"),
+            ("ALLOWED_USERS", "*"),
+            ("ADMIN_USERS", "42, @boss"),
+        ]))
+        .unwrap();
+        assert_eq!(config.access.allowed, Allowed::Everyone);
+        assert_eq!(
+            config.access.admins,
+            vec![Who::Id(42), Who::Name("boss".into())]
+        );
+        let bad = Config::from_lookup(lookup(&[
+            ("TELEGRAM_TOKEN", "77:a"),
+            ("ADMIN_USERS", "42;43"),
+        ]))
+        .unwrap_err();
+        assert!(bad.to_string().contains("ADMIN_USERS"), "{bad}");
     }
 
     #[test]

@@ -94,6 +94,8 @@ CREATE TABLE dead_letters (
 "#,
     // Whether retrying cannot help (an update that cannot be read), so replaying waits for a fix.
     "ALTER TABLE dead_letters ADD COLUMN permanent INTEGER NOT NULL DEFAULT 0;",
+    // When each stranger was last refused (no text, no stream: their id and a time).
+    "CREATE TABLE refusals (user_id INTEGER PRIMARY KEY, quiet_until INTEGER NOT NULL);",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -69,14 +69,23 @@ fn storage_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
     let store = Arc::new(aws::dynamodb_store(sdk, &config.table_name));
     CommandHandler::new(
         store.clone(),
+        store.clone(),
         store,
         Arc::new(aws::s3_archive_store(sdk, &config.bucket_name)),
         telegram(config),
-        Settings {
-            default_model: config.default_model.clone(),
-            bot_username: config.bot_username.clone(),
-        },
+        settings(config),
     )
+}
+
+/// The command role's settings from configuration (the bot's name, when known only from
+/// `getMe`, is the caller's to add).
+pub fn settings(config: &Config) -> Settings {
+    Settings {
+        default_model: config.default_model.clone(),
+        bot_username: config.bot_username.clone(),
+        bot_id: config.bot_id(),
+        access: config.access.clone(),
+    }
 }
 
 /// The command role of the pipeline: publishes every event on `EVENT_BUS_NAME`.

@@ -177,6 +177,8 @@ fn history_shows_the_recent_messages_it_is_given() {
     ];
     let ctx = Context {
         user_id: USER,
+        sender_id: USER,
+        in_group: false,
         chat_id: 1,
         update_id: 100,
         first_name: "Ada",
@@ -185,6 +187,8 @@ fn history_shows_the_recent_messages_it_is_given() {
         recent_messages: &recent,
         answering: false,
         backend: None,
+        access: &cloud_ai_shared::domain::access::AccessPolicy::open(),
+        is_admin: false,
     };
     let reply = decide(
         &bot.state,
@@ -499,4 +503,82 @@ fn a_long_model_argument_is_not_echoed_back_whole_and_blank_text_is_ignored() {
 
     let blank = bot.send(" \n\t ");
     assert!(blank.events.is_empty() && blank.replies.is_empty());
+}
+
+#[test]
+fn admins_allow_and_deny_as_events_and_others_are_refused() {
+    use cloud_ai_shared::domain::access::{AccessPolicy, Sender, Who};
+    // Given the bot-level stream, and a policy with one admin.
+    let mut bot = Bot {
+        access: AccessPolicy::parse(None, Some(&USER.to_string())).unwrap(),
+        ..Bot::default()
+    };
+    let eve = Sender {
+        id: 77,
+        username: Some("eve".into()),
+    };
+    // When someone who is not an admin tries, nothing changes.
+    let refused = bot.send("/allow 77");
+    assert!(refused.events.is_empty());
+    assert_eq!(text(&refused), "Only the bot's admins can do that.");
+    assert!(text(&bot.send("/users")).contains("Only the bot's admins"));
+
+    // When the admin allows Eve, she may use the bot, once.
+    bot.is_admin = true;
+    let allowed = bot.send("/allow @Eve");
+    assert_eq!(names(&allowed), ["AccessGranted"]);
+    assert_eq!(text(&allowed), "@eve may use the bot now.");
+    assert!(bot.access.may_use(&bot.state.access, &eve));
+    assert!(bot.send("/allow @eve").events.is_empty(), "already allowed");
+
+    // Then /users shows the change, /deny takes it back, and an admin cannot be denied.
+    assert!(text(&bot.send("/users")).contains("Allowed with /allow: @eve"));
+    assert_eq!(names(&bot.send("/deny @eve")), ["AccessRevoked"]);
+    assert!(!bot.access.may_use(&bot.state.access, &eve));
+    let admin = bot.send(&format!("/deny {USER}"));
+    assert!(admin.events.is_empty());
+    assert!(text(&admin).contains("is an admin"));
+
+    // And replaying the stream gives the same list.
+    let replayed = cloud_ai_shared::domain::state::UserState::replay(&bot.events);
+    assert_eq!(replayed.access, bot.state.access);
+    assert_eq!(
+        replayed.access.revoked.iter().collect::<Vec<_>>(),
+        [&Who::Name("eve".into())]
+    );
+}
+
+#[test]
+fn in_a_group_members_chat_and_read_but_only_admins_change_sessions() {
+    let mut bot = Bot {
+        in_group: true,
+        ..Bot::default()
+    };
+    // A member's message opens the group's session, labelled with who wrote it.
+    let chat = bot.send("what is rust?");
+    assert_eq!(
+        names(&chat),
+        ["SessionCreated", "Switched", "MessagePosted"]
+    );
+    assert!(
+        matches!(&chat.events[2], Event::MessagePosted { content, .. } if content == "Ada: what is rust?")
+    );
+    assert!(text(&bot.send("/listsessions")).contains("1."));
+    for command in ["/newsession", "/switch 1", "/archive 1", "/model llama3"] {
+        let refused = bot.send(command);
+        assert!(refused.events.is_empty(), "{command}");
+        assert!(
+            text(&refused).starts_with("In a group, only the bot's admins"),
+            "{command}"
+        );
+    }
+    let import = bot.input(Input::Import(ImportOutcome::NotFetched));
+    assert!(import.events.is_empty());
+    // An admin may.
+    bot.is_admin = true;
+    assert_eq!(
+        names(&bot.send("/newsession")),
+        ["SessionCreated", "Switched"]
+    );
+    assert_eq!(names(&bot.send("/archive 1")), ["Archived"]);
 }

@@ -24,6 +24,10 @@ use crate::fixtures;
 use crate::moto::MotoServer;
 
 pub const TOKEN: &str = "123456789:AAH-test-token_do-not-log";
+/// The bot's own user id: the token's first part.
+pub const BOT_ID: i64 = 123456789;
+/// The test bot's admin.
+pub const ADMIN: i64 = 900;
 
 pub struct TestBot {
     pub telegram: FakeTelegram,
@@ -122,13 +126,25 @@ fn new_handler(
     CommandHandler::new(
         store.clone(),
         store.clone(),
+        store.clone(),
         archives.clone(),
         Arc::new(HttpTelegram::new(&telegram.base_url, TOKEN)),
-        Settings {
-            default_model: "llama3".into(),
-            bot_username: Some("cloudaibot".into()),
-        },
+        settings(),
     )
+}
+
+/// The test bot's settings: `@cloudaibot` (id 123456789, from [`TOKEN`]), open to everyone, with
+/// [`ADMIN`] as its admin. Access tests build handlers with a private policy instead.
+pub fn settings() -> Settings {
+    Settings {
+        default_model: "llama3".into(),
+        bot_username: Some("cloudaibot".into()),
+        bot_id: Some(BOT_ID),
+        access: cloud_ai_shared::domain::access::AccessPolicy {
+            admins: vec![cloud_ai_shared::domain::access::Who::Id(ADMIN)],
+            ..cloud_ai_shared::domain::access::AccessPolicy::open()
+        },
+    }
 }
 
 impl TestBot {

@@ -36,6 +36,8 @@ pub fn bot_env(
         ("TELEGRAM_API_URL", telegram.base_url.clone()),
         ("DATA_DIR", data_dir.display().to_string()),
         ("MODEL_BACKEND", "none".to_string()),
+        // Open to everyone; the access tests set their own lists.
+        ("ALLOWED_USERS", "*".to_string()),
         ("RUST_LOG", "info".to_string()),
     ]
     .into_iter()

@@ -22,6 +22,8 @@ async fn the_sqs_fixture_is_handled_and_answered() {
         ("TABLE_NAME", bot.table.clone()),
         ("BUCKET_NAME", bot.bucket.clone()),
         ("EVENT_BUS_NAME", bus),
+        // The fixture's sender, by username.
+        ("ALLOWED_USERS", "@ada_l".to_string()),
         ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
     ];
     let mut function =

@@ -1,5 +1,7 @@
 //! Turns the text of a message into a command, or says why it cannot.
 
+use super::access::Who;
+
 /// What a text message asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -18,6 +20,12 @@ pub enum Command {
     Status,
     /// `/model` (list the models) or `/model <name>` (move to a session for that model).
     Model(Option<String>),
+    /// `/allow <id|@name>`: an admin lets a user in.
+    Allow(Who),
+    /// `/deny <id|@name>`: an admin shuts a user out.
+    Deny(Who),
+    /// `/users`: who may use the bot (for admins).
+    Users,
     /// Text that is not a command: a chat message for the active session.
     Chat(String),
     /// A command for another bot in a group chat (`/help@other_bot`): not ours to answer.
@@ -43,6 +51,8 @@ pub enum UsageProblem {
     NumberTooSmall,
     TooManyArguments,
     MissingText,
+    MissingUser,
+    NotAUser(String),
 }
 
 impl UsageError {
@@ -54,6 +64,8 @@ impl UsageError {
             }
             "export" => "/export <number> — the number from /listarchives",
             "echo" => "/echo <text>",
+            "allow" => "/allow <user id or @username>",
+            "deny" => "/deny <user id or @username>",
             _ => "/help",
         }
     }
@@ -101,6 +113,9 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Command {
         "export" => number_arg("export", args, true).map_or_else(Command::BadUsage, |n| {
             Command::Export(n.expect("required number is present"))
         }),
+        "users" => Command::Users,
+        "allow" => user_arg("allow", args).map_or_else(Command::BadUsage, Command::Allow),
+        "deny" => user_arg("deny", args).map_or_else(Command::BadUsage, Command::Deny),
         "echo" => {
             // Keep the text as typed after the command (inner spacing and new lines included).
             let after = rest[head.len()..].trim_start_matches([' ', '\t']);
@@ -116,6 +131,16 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Command {
         }
         _ => Command::Unknown(format!("/{name}")),
     }
+}
+
+fn user_arg(command: &'static str, args: &str) -> Result<Who, UsageError> {
+    let error = |problem| UsageError { command, problem };
+    let mut words = args.split_whitespace();
+    let word = words.next().ok_or(error(UsageProblem::MissingUser))?;
+    if words.next().is_some() {
+        return Err(error(UsageProblem::TooManyArguments));
+    }
+    Who::parse(word).map_err(|e| error(UsageProblem::NotAUser(e.0)))
 }
 
 fn number_arg(
@@ -181,6 +206,23 @@ mod tests {
             Command::Echo("hi there".into())
         );
         assert_eq!(parse("/status", None), Command::Status);
+        assert_eq!(parse("/users", None), Command::Users);
+        assert_eq!(
+            parse("/allow 123456789", None),
+            Command::Allow(Who::Id(123456789))
+        );
+        assert_eq!(
+            parse("/deny @Eve_X", None),
+            Command::Deny(Who::Name("eve_x".into()))
+        );
+        assert_eq!(
+            parse("/allow", None),
+            usage("allow", UsageProblem::MissingUser)
+        );
+        assert_eq!(
+            parse("/deny me!", None),
+            usage("deny", UsageProblem::NotAUser("me!".into()))
+        );
         assert_eq!(
             parse("what is rust?", None),
             Command::Chat("what is rust?".into())

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::access::{AccessPolicy, Who};
 use super::archive_doc::ImportError;
 use super::backend::BackendStatus;
 use super::command::Command;
@@ -31,6 +32,8 @@ pub enum ImportOutcome {
     /// Validated and stored at `s3_key` under the sender's prefix.
     Stored(StoredImport),
     Rejected(ImportError),
+    /// Not fetched: a group member who is not an admin sent it, which the decision refuses.
+    NotFetched,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +49,13 @@ pub struct StoredImport {
 /// Facts about the update and the few reads a decision may need.
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
+    /// The stream's owner: the sender in a private chat, the group chat in a group, the bot for
+    /// access commands. Archive keys and derived session ids are the owner's.
     pub user_id: i64,
+    /// Who sent the update.
+    pub sender_id: i64,
+    /// Whether the update came from a group chat (the group's own sessions).
+    pub in_group: bool,
     pub chat_id: i64,
     pub update_id: i64,
     pub first_name: &'a str,
@@ -59,6 +68,10 @@ pub struct Context<'a> {
     pub answering: bool,
     /// The backend's state, read only for the commands that show or check it.
     pub backend: Option<&'a BackendStatus>,
+    /// The configured access lists (access commands decide on the bot-level stream's state).
+    pub access: &'a AccessPolicy,
+    /// Whether the sender is one of the bot's admins.
+    pub is_admin: bool,
 }
 
 /// Something to send back to the user.
@@ -125,12 +138,16 @@ pub fn needs_recent_messages(input: &Input) -> bool {
 }
 
 pub fn decide(state: &UserState, input: &Input, ctx: &Context) -> Decision {
+    if ctx.in_group && !ctx.is_admin && changes_group_sessions(input) {
+        return Decision::reply(replies::group_admins_only());
+    }
     match input {
         Input::Unsupported(kind) => Decision::reply(replies::unsupported(kind)),
         Input::Import(ImportOutcome::Rejected(error)) => {
             Decision::reply(replies::import_rejected(&error.to_string()))
         }
         Input::Import(ImportOutcome::Stored(stored)) => import(state, stored),
+        Input::Import(ImportOutcome::NotFetched) => Decision::reply(replies::group_admins_only()),
         Input::Command(command) => decide_command(state, command, ctx),
     }
 }
@@ -154,9 +171,68 @@ fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decisi
         }),
         Command::Model(name) => model(state, name.as_deref(), ctx),
         Command::Chat(text) => chat(state, text, ctx),
+        Command::Allow(_) | Command::Deny(_) | Command::Users if !ctx.is_admin => {
+            Decision::reply(replies::admins_only())
+        }
+        Command::Allow(who) => allow(state, who, ctx),
+        Command::Deny(who) => deny(state, who, ctx),
+        Command::Users => Decision::reply(replies::users(ctx.access, &state.access)),
         Command::ForAnotherBot | Command::Blank => Decision::nothing(),
         Command::Unknown(name) => Decision::reply(replies::unknown_command(name)),
         Command::BadUsage(error) => Decision::reply(replies::usage(error)),
+    }
+}
+
+/// In a group, what changes which sessions the group has or uses is for the bot's admins:
+/// one member cannot archive, switch or replace the conversation of everyone else.
+fn changes_group_sessions(input: &Input) -> bool {
+    match input {
+        Input::Import(_) => true,
+        Input::Command(command) => matches!(
+            command,
+            Command::NewSession
+                | Command::Switch(_)
+                | Command::Archive(_)
+                | Command::Model(Some(_))
+        ),
+        Input::Unsupported(_) => false,
+    }
+}
+
+/// Whether a command acts on the bot-level stream (access) rather than the sender's own.
+pub fn is_access_command(input: &Input) -> bool {
+    matches!(
+        input,
+        Input::Command(Command::Allow(_) | Command::Deny(_) | Command::Users)
+    )
+}
+
+fn allow(state: &UserState, who: &Who, ctx: &Context) -> Decision {
+    if state.access.granted.contains(who) {
+        return Decision::reply(replies::access_granted(who, true));
+    }
+    Decision {
+        events: vec![Event::AccessGranted {
+            who: who.clone(),
+            by: ctx.sender_id,
+        }],
+        replies: vec![Reply::text(replies::access_granted(who, false))],
+    }
+}
+
+fn deny(state: &UserState, who: &Who, ctx: &Context) -> Decision {
+    if ctx.access.admins.contains(who) {
+        return Decision::reply(replies::admin_cannot_be_denied(who));
+    }
+    if state.access.revoked.contains(who) {
+        return Decision::reply(replies::access_revoked(who, true));
+    }
+    Decision {
+        events: vec![Event::AccessRevoked {
+            who: who.clone(),
+            by: ctx.sender_id,
+        }],
+        replies: vec![Reply::text(replies::access_revoked(who, false))],
     }
 }
 
@@ -300,10 +376,16 @@ fn chat(state: &UserState, text: &str, ctx: &Context) -> Decision {
             .find(|s| s.session_id == session_id)
             .map_or_else(|| ctx.default_model.to_string(), |s| s.model_name.clone()),
     };
+    // In a group, the model sees who said what.
+    let content = if ctx.in_group {
+        format!("{}: {text}", display_name(ctx.first_name))
+    } else {
+        text.to_string()
+    };
     events.push(Event::MessagePosted {
         session_id,
         role: Role::User,
-        content: text.to_string(),
+        content,
         ts: ctx.date,
     });
     let reply = if ctx.answering {
@@ -314,6 +396,13 @@ fn chat(state: &UserState, text: &str, ctx: &Context) -> Decision {
     Decision {
         events,
         replies: vec![reply],
+    }
+}
+
+fn display_name(first_name: &str) -> &str {
+    match first_name.trim() {
+        "" => "Someone",
+        name => name,
     }
 }
 

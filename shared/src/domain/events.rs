@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::access::Who;
+
 /// Who wrote a message of a conversation (the original's `role`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -74,6 +76,16 @@ pub enum Event {
         s3_key: String,
         imported_at: String,
     },
+    /// An admin let a user in (`/allow`); only in the bot-level stream.
+    AccessGranted {
+        who: Who,
+        by: i64,
+    },
+    /// An admin shut a user out (`/deny`); only in the bot-level stream.
+    AccessRevoked {
+        who: Who,
+        by: i64,
+    },
 }
 
 impl Event {
@@ -85,6 +97,8 @@ impl Event {
             Event::MessagePosted { .. } => "MessagePosted",
             Event::Archived { .. } => "Archived",
             Event::ArchiveImported { .. } => "ArchiveImported",
+            Event::AccessGranted { .. } => "AccessGranted",
+            Event::AccessRevoked { .. } => "AccessRevoked",
         }
     }
 }

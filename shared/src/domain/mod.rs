@@ -1,6 +1,7 @@
 //! The domain, free of I/O: events, the state they fold to, command parsing, the decision
 //! function, the projection rows, the archive format and the reply texts.
 
+pub mod access;
 pub mod archive_doc;
 pub mod archive_job;
 pub mod backend;

@@ -170,7 +170,9 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
             })
             .into_iter()
             .collect(),
-        Event::ArchiveImported { .. } => Vec::new(),
+        Event::ArchiveImported { .. }
+        | Event::AccessGranted { .. }
+        | Event::AccessRevoked { .. } => Vec::new(),
     }
 }
 

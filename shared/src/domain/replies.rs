@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::access::{AccessChanges, AccessPolicy, Allowed, Who};
 use super::backend::{AnswerFailure, BackendStatus};
 use super::command::{UsageError, UsageProblem};
 use super::events::{ChatMessage, Role};
@@ -383,8 +384,15 @@ pub fn usage(error: &UsageError) -> String {
         UsageProblem::MissingNumber => format!("/{} needs a number.", error.command),
         UsageProblem::NotANumber(word) => format!("\"{word}\" is not a number."),
         UsageProblem::NumberTooSmall => "Numbers start at 1.".to_string(),
-        UsageProblem::TooManyArguments => format!("/{} takes one number.", error.command),
+        UsageProblem::TooManyArguments => match error.command {
+            "allow" | "deny" => format!("/{} takes one user.", error.command),
+            _ => format!("/{} takes one number.", error.command),
+        },
         UsageProblem::MissingText => format!("/{} needs some text.", error.command),
+        UsageProblem::MissingUser => format!("/{} needs a user.", error.command),
+        UsageProblem::NotAUser(word) => {
+            format!("\"{word}\" is neither a user id nor a @username.")
+        }
     };
     format!("{problem} Usage: {}", error.usage())
 }
@@ -426,4 +434,63 @@ pub fn export_caption(number: usize, archive: &ArchiveSummary) -> String {
         archive.model_name,
         messages(archive.message_count)
     )
+}
+
+/// The one reply a stranger gets (at most once an hour): their id, for the owner's list.
+pub fn stranger(user_id: i64) -> String {
+    format!(
+        "Sorry, this bot is private. To use it, ask the owner to add {user_id} (your Telegram user id)."
+    )
+}
+
+pub fn admins_only() -> String {
+    "Only the bot's admins can do that.".to_string()
+}
+
+pub fn access_granted(who: &Who, already: bool) -> String {
+    if already {
+        format!("{who} may already use the bot.")
+    } else {
+        format!("{who} may use the bot now.")
+    }
+}
+
+pub fn access_revoked(who: &Who, already: bool) -> String {
+    if already {
+        format!("{who} is already shut out.")
+    } else {
+        format!("{who} may no longer use the bot. Their sessions and archives are kept.")
+    }
+}
+
+pub fn admin_cannot_be_denied(who: &Who) -> String {
+    format!("{who} is an admin (ADMIN_USERS); change the configuration to remove them.")
+}
+
+/// `/users`: the configured lists and the admins' changes.
+pub fn users(policy: &AccessPolicy, changes: &AccessChanges) -> String {
+    let list = |whos: &mut dyn Iterator<Item = &Who>| {
+        let names: Vec<String> = whos.map(Who::to_string).collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    let allowed = match &policy.allowed {
+        Allowed::Private => "only the admins and those allowed below".to_string(),
+        Allowed::Everyone => "everyone (ALLOWED_USERS=*)".to_string(),
+        Allowed::Listed(whos) => list(&mut whos.iter()),
+    };
+    format!(
+        "Admins: {}\nAllowed by configuration: {allowed}\nAllowed with /allow: {}\nShut out with /deny: {}\n\n/allow <id|@name> and /deny <id|@name> change this at once.",
+        list(&mut policy.admins.iter()),
+        list(&mut changes.granted.iter()),
+        list(&mut changes.revoked.iter()),
+    )
+}
+
+pub fn group_admins_only() -> String {
+    "In a group, only the bot's admins can open, switch, archive or import the group's sessions."
+        .to_string()
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::access::AccessChanges;
 use super::events::{Event, RecordedEvent};
 
 /// A live session as the decisions see it.
@@ -38,6 +39,9 @@ pub struct UserState {
     pub active: Option<Uuid>,
     /// Archives in the order they were made: position + 1 is the number users type.
     pub archives: Vec<ArchiveSummary>,
+    /// The admins' access changes: only the bot-level stream has any.
+    #[serde(default, skip_serializing_if = "AccessChanges::is_empty")]
+    pub access: AccessChanges,
 }
 
 impl UserState {
@@ -111,6 +115,8 @@ impl UserState {
                 last_message_ts: *last_message_ts,
                 imported: true,
             }),
+            Event::AccessGranted { who, .. } => self.access.grant(who),
+            Event::AccessRevoked { who, .. } => self.access.revoke(who),
         }
     }
 

@@ -8,11 +8,56 @@ use serde::Deserialize;
 pub struct Incoming {
     pub update_id: i64,
     pub user_id: i64,
+    /// The sender's `@username` (without the `@`), if they have one.
+    pub username: Option<String>,
     pub chat_id: i64,
+    pub chat: ChatKind,
+    /// The message's id in its chat (answers in groups reply to it).
+    pub message_id: i64,
+    /// Who wrote the message this one replies to, if it is a reply.
+    pub reply_to_user: Option<i64>,
+    /// The `@usernames` the text mentions (without the `@`, lower case).
+    pub mentions: Vec<String>,
     pub first_name: String,
     /// The message's `date` (Unix seconds): the timestamp the conversation records.
     pub date: i64,
     pub content: Content,
+}
+
+/// Where a message was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatKind {
+    /// The user's private chat with the bot (chat id = user id).
+    Private,
+    /// A group or supergroup: the chat's own sessions, answered only when addressed.
+    Group,
+}
+
+impl Incoming {
+    /// The stream (and archive prefix) the message belongs to: the sender's own in a private
+    /// chat, the group's (keyed by the chat id, which is negative) in a group.
+    pub fn owner(&self) -> i64 {
+        match self.chat {
+            ChatKind::Private => self.user_id,
+            ChatKind::Group => self.chat_id,
+        }
+    }
+
+    /// Whether a group message calls on the bot: a command, a mention of `bot_username`, or a
+    /// reply to one of the bot's (`bot_id`) messages. Every private message does.
+    pub fn is_addressed(&self, bot_id: Option<i64>, bot_username: Option<&str>) -> bool {
+        if self.chat == ChatKind::Private {
+            return true;
+        }
+        let command =
+            matches!(&self.content, Content::Text(text) if text.trim_start().starts_with('/'));
+        let mentioned = bot_username.is_some_and(|name| {
+            let name = name.trim_start_matches('@');
+            self.mentions.iter().any(|m| m.eq_ignore_ascii_case(name))
+        });
+        let replied_to = bot_id.is_some() && self.reply_to_user == bot_id;
+        command || mentioned || replied_to
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,16 +102,23 @@ struct RawUpdate {
 
 #[derive(Deserialize)]
 struct RawMessage {
+    #[serde(default)]
+    message_id: i64,
     date: i64,
     chat: RawChat,
     from: Option<RawUser>,
     text: Option<String>,
+    #[serde(default)]
+    entities: Vec<RawEntity>,
     document: Option<RawDocument>,
+    reply_to_message: Option<RawRepliedTo>,
 }
 
 #[derive(Deserialize)]
 struct RawChat {
     id: i64,
+    #[serde(default, rename = "type")]
+    kind: String,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +128,37 @@ struct RawUser {
     is_bot: bool,
     #[serde(default)]
     first_name: String,
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawEntity {
+    #[serde(rename = "type")]
+    kind: String,
+    offset: usize,
+    length: usize,
+}
+
+#[derive(Deserialize)]
+struct RawRepliedTo {
+    from: Option<RawRepliedFrom>,
+}
+
+#[derive(Deserialize)]
+struct RawRepliedFrom {
+    id: i64,
+}
+
+/// The `@names` of a text's `mention` entities (offsets count UTF-16 code units).
+fn mentions(text: &str, entities: &[RawEntity]) -> Vec<String> {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    entities
+        .iter()
+        .filter(|e| e.kind == "mention")
+        .filter_map(|e| units.get(e.offset..e.offset.checked_add(e.length)?))
+        .map(|slice| String::from_utf16_lossy(slice))
+        .map(|m| m.trim_start_matches('@').to_ascii_lowercase())
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -127,6 +210,16 @@ pub fn classify(raw: &serde_json::Value) -> Result<Classified, MalformedUpdate> 
             kind: "message without a human sender".to_string(),
         });
     };
+    let mentions = message
+        .text
+        .as_deref()
+        .map_or_else(Vec::new, |text| mentions(text, &message.entities));
+    let chat = match message.chat.kind.as_str() {
+        "group" | "supergroup" => ChatKind::Group,
+        // Without a type (hand-written updates), a negative id is a group's.
+        "" if message.chat.id < 0 => ChatKind::Group,
+        _ => ChatKind::Private,
+    };
     let content = if let Some(text) = message.text {
         Content::Text(text)
     } else if let Some(doc) = message.document {
@@ -147,7 +240,12 @@ pub fn classify(raw: &serde_json::Value) -> Result<Classified, MalformedUpdate> 
     Ok(Classified::Message(Incoming {
         update_id: update.update_id,
         user_id: from.id,
+        username: from.username,
         chat_id: message.chat.id,
+        chat,
+        message_id: message.message_id,
+        reply_to_user: message.reply_to_message.and_then(|r| r.from).map(|f| f.id),
+        mentions,
         first_name: from.first_name,
         date: message.date,
         content,
@@ -179,12 +277,53 @@ mod tests {
             Classified::Message(Incoming {
                 update_id: 7,
                 user_id: 42,
+                username: None,
                 chat_id: -100,
+                chat: ChatKind::Group,
+                message_id: 5,
+                reply_to_user: None,
+                mentions: Vec::new(),
                 first_name: "Ada".into(),
                 date: 1700000000,
                 content: Content::Text("hi".into()),
             })
         );
+    }
+
+    #[test]
+    fn group_messages_are_addressed_by_commands_mentions_and_replies() {
+        let classify_group = |extra| match classify(&message(extra)).unwrap() {
+            Classified::Message(incoming) => incoming,
+            other => panic!("expected a message, got {other:?}"),
+        };
+        let plain = classify_group(json!({"text": "hi all"}));
+        assert_eq!(plain.owner(), -100, "a group's messages are the group's");
+        assert!(!plain.is_addressed(Some(99), Some("cloudaibot")));
+        let command = classify_group(json!({"text": "/history"}));
+        assert!(command.is_addressed(Some(99), Some("cloudaibot")));
+        // "é" is one UTF-16 unit, "🙂" two: the offsets count units, not bytes or chars.
+        let mention = classify_group(json!({"text": "é🙂 @CloudAiBot what?",
+            "entities": [{"type": "mention", "offset": 4, "length": 11}]}));
+        assert_eq!(mention.mentions, vec!["cloudaibot".to_string()]);
+        assert!(mention.is_addressed(Some(99), Some("@cloudaibot")));
+        assert!(!mention.is_addressed(Some(99), Some("otherbot")));
+        let reply = classify_group(json!({"text": "and then?",
+            "reply_to_message": {"message_id": 4, "date": 1, "chat": {"id": -100, "type": "group"},
+                "from": {"id": 99, "is_bot": true, "first_name": "Bot"}}}));
+        assert!(reply.is_addressed(Some(99), None));
+        assert!(!reply.is_addressed(Some(98), None));
+        let private = classify(&json!({"update_id": 1, "message": {"message_id": 1, "date": 1,
+            "chat": {"id": 42, "type": "private"}, "from": {"id": 42, "first_name": "A", "username": "ada"},
+            "text": "hi"}}))
+        .unwrap();
+        let Classified::Message(private) = private else {
+            panic!("a private message")
+        };
+        assert_eq!(
+            (private.owner(), private.username.as_deref()),
+            (42, Some("ada"))
+        );
+        assert!(private.is_addressed(None, None));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::handlers::{CommandHandler, Settings};
 use crate::queue::sqlite::SqliteQueue;
 use crate::sqlite::{Database, DatabaseError};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{EventStore, OffsetStore, SessionRows, StoreError};
+use crate::store::{EventStore, OffsetStore, RefusalLog, SessionRows, StoreError};
 use crate::telegram::http::HttpTelegram;
 use crate::telegram::{Telegram, TelegramError};
 use crate::{aws, wiring};
@@ -135,6 +135,7 @@ fn start_error(error: TelegramError, url: &str) -> StartError {
 struct StoragePorts {
     store: Arc<dyn EventStore>,
     rows: Arc<dyn SessionRows>,
+    refusals: Arc<dyn RefusalLog>,
     offsets: Arc<dyn OffsetStore>,
     archives: Arc<dyn ArchiveStore>,
 }
@@ -157,6 +158,7 @@ async fn storage(
             Ok(StoragePorts {
                 store: store.clone(),
                 rows: store.clone(),
+                refusals: store.clone(),
                 offsets: store,
                 archives: Arc::new(FsArchiveStore::new(&embedded.data_dir)),
             })
@@ -167,6 +169,7 @@ async fn storage(
             Ok(StoragePorts {
                 store: store.clone(),
                 rows: store.clone(),
+                refusals: store.clone(),
                 offsets: store,
                 archives: Arc::new(aws::s3_archive_store(&sdk, &config.bucket_name)),
             })
@@ -204,13 +207,14 @@ impl EmbeddedBot {
             }
         }
         let settings = Settings {
-            default_model: config.default_model.clone(),
             bot_username: config.bot_username.clone().or(username.clone()),
+            ..wiring::settings(config)
         };
         let role = || {
             let handler = CommandHandler::new(
                 ports.store.clone(),
                 ports.rows.clone(),
+                ports.refusals.clone(),
                 ports.archives.clone(),
                 telegram.clone(),
                 settings.clone(),

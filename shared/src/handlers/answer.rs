@@ -151,6 +151,7 @@ impl Answerer {
         let mut live = LiveMessage::new(
             telegram,
             chat_id,
+            receipt.reply_to,
             &receipt.answer_message_ids,
             self.settings.live,
         );

@@ -14,14 +14,19 @@ use uuid::Uuid;
 
 use crate::archive::{ArchiveError, ArchiveStore};
 use crate::bus::{BusError, BusEvent, EventBus};
-use crate::domain::command::parse;
+use crate::domain::access::{AccessPolicy, BOT_STREAM, REFUSAL_QUIET_SECONDS, Sender};
+use crate::domain::command::{Command, parse};
 use crate::domain::decide::{
-    Context, HISTORY_LENGTH, Input, Reply, decide, needs_backend_status, needs_recent_messages,
+    Context, HISTORY_LENGTH, ImportOutcome, Input, Reply, decide, needs_backend_status,
+    needs_recent_messages,
 };
 use crate::domain::events::{Event, Role};
 use crate::domain::record::record;
-use crate::domain::update::{Classified, Content, Incoming, MalformedUpdate, classify};
-use crate::store::{Append, EventStore, FINISH_LEASE_SECONDS, Receipt, SessionRows, StoreError};
+use crate::domain::replies;
+use crate::domain::update::{ChatKind, Classified, Content, Incoming, MalformedUpdate, classify};
+use crate::store::{
+    Append, EventStore, FINISH_LEASE_SECONDS, Receipt, RefusalLog, SessionRows, StoreError,
+};
 use crate::telegram::{Telegram, TelegramError};
 
 use super::answer::{Answerer, Generated};
@@ -104,20 +109,38 @@ pub enum Outcome {
     Duplicate,
     /// Seen before but left unfinished (a crash): its recorded replies and jobs were finished.
     Resumed,
-    /// Not for the bot to answer (edits, callback queries, other bots, unknown kinds).
+    /// Not for the bot to answer (edits, callback queries, other bots, unknown kinds, group
+    /// messages not addressed to it).
     Ignored,
+    /// From someone who may not use the bot: nothing stored, at most one polite reply an hour.
+    Refused,
 }
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub default_model: String,
+    /// The bot's `@username`: tells `/cmd@this_bot` from other bots' commands, and mentions of
+    /// the bot in groups.
     pub bot_username: Option<String>,
+    /// The bot's user id (the token's first part): replies to its messages address it.
+    pub bot_id: Option<i64>,
+    pub access: AccessPolicy,
+}
+
+/// Where an update goes, decided before anything is read or written for it.
+struct Route {
+    /// The stream it is decided on: the sender's, the group's, or the bot's (access commands).
+    owner: i64,
+    /// The text's command; `None` for documents and other kinds.
+    command: Option<Command>,
+    is_admin: bool,
 }
 
 #[derive(Clone)]
 pub struct CommandHandler {
     store: Arc<dyn EventStore>,
     rows: Arc<dyn SessionRows>,
+    refusals: Arc<dyn RefusalLog>,
     archives: Arc<dyn ArchiveStore>,
     telegram: Arc<dyn Telegram>,
     archiver: Archiver,
@@ -141,6 +164,7 @@ impl CommandHandler {
     pub fn new(
         store: Arc<dyn EventStore>,
         rows: Arc<dyn SessionRows>,
+        refusals: Arc<dyn RefusalLog>,
         archives: Arc<dyn ArchiveStore>,
         telegram: Arc<dyn Telegram>,
         settings: Settings,
@@ -149,6 +173,7 @@ impl CommandHandler {
         CommandHandler {
             store,
             rows,
+            refusals,
             archives,
             telegram,
             archiver,
@@ -209,12 +234,18 @@ impl CommandHandler {
                 return Ok(Outcome::Ignored);
             }
         };
-        let user_id = incoming.user_id;
+        let Some(route) = self.route(&incoming).await? else {
+            return Ok(Outcome::Ignored);
+        };
+        let Some(route) = route else {
+            return self.refuse(&incoming).await;
+        };
+        let user_id = route.owner;
         if let Some(receipt) = self.store.receipt(user_id, incoming.update_id).await? {
             return self.finish_earlier(user_id, receipt, deadline).await;
         }
         for _ in 0..MAX_CONFLICT_RETRIES {
-            match self.decide_and_append(&incoming).await {
+            match self.decide_and_append(&incoming, &route).await {
                 Ok(receipt) => {
                     self.finish_or_release(user_id, receipt, deadline).await?;
                     tracing::info!(user_id, update_id = incoming.update_id, "update handled");
@@ -244,6 +275,73 @@ impl CommandHandler {
             }
         }
         Err(HandleError::Contention { user_id })
+    }
+
+    /// Where an update goes: `None` when it is not for the bot (a group message that does not
+    /// address it, a command for another bot), `Some(None)` when its sender may not use the bot.
+    /// The access lists are read afresh for every update, so a change counts at once.
+    async fn route(&self, incoming: &Incoming) -> Result<Option<Option<Route>>, HandleError> {
+        let bot_username = self.settings.bot_username.as_deref();
+        if !incoming.is_addressed(self.settings.bot_id, bot_username) {
+            tracing::info!(
+                update_id = incoming.update_id,
+                chat_id = incoming.chat_id,
+                "a group message not addressed to the bot; ignored"
+            );
+            return Ok(None);
+        }
+        let command = match &incoming.content {
+            Content::Text(text) => Some(parse(text, bot_username)),
+            _ => None,
+        };
+        if matches!(command, Some(Command::ForAnotherBot)) {
+            tracing::info!(update_id = incoming.update_id, "a command for another bot");
+            return Ok(None);
+        }
+        let sender = Sender {
+            id: incoming.user_id,
+            username: incoming.username.clone(),
+        };
+        let changes = self.store.load(BOT_STREAM).await?.access;
+        if !self.settings.access.may_use(&changes, &sender) {
+            return Ok(Some(None));
+        }
+        let owner = match command {
+            Some(Command::Allow(_) | Command::Deny(_) | Command::Users) => BOT_STREAM,
+            _ => incoming.owner(),
+        };
+        Ok(Some(Some(Route {
+            owner,
+            command,
+            is_admin: self.settings.access.is_admin(&sender),
+        })))
+    }
+
+    /// Tells a stranger, once an hour at most, how to get in; stores nothing about the update.
+    async fn refuse(&self, incoming: &Incoming) -> Result<Outcome, HandleError> {
+        let now = chrono::Utc::now().timestamp();
+        let tell = self
+            .refusals
+            .note_refusal(incoming.user_id, now, REFUSAL_QUIET_SECONDS)
+            .await?;
+        tracing::info!(
+            user_id = incoming.user_id,
+            update_id = incoming.update_id,
+            told = tell,
+            "someone who may not use the bot was refused"
+        );
+        if tell {
+            let reply = Reply::text(replies::stranger(incoming.user_id));
+            delivery::deliver(
+                self.telegram.as_ref(),
+                self.archives.as_ref(),
+                incoming.chat_id,
+                reply_target(incoming),
+                &reply,
+            )
+            .await?;
+        }
+        Ok(Outcome::Refused)
     }
 
     async fn finish_earlier(
@@ -279,19 +377,25 @@ impl CommandHandler {
         Ok(Outcome::Resumed)
     }
 
-    async fn decide_and_append(&self, incoming: &Incoming) -> Result<Receipt, HandleError> {
-        let user_id = incoming.user_id;
+    async fn decide_and_append(
+        &self,
+        incoming: &Incoming,
+        route: &Route,
+    ) -> Result<Receipt, HandleError> {
+        let user_id = route.owner;
         let state = self.store.load(user_id).await?;
         let input = match &incoming.content {
-            Content::Text(text) => {
-                Input::Command(parse(text, self.settings.bot_username.as_deref()))
-            }
+            Content::Text(_) => Input::Command(route.command.clone().unwrap_or(Command::Blank)),
             Content::Unsupported(kind) => Input::Unsupported(kind),
+            Content::Document(_) if incoming.chat == ChatKind::Group && !route.is_admin => {
+                Input::Import(ImportOutcome::NotFetched)
+            }
             Content::Document(document) => Input::Import(
                 import::import_document(
                     self.telegram.as_ref(),
                     self.archives.as_ref(),
                     &state,
+                    user_id,
                     incoming,
                     document,
                     &self.settings.default_model,
@@ -313,6 +417,10 @@ impl CommandHandler {
         };
         let context = Context {
             user_id,
+            sender_id: incoming.user_id,
+            in_group: incoming.chat == ChatKind::Group,
+            access: &self.settings.access,
+            is_admin: route.is_admin,
             chat_id: incoming.chat_id,
             update_id: incoming.update_id,
             first_name: &incoming.first_name,
@@ -328,6 +436,7 @@ impl CommandHandler {
         let receipt = Receipt {
             update_id: incoming.update_id,
             chat_id: incoming.chat_id,
+            reply_to: reply_target(incoming),
             replies: decision.replies,
             archive_jobs_done: recorded.archive_jobs.is_empty(),
             archive_jobs: recorded.archive_jobs,
@@ -405,6 +514,7 @@ impl CommandHandler {
                         self.telegram.as_ref(),
                         self.archives.as_ref(),
                         receipt.chat_id,
+                        receipt.reply_to,
                         &reply,
                     )
                     .await?;
@@ -453,6 +563,7 @@ impl CommandHandler {
                 self.telegram.as_ref(),
                 self.archives.as_ref(),
                 receipt.chat_id,
+                receipt.reply_to,
                 &Reply::text(text),
             )
             .await?;
@@ -533,4 +644,10 @@ impl CommandHandler {
         }
         Err(HandleError::Contention { user_id })
     }
+}
+
+/// In a group, replies quote the message that asked (several people talk there); in a private
+/// chat they need not.
+fn reply_target(incoming: &Incoming) -> Option<i64> {
+    (incoming.chat == ChatKind::Group).then_some(incoming.message_id)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::archive::ArchiveStore;
 use crate::domain::decide::Reply;
 use crate::telegram::text::{MAX_CAPTION_UTF16, MAX_MESSAGE_UTF16, split, truncate};
-use crate::telegram::{SentMessage, Telegram, TelegramError};
+use crate::telegram::{SentMessage, Telegram, TelegramError, TextFormat};
 
 use super::command::HandleError;
 
@@ -18,12 +18,14 @@ pub(super) async fn deliver(
     telegram: &dyn Telegram,
     archives: &dyn ArchiveStore,
     chat_id: i64,
+    reply_to: Option<i64>,
     reply: &Reply,
 ) -> Result<(), HandleError> {
     match reply {
         Reply::Text { text } => {
             for piece in split(text, MAX_MESSAGE_UTF16) {
-                with_retries(|| telegram.send_message(chat_id, &piece)).await?;
+                with_retries(|| telegram.send_text(chat_id, reply_to, &piece, TextFormat::Plain))
+                    .await?;
             }
         }
         Reply::Answer { .. } => {
@@ -37,14 +39,15 @@ pub(super) async fn deliver(
             Some(bytes) => {
                 let caption = truncate(caption, MAX_CAPTION_UTF16);
                 with_retries(|| {
-                    telegram.send_document(chat_id, file_name, bytes.clone(), &caption)
+                    telegram.send_document(chat_id, reply_to, file_name, bytes.clone(), &caption)
                 })
                 .await?;
             }
             None => {
                 tracing::error!(key = %s3_key, "an archive named in the stream is missing from the archive store");
                 let text = "That archive's file is missing from storage, so I can't send it. Nothing else was changed.";
-                with_retries(|| telegram.send_message(chat_id, text)).await?;
+                with_retries(|| telegram.send_text(chat_id, reply_to, text, TextFormat::Plain))
+                    .await?;
             }
         },
     }

@@ -35,6 +35,7 @@ pub(super) async fn import_document(
     telegram: &dyn Telegram,
     archives: &dyn ArchiveStore,
     state: &UserState,
+    owner: i64,
     incoming: &Incoming,
     document: &DocumentRef,
     default_model: &str,
@@ -66,8 +67,8 @@ pub(super) async fn import_document(
         Ok(valid) => valid,
         Err(reason) => return Ok(ImportOutcome::Rejected(reason)),
     };
-    let session_id = derived_session_id(incoming.user_id, incoming.update_id, "import");
-    let s3_key = archive_key(incoming.user_id, session_id);
+    let session_id = derived_session_id(owner, incoming.update_id, "import");
+    let s3_key = archive_key(owner, session_id);
     let stored = StoredImport {
         session_id,
         model_name: valid.model_name.clone(),
@@ -76,7 +77,7 @@ pub(super) async fn import_document(
         s3_key: s3_key.clone(),
         imported_at,
     };
-    let document = valid.into_document(incoming.user_id, session_id);
+    let document = valid.into_document(owner, session_id);
     let body = serde_json::to_vec_pretty(&document).expect("archives serialise to JSON");
     archives.put(&s3_key, body).await?;
     Ok(ImportOutcome::Stored(stored))

@@ -21,7 +21,8 @@ use uuid::Uuid;
 
 use self::items::{Item, key, n, s};
 use super::{
-    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, SessionRows, StoreError,
+    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, RefusalLog, SessionRows,
+    StoreError,
 };
 use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::projection::{RowChange, Rows, message_prefix};
@@ -493,5 +494,41 @@ impl OffsetStore for DynamoDbStore {
             .await
             .map_err(|e| backend("UpdateItem", e))?;
         Ok(())
+    }
+}
+
+/// The stranger's own partition: only their id, the quiet period's end and the table's `ttl`.
+const REFUSAL_SK: &str = "REFUSED";
+
+#[async_trait]
+impl RefusalLog for DynamoDbStore {
+    async fn note_refusal(
+        &self,
+        user_id: i64,
+        now: i64,
+        quiet_seconds: i64,
+    ) -> Result<bool, StoreError> {
+        let mut item = key(user_id, REFUSAL_SK);
+        item.insert("quiet_until".into(), n(now + quiet_seconds));
+        item.insert("ttl".into(), n(now + quiet_seconds));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR quiet_until <= :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(backend("PutItem", e)),
+        }
     }
 }

@@ -48,6 +48,9 @@ impl StoreError {
 pub struct Receipt {
     pub update_id: i64,
     pub chat_id: i64,
+    /// The message the replies answer (in groups), so they show as replies to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
     pub replies: Vec<Reply>,
     pub archive_jobs: Vec<ArchiveJob>,
     /// The update's events not yet published on the event bus (all of them, until they are).
@@ -140,6 +143,20 @@ pub trait SessionRows: Send + Sync {
     ) -> Result<(), StoreError>;
     /// All live session and message rows of a user.
     async fn live_rows(&self, user_id: i64) -> Result<Rows, StoreError>;
+}
+
+/// When a stranger was last told they may not use the bot. Holds only their id and times (no
+/// text, no stream), and expires by itself.
+#[async_trait]
+pub trait RefusalLog: Send + Sync {
+    /// Notes a refusal to `user_id` at `now`, unless one was noted within `quiet_seconds`:
+    /// true when the caller should send the refusal (at most once per quiet period).
+    async fn note_refusal(
+        &self,
+        user_id: i64,
+        now: i64,
+        quiet_seconds: i64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Where the poller is in Telegram's update stream (the original's row `pk 0 / sk last_update_id`).

@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use super::dynamodb::RECEIPT_TTL_SECONDS;
 use super::{
-    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, SessionRows, StoreError,
+    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, RefusalLog, SessionRows,
+    StoreError,
 };
 use crate::domain::events::{ChatMessage, RecordedEvent, Role};
 use crate::domain::projection::{MessageRow, Row, RowChange, Rows, SessionRow};
@@ -606,6 +607,30 @@ impl OffsetStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl RefusalLog for SqliteStore {
+    async fn note_refusal(
+        &self,
+        user_id: i64,
+        now: i64,
+        quiet_seconds: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .db
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT INTO refusals (user_id, quiet_until) VALUES (?1, ?2)
+                     ON CONFLICT (user_id) DO UPDATE SET quiet_until = excluded.quiet_until
+                     WHERE refusals.quiet_until <= ?3",
+                    params![user_id, now + quiet_seconds, now],
+                )
+            })
+            .await
+            .map_err(backend)?;
+        Ok(changed == 1)
     }
 }
 

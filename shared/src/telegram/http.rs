@@ -183,10 +183,14 @@ impl Telegram for HttpTelegram {
     async fn send_text(
         &self,
         chat_id: i64,
+        reply_to: Option<i64>,
         text: &str,
         format: TextFormat,
     ) -> Result<SentMessage, TelegramError> {
         let mut body = json!({ "chat_id": chat_id, "text": text, "link_preview_options": {"is_disabled": true} });
+        if let Some(message_id) = reply_to {
+            body["reply_parameters"] = reply_parameters(message_id);
+        }
         if format == TextFormat::Html {
             body["parse_mode"] = json!("HTML");
         }
@@ -219,6 +223,7 @@ impl Telegram for HttpTelegram {
     async fn send_document(
         &self,
         chat_id: i64,
+        reply_to: Option<i64>,
         file_name: &str,
         bytes: Vec<u8>,
         caption: &str,
@@ -228,10 +233,13 @@ impl Telegram for HttpTelegram {
             .file_name(file_name.to_string())
             .mime_str("application/json")
             .expect("a static MIME type parses");
-        let form = reqwest::multipart::Form::new()
+        let mut form = reqwest::multipart::Form::new()
             .text("chat_id", chat_id.to_string())
             .text("caption", caption.to_string())
             .part("document", part);
+        if let Some(message_id) = reply_to {
+            form = form.text("reply_parameters", reply_parameters(message_id).to_string());
+        }
         let response = self
             .http
             .post(self.method_url(METHOD))
@@ -298,4 +306,9 @@ impl Telegram for HttpTelegram {
         }
         Ok(bytes)
     }
+}
+
+/// `ReplyParameters` that still send when the message replied to was deleted.
+fn reply_parameters(message_id: i64) -> serde_json::Value {
+    json!({ "message_id": message_id, "allow_sending_without_reply": true })
 }

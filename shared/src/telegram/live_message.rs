@@ -53,6 +53,8 @@ struct Page {
 pub struct LiveMessage<'a> {
     telegram: &'a dyn Telegram,
     chat_id: i64,
+    /// The message the reply answers (in groups), quoted by its first message.
+    reply_to: Option<i64>,
     settings: LiveSettings,
     pages: Vec<Page>,
     next_call: Instant,
@@ -60,16 +62,19 @@ pub struct LiveMessage<'a> {
 }
 
 impl<'a> LiveMessage<'a> {
-    /// A live reply in `chat_id`, reusing `message_ids` (sent by an earlier, interrupted try).
+    /// A live reply in `chat_id` (to the message `reply_to`, if given), reusing `message_ids`
+    /// (sent by an earlier, interrupted try).
     pub fn new(
         telegram: &'a dyn Telegram,
         chat_id: i64,
+        reply_to: Option<i64>,
         message_ids: &[i64],
         settings: LiveSettings,
     ) -> LiveMessage<'a> {
         LiveMessage {
             telegram,
             chat_id,
+            reply_to,
             settings,
             pages: message_ids
                 .iter()
@@ -182,7 +187,11 @@ impl<'a> LiveMessage<'a> {
             }
             None => {
                 self.stats.sends += 1;
-                let sent = self.telegram.send_text(self.chat_id, &body, format).await;
+                let reply_to = self.reply_to.filter(|_| self.pages.is_empty());
+                let sent = self
+                    .telegram
+                    .send_text(self.chat_id, reply_to, &body, format)
+                    .await;
                 sent.map(|message| {
                     self.pages.push(Page {
                         message_id: message.message_id,

@@ -108,11 +108,14 @@ pub trait Telegram: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Box<serde_json::value::RawValue>>, TelegramError>;
     async fn send_message(&self, chat_id: i64, text: &str) -> Result<SentMessage, TelegramError> {
-        self.send_text(chat_id, text, TextFormat::Plain).await
+        self.send_text(chat_id, None, text, TextFormat::Plain).await
     }
+    /// `sendMessage`, as a reply to the message `reply_to` when given (in groups: the message
+    /// that asked), still sent if that message is gone.
     async fn send_text(
         &self,
         chat_id: i64,
+        reply_to: Option<i64>,
         text: &str,
         format: TextFormat,
     ) -> Result<SentMessage, TelegramError>;
@@ -128,6 +131,7 @@ pub trait Telegram: Send + Sync {
     async fn send_document(
         &self,
         chat_id: i64,
+        reply_to: Option<i64>,
         file_name: &str,
         bytes: Vec<u8>,
         caption: &str,

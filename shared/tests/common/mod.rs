@@ -1,6 +1,7 @@
 //! Drives the pure domain the way the command handler does, without I/O.
 #![allow(dead_code)] // each test file uses a part
 
+use cloud_ai_shared::domain::access::AccessPolicy;
 use cloud_ai_shared::domain::archive_job::ArchiveJob;
 use cloud_ai_shared::domain::backend::BackendStatus;
 use cloud_ai_shared::domain::command::parse;
@@ -21,6 +22,12 @@ pub struct Bot {
     pub events: Vec<RecordedEvent>,
     pub rows: Rows,
     pub next_update: i64,
+    /// Whether the updates come from a group chat (the stream is the group's).
+    pub in_group: bool,
+    /// Whether the sender is one of the bot's admins.
+    pub is_admin: bool,
+    /// The configured access lists (for `/users` and `/deny`).
+    pub access: AccessPolicy,
     /// The model backend as the handler would have read it (`None`: no backend configured).
     pub backend: Option<BackendStatus>,
 }
@@ -35,6 +42,8 @@ impl Bot {
         let recent: Vec<ChatMessage> = Vec::new();
         let ctx = Context {
             user_id: USER,
+            sender_id: USER,
+            in_group: self.in_group,
             chat_id: CHAT,
             update_id: self.next_update,
             first_name: "Ada",
@@ -43,6 +52,8 @@ impl Bot {
             recent_messages: &recent,
             answering: self.backend.is_some(),
             backend: self.backend.as_ref(),
+            access: &self.access,
+            is_admin: self.is_admin,
         };
         let decision = decide(&self.state, &input, &ctx);
         self.commit(&decision);
