@@ -189,6 +189,7 @@ async fn a_user_walks_through_the_whole_command_table() {
             file_name,
             caption,
             bytes,
+            ..
         },
     ] = sent.as_slice()
     else {

@@ -83,13 +83,14 @@ async fn documents_upload_and_downloads_are_capped() {
     let fake = FakeTelegram::start(TOKEN).await;
     let client = HttpTelegram::new(&fake.base_url, TOKEN);
     client
-        .send_document(9, None, "a.json", b"{\"a\":1}".to_vec(), "caption")
+        .send_document(-9, Some(4), "a.json", b"{\"a\":1}".to_vec(), "caption")
         .await
         .unwrap();
     assert_eq!(
         fake.sent(),
         vec![cloud_ai_tests::fake_telegram::Sent::Document {
-            chat_id: 9,
+            chat_id: -9,
+            reply_to: Some(4),
             file_name: "a.json".into(),
             caption: "caption".into(),
             bytes: b"{\"a\":1}".to_vec(),

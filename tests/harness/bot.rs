@@ -154,6 +154,18 @@ impl TestBot {
         new_handler(&self.store, &self.archives, &self.telegram)
     }
 
+    /// A command handler on this bot's stores with other settings (another access policy).
+    pub fn handler_with(&self, settings: Settings) -> CommandHandler {
+        CommandHandler::new(
+            self.store.clone(),
+            self.store.clone(),
+            self.store.clone(),
+            self.archives.clone(),
+            Arc::new(HttpTelegram::new(&self.telegram.base_url, TOKEN)),
+            settings,
+        )
+    }
+
     pub async fn start() -> TestBot {
         let moto = MotoServer::shared();
         let config = moto.sdk_config().await;

@@ -19,10 +19,13 @@ use serde_json::{Value, json};
 pub enum Sent {
     Message {
         chat_id: i64,
+        /// `reply_parameters.message_id`: the message this one replies to.
+        reply_to: Option<i64>,
         text: String,
     },
     Document {
         chat_id: i64,
+        reply_to: Option<i64>,
         file_name: String,
         caption: String,
         bytes: Vec<u8>,
@@ -30,6 +33,18 @@ pub enum Sent {
 }
 
 impl Sent {
+    pub fn chat_id(&self) -> i64 {
+        match self {
+            Sent::Message { chat_id, .. } | Sent::Document { chat_id, .. } => *chat_id,
+        }
+    }
+
+    pub fn reply_to(&self) -> Option<i64> {
+        match self {
+            Sent::Message { reply_to, .. } | Sent::Document { reply_to, .. } => *reply_to,
+        }
+    }
+
     pub fn text(&self) -> Option<&str> {
         match self {
             Sent::Message { text, .. } => Some(text),
@@ -520,6 +535,16 @@ async fn method(
     }
 }
 
+/// `reply_parameters.message_id`: a JSON object, or its text in a form upload.
+fn reply_to(params: &HashMap<String, Value>) -> Option<i64> {
+    let value = params.get("reply_parameters")?;
+    let object = match value {
+        Value::String(text) => serde_json::from_str(text).ok()?,
+        other => other.clone(),
+    };
+    object.get("message_id")?.as_i64()
+}
+
 /// Does a call other than `getUpdates`.
 fn perform(
     inner: &mut Inner,
@@ -545,6 +570,7 @@ fn perform(
             inner.next_message_id += 1;
             inner.sent.push(Sent::Message {
                 chat_id,
+                reply_to: reply_to(params),
                 text: text.clone(),
             });
             inner.shown.push(Shown {
@@ -636,6 +662,7 @@ fn perform(
             let size = bytes.len();
             inner.sent.push(Sent::Document {
                 chat_id,
+                reply_to: reply_to(params),
                 file_name: file_name.clone(),
                 caption,
                 bytes,

@@ -34,6 +34,51 @@ pub fn text(update_id: i64, user_id: i64, chat_id: i64, text: &str) -> Value {
     message(update_id, user_id, chat_id, fields)
 }
 
+/// A group member: `username` is also their first name, capitalised.
+pub fn member(user_id: i64, username: &str) -> Value {
+    let mut first = username.to_string();
+    first[..1].make_ascii_uppercase();
+    json!({"id": user_id, "is_bot": false, "first_name": first, "username": username})
+}
+
+/// A text from `from` in the group `chat_id`, with Telegram's entities for a leading command
+/// and for `@mentions`; `reply_to` makes it a reply to a message by that user.
+pub fn group_text(
+    update_id: i64,
+    from: Value,
+    chat_id: i64,
+    text: &str,
+    reply_to: Option<Value>,
+) -> Value {
+    let mut entities = Vec::new();
+    let mut offset = 0;
+    for word in text.split(' ') {
+        let length = word.encode_utf16().count();
+        if word.starts_with('/') && offset == 0 {
+            entities.push(json!({"offset": 0, "length": length, "type": "bot_command"}));
+        } else if word.starts_with('@') && length > 1 {
+            entities.push(json!({"offset": offset, "length": length, "type": "mention"}));
+        }
+        offset += length + 1;
+    }
+    let mut message = json!({
+        "message_id": update_id * 10,
+        "from": from,
+        "chat": {"id": chat_id, "title": "Friends", "type": "supergroup"},
+        "date": 1_764_000_000 + update_id,
+        "text": text,
+    });
+    if !entities.is_empty() {
+        message["entities"] = json!(entities);
+    }
+    if let Some(author) = reply_to {
+        message["reply_to_message"] = json!({
+            "message_id": update_id * 10 - 1, "from": author, "date": 1_764_000_000,
+            "chat": {"id": chat_id, "title": "Friends", "type": "supergroup"}, "text": "earlier"});
+    }
+    json!({"update_id": update_id, "message": message})
+}
+
 pub fn document(
     update_id: i64,
     user_id: i64,
