@@ -156,7 +156,7 @@ fn mentions(text: &str, entities: &[RawEntity]) -> Vec<String> {
         .iter()
         .filter(|e| e.kind == "mention")
         .filter_map(|e| units.get(e.offset..e.offset.checked_add(e.length)?))
-        .map(|slice| String::from_utf16_lossy(slice))
+        .map(String::from_utf16_lossy)
         .map(|m| m.trim_start_matches('@').to_ascii_lowercase())
         .collect()
 }
