@@ -1,9 +1,9 @@
 locals {
   common_env = {
-    TELEGRAM_TOKEN   = var.telegram_token
-    TABLE_NAME       = aws_dynamodb_table.sessions.name
-    RUST_LOG         = "info"
-    AWS_ENDPOINT_URL = var.function_aws_endpoint_url
+    TELEGRAM_TOKEN_PARAMETER = aws_ssm_parameter.telegram_token.name
+    TABLE_NAME               = aws_dynamodb_table.sessions.name
+    RUST_LOG                 = "info"
+    AWS_ENDPOINT_URL         = var.function_aws_endpoint_url
   }
   functions = {
     poller = {
@@ -16,17 +16,17 @@ locals {
       concurrency = var.command_concurrency
       timeout     = var.command_timeout
       env = {
-        BUCKET_NAME     = aws_s3_bucket.archives.bucket
-        EVENT_BUS_NAME  = aws_cloudwatch_event_bus.cloud_ai.name
-        DEFAULT_MODEL   = var.default_model
-        BOT_USERNAME    = var.bot_username
-        ALLOWED_USERS   = var.allowed_users
-        ADMIN_USERS     = var.admin_users
-        MODEL_BACKEND   = var.model_backend
-        OLLAMA_URL      = var.model_backend == "ollama" ? var.ollama_url : ""
-        OPENAI_BASE_URL = var.model_backend == "openai" ? var.openai_base_url : ""
-        OPENAI_API_KEY  = var.model_backend == "openai" ? var.openai_api_key : ""
-        SYSTEM_PROMPT   = var.system_prompt
+        BUCKET_NAME              = aws_s3_bucket.archives.bucket
+        EVENT_BUS_NAME           = aws_cloudwatch_event_bus.cloud_ai.name
+        DEFAULT_MODEL            = var.default_model
+        BOT_USERNAME             = var.bot_username
+        ALLOWED_USERS            = var.allowed_users
+        ADMIN_USERS              = var.admin_users
+        MODEL_BACKEND            = var.model_backend
+        OLLAMA_URL               = var.model_backend == "ollama" ? var.ollama_url : ""
+        OPENAI_BASE_URL          = var.model_backend == "openai" ? var.openai_base_url : ""
+        OPENAI_API_KEY_PARAMETER = local.openai_api_key_parameter == null ? "" : local.openai_api_key_parameter.name
+        SYSTEM_PROMPT            = var.system_prompt
       }
     }
     archiver = {
@@ -65,7 +65,7 @@ resource "aws_lambda_function" "function" {
   #checkov:skip=CKV_AWS_117:The functions call the public Telegram API and touch no private network resources; a VPC would only add a NAT gateway.
   #checkov:skip=CKV_AWS_116:No function is left without a dead-letter path: command's is its queue's redrive, archiver's is its EventBridge target's DLQ, and a failed poll is retried by the next scheduled run.
   #checkov:skip=CKV_AWS_272:The zips are built by the deployer's own pipeline (scripts/build-lambdas.sh); AWS Signer is not available on LocalStack, the development target.
-  #checkov:skip=CKV_AWS_173:Environment variables are encrypted at rest with the AWS managed key; the token is also kept out of logs and errors. A customer key adds cost without a reader to keep out.
+  #checkov:skip=CKV_AWS_173:Environment variables are encrypted at rest with the AWS managed key and hold no secret (the token and the API key are SSM SecureString parameters, named here). A customer key adds cost without a reader to keep out.
   #checkov:skip=CKV_AWS_50:Every log line is JSON with the Lambda request id; the functions make few downstream calls, so X-Ray traces would add cost without insight.
   for_each         = local.functions
   function_name    = "${var.name_prefix}-${each.key}"
@@ -96,6 +96,12 @@ data "aws_iam_policy_document" "function" {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
+  }
+
+  statement {
+    sid       = "Secrets"
+    actions   = ["ssm:GetParameter"]
+    resources = concat([aws_ssm_parameter.telegram_token.arn], each.key == "command" ? aws_ssm_parameter.openai_api_key[*].arn : [])
   }
 
   statement {

@@ -25,3 +25,11 @@ output "event_bus_name" {
 output "function_names" {
   value = { for k, f in aws_lambda_function.function : k => f.function_name }
 }
+
+output "alarm_topic_arn" {
+  value = aws_sns_topic.alarms.arn
+}
+
+output "telegram_token_parameter" {
+  value = aws_ssm_parameter.telegram_token.name
+}

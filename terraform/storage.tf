@@ -119,3 +119,28 @@ resource "aws_s3_bucket_lifecycle_configuration" "archives" {
   }
   depends_on = [aws_s3_bucket_versioning.archives]
 }
+
+# Every request to the archives must use TLS.
+data "aws_iam_policy_document" "archives_tls_only" {
+  statement {
+    sid       = "DenyWithoutTls"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.archives.arn, "${aws_s3_bucket.archives.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "archives" {
+  bucket     = aws_s3_bucket.archives.id
+  policy     = data.aws_iam_policy_document.archives_tls_only.json
+  depends_on = [aws_s3_bucket_public_access_block.archives]
+}

@@ -167,3 +167,9 @@ variable "system_prompt" {
   type        = string
   default     = ""
 }
+
+variable "alarm_email" {
+  description = "An e-mail address subscribed to the alarms topic (it must confirm the subscription). Empty: subscribe yourself to the topic."
+  type        = string
+  default     = ""
+}

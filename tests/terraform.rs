@@ -80,7 +80,8 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
         workspace.ok(&refs)
     };
     workspace.ok(&["init", "-no-color"]);
-    run(with_vars(&["apply", "-auto-approve", "-no-color"]));
+    let applied = run(with_vars(&["apply", "-auto-approve", "-no-color"]));
+    assert_no_secret(&applied, "apply's output");
 
     let sdk = moto.sdk_config().await;
 
@@ -201,6 +202,20 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
         .apply_server_side_encryption_by_default()
         .unwrap();
     assert_eq!(default.sse_algorithm().as_str(), "AES256");
+    // Requests without TLS are denied.
+    let policy = s3
+        .get_bucket_policy()
+        .bucket("chatbot-conversations")
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let deny = &policy["Statement"][0];
+    assert_eq!(deny["Effect"], "Deny", "{policy}");
+    assert_eq!(
+        deny["Condition"]["Bool"]["aws:SecureTransport"], "false",
+        "{policy}"
+    );
     let lifecycle = s3
         .get_bucket_lifecycle_configuration()
         .bucket("chatbot-conversations")
@@ -272,8 +287,81 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
             Some("chatbot-sessions"),
             "{function}"
         );
-        assert!(env.contains_key("TELEGRAM_TOKEN"), "{function}");
+        // The token is a SecureString parameter; the environment only names it.
+        assert!(!env.contains_key("TELEGRAM_TOKEN"), "{function}");
+        assert_eq!(
+            env.get("TELEGRAM_TOKEN_PARAMETER").map(String::as_str),
+            Some("/cloud-ai/telegram-token"),
+            "{function}"
+        );
+        assert_no_secret(&format!("{env:?}"), function);
     }
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let parameter = ssm
+        .get_parameter()
+        .name("/cloud-ai/telegram-token")
+        .send()
+        .await
+        .unwrap()
+        .parameter
+        .unwrap();
+    assert_eq!(parameter.r#type().map(|t| t.as_str()), Some("SecureString"));
+    assert_ne!(parameter.value(), Some(TOKEN), "read without decryption");
+
+    // The operator hears of dead letters, errors, throttles and a stopped poller.
+    let alarms = moto.boto3(
+        "import boto3, json\n\
+         alarms = boto3.client('cloudwatch').describe_alarms()['MetricAlarms']\n\
+         topics = [t['TopicArn'] for t in boto3.client('sns').list_topics()['Topics']]\n\
+         print(json.dumps({'topics': topics, 'alarms': [{'name': a['AlarmName'], 'metric': a['MetricName'], \
+         'dimensions': a['Dimensions'], 'actions': a['AlarmActions'], 'missing': a.get('TreatMissingData')} for a in alarms]}))",
+    );
+    let topic = alarms["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t.as_str().unwrap().ends_with(":cloud-ai-alarms"))
+        .expect("the alarms topic")
+        .clone();
+    let mut watched: Vec<String> = alarms["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            assert_eq!(a["actions"], serde_json::json!([topic]), "{a}");
+            format!(
+                "{} {} {}",
+                a["name"].as_str().unwrap(),
+                a["metric"].as_str().unwrap(),
+                a["dimensions"][0]["Value"].as_str().unwrap()
+            )
+        })
+        .collect();
+    watched.sort();
+    assert_eq!(
+        watched,
+        [
+            "cloud-ai-archiver-dead-letters ApproximateNumberOfMessagesVisible cloud-ai-archiver-dlq",
+            "cloud-ai-archiver-errors Errors cloud-ai-archiver",
+            "cloud-ai-archiver-throttles Throttles cloud-ai-archiver",
+            "cloud-ai-command-errors Errors cloud-ai-command",
+            "cloud-ai-command-throttles Throttles cloud-ai-command",
+            "cloud-ai-poller-errors Errors cloud-ai-poller",
+            "cloud-ai-poller-stopped Invocations cloud-ai-poller",
+            "cloud-ai-poller-throttles Throttles cloud-ai-poller",
+            "cloud-ai-updates-dead-letters ApproximateNumberOfMessagesVisible cloud-ai-updates-dlq.fifo",
+        ]
+    );
+    let stopped = alarms["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "cloud-ai-poller-stopped")
+        .unwrap();
+    assert_eq!(
+        stopped["missing"], "breaching",
+        "no runs at all is the worst case"
+    );
     let mappings = lambda.list_event_source_mappings().send().await.unwrap();
     let mapping = mappings
         .event_source_mappings()
@@ -370,6 +458,7 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
         "the plan drifts:\n{}",
         String::from_utf8_lossy(&output.stdout)
     );
+    assert_no_secret(&String::from_utf8_lossy(&output.stdout), "plan's output");
 
     let outputs: serde_json::Value =
         serde_json::from_str(&workspace.ok(&["output", "-json", "-no-color"])).unwrap();
@@ -383,6 +472,12 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
             .contains(&"chatbot-sessions".to_string()),
         "destroy removed the table"
     );
+}
+
+/// The token's secret part must not show in what Terraform prints or the functions carry.
+fn assert_no_secret(text: &str, place: &str) {
+    let secret = TOKEN.split(':').nth(1).unwrap();
+    assert!(!text.contains(secret), "the bot token shows in {place}");
 }
 
 /// The bucket's versioning status. moto answers `GetBucketVersioning` with the root element
@@ -427,9 +522,18 @@ async fn role_config(sdk: &SdkConfig, function_name: &str, telegram: &FakeTelegr
         .and_then(|e| e.variables())
         .cloned()
         .unwrap_or_default();
+    // The function reads its secrets from the parameters its environment names, as at a cold start.
+    let secrets =
+        cloud_ai_shared::parameters::read_secret_parameters(sdk, |name| env.get(name).cloned())
+            .await
+            .unwrap_or_else(|e| panic!("{function_name}'s secrets: {e}"));
+    assert_eq!(
+        secrets.get("TELEGRAM_TOKEN").map(String::as_str),
+        Some(TOKEN)
+    );
     Config::from_lookup(|name| match name {
         "TELEGRAM_API_URL" => Some(telegram.base_url.clone()),
-        _ => env.get(name).cloned(),
+        _ => secrets.get(name).or_else(|| env.get(name)).cloned(),
     })
     .unwrap_or_else(|e| panic!("{function_name}'s environment: {e}"))
 }

@@ -81,30 +81,54 @@ pub struct Config {
     pub access: AccessPolicy,
 }
 
-/// Secrets that may come from a file named by `<NAME>_FILE` (container and systemd secrets).
-const FILE_SECRETS: &[(&str, &str)] = &[
-    ("TELEGRAM_TOKEN", "TELEGRAM_TOKEN_FILE"),
-    ("OPENAI_API_KEY", "OPENAI_API_KEY_FILE"),
+/// The secrets: each may also come from a file (`<NAME>_FILE`, as container and systemd secrets
+/// provide them; the one-process bot) or an SSM SecureString parameter (`<NAME>_PARAMETER`; the
+/// Lambdas, see [`crate::parameters`]), so it need not sit in a plain environment variable.
+pub const SECRETS: &[Secretly] = &[
+    Secretly {
+        name: "TELEGRAM_TOKEN",
+        file: "TELEGRAM_TOKEN_FILE",
+        parameter: "TELEGRAM_TOKEN_PARAMETER",
+    },
+    Secretly {
+        name: "OPENAI_API_KEY",
+        file: "OPENAI_API_KEY_FILE",
+        parameter: "OPENAI_API_KEY_PARAMETER",
+    },
 ];
+
+/// A secret's variable and the variables that say where else to read it.
+pub struct Secretly {
+    pub name: &'static str,
+    pub file: &'static str,
+    pub parameter: &'static str,
+}
 
 impl Config {
     /// Reads the environment; a secret unset there is read from the file its `_FILE`
     /// variable names.
     pub fn from_env() -> Result<Config, ConfigError> {
         let mut from_files = std::collections::HashMap::new();
-        for (name, file_variable) in FILE_SECRETS {
-            let set = std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
-            if let (false, Ok(path)) = (set, std::env::var(file_variable)) {
+        for secret in SECRETS {
+            let set = std::env::var(secret.name).is_ok_and(|v| !v.trim().is_empty());
+            if let (false, Ok(path)) = (set, std::env::var(secret.file)) {
                 let text =
                     std::fs::read_to_string(path.trim()).map_err(|e| ConfigError::Invalid {
-                        name: file_variable,
+                        name: secret.file,
                         reason: format!("cannot read {}: {e}", path.trim()),
                     })?;
-                from_files.insert(*name, text);
+                from_files.insert(secret.name.to_string(), text);
             }
         }
+        Config::from_env_with(&from_files)
+    }
+
+    /// Reads the environment, with `secrets` (read elsewhere) first.
+    pub fn from_env_with(
+        secrets: &std::collections::HashMap<String, String>,
+    ) -> Result<Config, ConfigError> {
         Config::from_lookup(|name| {
-            from_files
+            secrets
                 .get(name)
                 .cloned()
                 .or_else(|| std::env::var(name).ok())

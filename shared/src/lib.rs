@@ -16,6 +16,7 @@ pub mod embedded;
 pub mod error;
 pub mod handlers;
 pub mod model;
+pub mod parameters;
 pub mod queue;
 #[cfg(feature = "embedded")]
 pub mod sqlite;

@@ -28,6 +28,14 @@ pub fn init_json_logs() {
         .try_init();
 }
 
+/// A Lambda's configuration: its environment, with the secrets its `<NAME>_PARAMETER`
+/// variables name read from SSM (once, at cold start).
+pub async fn lambda_config(sdk: &SdkConfig) -> Result<Config, ConfigError> {
+    let secrets =
+        crate::parameters::read_secret_parameters(sdk, |name| std::env::var(name).ok()).await?;
+    Config::from_env_with(&secrets)
+}
+
 fn telegram(config: &Config) -> Arc<HttpTelegram> {
     Arc::new(HttpTelegram::new(
         &config.telegram_api_url,

@@ -106,6 +106,30 @@ impl MotoServer {
         }
     }
 
+    /// Runs a boto3 `script` (boto3 comes with moto) against this server and parses what it
+    /// prints as JSON: for the services the tests have no Rust SDK crate for (CloudWatch, SNS).
+    pub fn boto3(&self, script: &str) -> serde_json::Value {
+        let output = Command::new(python())
+            .args(["-c", script])
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .expect("run boto3");
+        assert!(
+            output.status.success(),
+            "the boto3 script failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "the boto3 script printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+
     /// An SDK configuration aimed at this server, with the emulator's dummy credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())

@@ -3,7 +3,6 @@
 
 use anyhow::Context as _;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use cloud_ai_shared::config::Config;
 use cloud_ai_shared::handlers::archive_event::handle_archive_event;
 use cloud_ai_shared::{aws, wiring};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -12,8 +11,8 @@ use serde_json::{Value, json};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     wiring::init_json_logs();
-    let config = Config::from_env().context("configuration")?;
     let sdk = aws::load_config().await;
+    let config = wiring::lambda_config(&sdk).await.context("configuration")?;
     let handler = wiring::command_handler(&config, &sdk);
     let handler = &handler;
     lambda_runtime::run(service_fn(

@@ -3,7 +3,6 @@
 
 use anyhow::Context as _;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use cloud_ai_shared::config::Config;
 use cloud_ai_shared::handlers::sqs_batch::handle_batch_until;
 use cloud_ai_shared::{aws, wiring};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -11,8 +10,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     wiring::init_json_logs();
-    let config = Config::from_env().context("configuration")?;
     let sdk = aws::load_config().await;
+    let config = wiring::lambda_config(&sdk).await.context("configuration")?;
     let handler = wiring::publishing_command_handler(&config, &sdk).context("configuration")?;
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -2,7 +2,6 @@
 //! time allows and queues each raw update on the SQS FIFO queue.
 
 use anyhow::Context as _;
-use cloud_ai_shared::config::Config;
 use cloud_ai_shared::{aws, wiring};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -10,8 +9,8 @@ use serde_json::{Value, json};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     wiring::init_json_logs();
-    let config = Config::from_env().context("configuration")?;
     let sdk = aws::load_config().await;
+    let config = wiring::lambda_config(&sdk).await.context("configuration")?;
     let poller = wiring::poller(&config, &sdk).context("configuration")?;
     let poller = &poller;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
