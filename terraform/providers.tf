@@ -15,13 +15,16 @@ provider "aws" {
   s3_use_path_style           = local.emulated
 
   endpoints {
+    cloudwatch     = local.endpoint
     cloudwatchlogs = local.endpoint
     dynamodb       = local.endpoint
     events         = local.endpoint
     iam            = local.endpoint
     lambda         = local.endpoint
     s3             = local.endpoint
+    sns            = local.endpoint
     sqs            = local.endpoint
+    ssm            = local.endpoint
     sts            = local.endpoint
   }
 

@@ -460,6 +460,27 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
     );
     assert_no_secret(&String::from_utf8_lossy(&output.stdout), "plan's output");
 
+    // moto serves plain HTTP, and enforces the TLS-only policy: an archive cannot be written
+    // there. The pipeline below runs without the policy (which the destroy does not miss).
+    let denied = s3
+        .put_object()
+        .bucket("chatbot-conversations")
+        .key("archives/1/probe.json")
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .expect_err("a request without TLS is denied");
+    assert_eq!(
+        denied.raw_response().map(|r| r.status().as_u16()),
+        Some(403),
+        "{denied:?}"
+    );
+    s3.delete_bucket_policy()
+        .bucket("chatbot-conversations")
+        .send()
+        .await
+        .unwrap();
+
     let outputs: serde_json::Value =
         serde_json::from_str(&workspace.ok(&["output", "-json", "-no-color"])).unwrap();
     an_update_travels_the_deployed_pipeline_to_an_archive(&sdk, &outputs).await;
