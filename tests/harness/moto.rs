@@ -130,6 +130,21 @@ impl MotoServer {
         })
     }
 
+    /// Stores `value` as a fresh SecureString parameter, as the stack keeps the bot token;
+    /// returns its name (for `TELEGRAM_TOKEN_PARAMETER`).
+    pub async fn secure_parameter(&self, value: &str) -> String {
+        let name = format!("/cloud-ai-test/{}/secret", uuid::Uuid::new_v4().simple());
+        aws_sdk_ssm::Client::new(&self.sdk_config().await)
+            .put_parameter()
+            .name(&name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .expect("store the parameter");
+        name
+    }
+
     /// An SDK configuration aimed at this server, with the emulator's dummy credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())

@@ -236,3 +236,61 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
     assert!(bot.terminate(Duration::from_secs(30)).await.success());
     std::fs::remove_dir_all(&data_dir).unwrap();
 }
+
+/// The bot as an owner first runs it: private (no `ALLOWED_USERS`), the token in a file (as a
+/// container or systemd secret), the owner an admin. A stranger learns their id and nothing is
+/// kept of them; the owner lets them in at run time; the change survives a restart.
+#[tokio::test]
+async fn a_private_bot_refuses_a_stranger_until_the_owner_allows_them() {
+    const OWNER: i64 = 700;
+    const STRANGER: i64 = 701;
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let model = FakeModel::start(&["llama3:latest"]).await;
+    let data_dir = temp_data_dir();
+    let token_file = data_dir.join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let env: Vec<(String, String)> = chat_bot_env(
+        &telegram,
+        &data_dir,
+        &model,
+        &[("ADMIN_USERS", OWNER.to_string())],
+    )
+    .into_iter()
+    .filter(|(k, _)| k != "TELEGRAM_TOKEN" && k != "ALLOWED_USERS")
+    .chain([(
+        "TELEGRAM_TOKEN_FILE".to_string(),
+        token_file.display().to_string(),
+    )])
+    .collect();
+    let conversation = Conversation::new(telegram.clone(), 9000);
+    let mut bot = BotProcess::start(BINARY, &env);
+
+    let refusal = conversation.ask(&bot, STRANGER, "hello?").await;
+    assert_eq!(
+        refusal,
+        "Sorry, this bot is private. To use it, ask the owner to add 701 (your Telegram user id)."
+    );
+    conversation.send(STRANGER, "please?");
+    let allowed = conversation.ask(&bot, OWNER, "/allow 701").await;
+    assert_eq!(allowed, "701 may use the bot now.");
+    assert_eq!(
+        conversation.sent_to(STRANGER).len(),
+        1,
+        "no second refusal within the hour"
+    );
+    assert!(model.requests().is_empty(), "no model call for a stranger");
+
+    bot.terminate(Duration::from_secs(20)).await;
+    let bot = BotProcess::start(BINARY, &env);
+    let greeting = conversation.ask(&bot, STRANGER, "/start").await;
+    assert!(greeting.starts_with("Hello, Ada!"), "{greeting}");
+    assert!(!bot.logs().contains(TOKEN), "the token never shows");
+    drop(bot);
+    // Nothing was kept of the refused messages.
+    let store = SqliteStore::new(Database::open(&data_dir.join("cloud-ai.sqlite3")).unwrap());
+    let events = store.events(STRANGER).await.unwrap();
+    assert!(
+        events.iter().all(|e| !matches!(&e.event, Event::MessagePosted { content, .. } if content.contains("hello?") || content.contains("please?"))),
+        "{events:?}"
+    );
+}

@@ -17,7 +17,11 @@ async fn the_sqs_fixture_is_handled_and_answered() {
     events.create_event_bus().name(&bus).send().await.unwrap();
 
     let env = [
-        ("TELEGRAM_TOKEN", TOKEN.to_string()),
+        // The token as the stack keeps it: a SecureString parameter the function reads.
+        (
+            "TELEGRAM_TOKEN_PARAMETER",
+            moto.secure_parameter(TOKEN).await,
+        ),
         ("TELEGRAM_API_URL", bot.telegram.base_url.clone()),
         ("TABLE_NAME", bot.table.clone()),
         ("BUCKET_NAME", bot.bucket.clone()),
@@ -40,6 +44,11 @@ async fn the_sqs_fixture_is_handled_and_answered() {
         bot.events(123456789).await.len(),
         2,
         "the first session was opened"
+    );
+
+    assert!(
+        !function.logs().contains(TOKEN.split(':').nth(1).unwrap()),
+        "the token never shows in the logs"
     );
 
     // The same envelope again (SQS redelivery): nothing more happens.
