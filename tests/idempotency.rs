@@ -101,6 +101,7 @@ async fn two_concurrent_appends_to_one_stream_cannot_both_succeed() {
                 update_id,
                 chat_id: user,
                 reply_to: None,
+                asked_by: 0,
                 replies: Vec::new(),
                 archive_jobs: Vec::new(),
                 replies_sent: 0,

@@ -5,26 +5,28 @@
 
 use cloud_ai_shared::domain::decide::Reply;
 use cloud_ai_shared::domain::events::{Event, Role};
+use cloud_ai_shared::domain::limits::{MESSAGES, TOKENS, Window};
 use cloud_ai_shared::domain::projection::rebuild_rows;
 use cloud_ai_shared::domain::record::record;
 use cloud_ai_shared::domain::state::UserState;
 use cloud_ai_shared::sqlite::Database;
 use cloud_ai_shared::store::sqlite::SqliteStore;
 use cloud_ai_shared::store::{
-    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, RefusalLog, SessionRows,
+    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt, SessionRows,
     StoreError,
 };
 use cloud_ai_tests::bot::TestBot;
 use uuid::Uuid;
 
-trait Store: EventStore + SessionRows + OffsetStore + RefusalLog {}
-impl<T: EventStore + SessionRows + OffsetStore + RefusalLog> Store for T {}
+trait Store: EventStore + SessionRows + OffsetStore + Quotas {}
+impl<T: EventStore + SessionRows + OffsetStore + Quotas> Store for T {}
 
 fn receipt(update_id: i64) -> Receipt {
     Receipt {
         update_id,
         chat_id: 1,
         reply_to: None,
+        asked_by: 0,
         replies: vec![Reply::text("ok")],
         archive_jobs: Vec::new(),
         unpublished: Vec::new(),
@@ -240,6 +242,47 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
     assert!(
         store.events(stranger).await.unwrap().is_empty(),
         "a refusal leaves no stream"
+    );
+
+    // A counter grants up to its limit in a window, refuses after (saying so first once), and
+    // starts afresh in the next window; adding past the limit always works.
+    let minute = Window::minute(now);
+    for _ in 0..3 {
+        assert_eq!(
+            store.take(user, MESSAGES, minute, 1, 3).await.unwrap(),
+            Allowance::Granted
+        );
+    }
+    assert_eq!(
+        store.take(user, MESSAGES, minute, 1, 3).await.unwrap(),
+        Allowance::Refused { first: true }
+    );
+    assert_eq!(
+        store.take(user, MESSAGES, minute, 1, 3).await.unwrap(),
+        Allowance::Refused { first: false }
+    );
+    assert_eq!(
+        store.take(user + 1, MESSAGES, minute, 1, 3).await.unwrap(),
+        Allowance::Granted,
+        "counters are per user"
+    );
+    let next = Window::minute(minute.resets_at);
+    assert_eq!(
+        store.take(user, MESSAGES, next, 1, 3).await.unwrap(),
+        Allowance::Granted
+    );
+    let day = Window::day(now);
+    assert_eq!(
+        store.take(user, TOKENS, day, 0, 100).await.unwrap(),
+        Allowance::Granted
+    );
+    assert_eq!(
+        store.take(user, TOKENS, day, 150, u64::MAX).await.unwrap(),
+        Allowance::Granted
+    );
+    assert_eq!(
+        store.take(user, TOKENS, day, 0, 100).await.unwrap(),
+        Allowance::Refused { first: true }
     );
     user
 }

@@ -2,6 +2,7 @@
 //! points the clients at an emulator such as LocalStack or moto.
 
 use crate::domain::access::AccessPolicy;
+use crate::domain::limits::Limits;
 use crate::telegram::http::DEFAULT_API_URL;
 
 pub const DEFAULT_TABLE: &str = "chatbot-sessions";
@@ -79,6 +80,8 @@ pub struct Config {
     pub answers: AnswerConfig,
     /// `ALLOWED_USERS` (unset: only the admins; `*`: everyone) and `ADMIN_USERS`.
     pub access: AccessPolicy,
+    /// `MESSAGES_PER_MINUTE`, `TOKENS_PER_DAY` and `ANSWERS_IN_FLIGHT`, per user.
+    pub limits: Limits,
 }
 
 /// The secrets: each may also come from a file (`<NAME>_FILE`, as container and systemd secrets
@@ -223,8 +226,20 @@ impl Config {
                 "{e}; list user ids or @usernames separated by commas, or * for everyone"
             ),
         })?;
+        let defaults = Limits::default();
+        let limits = Limits {
+            messages_per_minute: number("MESSAGES_PER_MINUTE", defaults.messages_per_minute)?,
+            tokens_per_day: number("TOKENS_PER_DAY", defaults.tokens_per_day)?,
+            answers_in_flight: whole_number(
+                "ANSWERS_IN_FLIGHT",
+                get("ANSWERS_IN_FLIGHT"),
+                defaults.answers_in_flight as u64,
+                64,
+            )? as usize,
+        };
         Ok(Config {
             access,
+            limits,
             model_backend,
             answers,
             telegram_token: Secret(token),

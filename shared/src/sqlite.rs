@@ -95,7 +95,15 @@ CREATE TABLE dead_letters (
     // Whether retrying cannot help (an update that cannot be read), so replaying waits for a fix.
     "ALTER TABLE dead_letters ADD COLUMN permanent INTEGER NOT NULL DEFAULT 0;",
     // When each stranger was last refused (no text, no stream: their id and a time).
-    "CREATE TABLE refusals (user_id INTEGER PRIMARY KEY, quiet_until INTEGER NOT NULL);",
+    "CREATE TABLE refusals (user_id INTEGER PRIMARY KEY, quiet_until INTEGER NOT NULL);
+     CREATE TABLE usage_counters (
+         user_id INTEGER NOT NULL,
+         counter TEXT NOT NULL,
+         window_start INTEGER NOT NULL,
+         used INTEGER NOT NULL,
+         told INTEGER NOT NULL DEFAULT 0,
+         PRIMARY KEY (user_id, counter, window_start)
+     ) WITHOUT ROWID;",
 ];
 
 #[derive(Debug, thiserror::Error)]

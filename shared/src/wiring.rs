@@ -93,6 +93,7 @@ pub fn settings(config: &Config) -> Settings {
         bot_username: config.bot_username.clone(),
         bot_id: config.bot_id(),
         access: config.access.clone(),
+        limits: config.limits,
     }
 }
 

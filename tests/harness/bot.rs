@@ -134,7 +134,7 @@ fn new_handler(
 }
 
 /// The test bot's settings: `@cloudaibot` (id 123456789, from [`TOKEN`]), open to everyone, with
-/// [`ADMIN`] as its admin. Access tests build handlers with a private policy instead.
+/// [`ADMIN`] as its admin, and no practical limit on messages a minute. Access tests build handlers with a private policy instead.
 pub fn settings() -> Settings {
     Settings {
         default_model: "llama3".into(),
@@ -143,6 +143,11 @@ pub fn settings() -> Settings {
         access: cloud_ai_shared::domain::access::AccessPolicy {
             admins: vec![cloud_ai_shared::domain::access::Who::Id(ADMIN)],
             ..cloud_ai_shared::domain::access::AccessPolicy::open()
+        },
+        // Tests send faster than people; the limit tests set their own.
+        limits: cloud_ai_shared::domain::limits::Limits {
+            messages_per_minute: 10_000,
+            ..cloud_ai_shared::domain::limits::Limits::default()
         },
     }
 }

@@ -38,6 +38,8 @@ pub fn bot_env(
         ("MODEL_BACKEND", "none".to_string()),
         // Open to everyone; the access tests set their own lists.
         ("ALLOWED_USERS", "*".to_string()),
+        // Tests send faster than people; the limit tests set their own.
+        ("MESSAGES_PER_MINUTE", "10000".to_string()),
         ("RUST_LOG", "info".to_string()),
     ]
     .into_iter()

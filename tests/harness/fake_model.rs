@@ -282,10 +282,12 @@ async fn openai_chat(State(inner): State<Shared>, body: String) -> Response {
         inner.requests.push(body.clone());
         take_script(&mut inner, &body)
     };
+    let include_usage = body["stream_options"]["include_usage"] == json!(true);
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
     tokio::spawn(async move {
         tokio::time::sleep(script.first_delay).await;
         let id = "chatcmpl-1";
+        let count = script.pieces.len();
         for piece in script.pieces {
             tokio::time::sleep(script.delay).await;
             let chunk = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_000_000, "model": model,
@@ -298,7 +300,14 @@ async fn openai_chat(State(inner): State<Shared>, body: String) -> Response {
             Ending::Done => {
                 let last = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_000_000, "model": model,
                     "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
-                format!("data: {last}\n\ndata: [DONE]\n\n")
+                // As OpenAI documents `stream_options.include_usage`: one more chunk, no choices.
+                let usage = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_000_000, "model": model,
+                    "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": count, "total_tokens": 10 + count}});
+                if include_usage {
+                    format!("data: {last}\n\ndata: {usage}\n\ndata: [DONE]\n\n")
+                } else {
+                    format!("data: {last}\n\ndata: [DONE]\n\n")
+                }
             }
             Ending::Error(message) => {
                 format!(

@@ -9,6 +9,7 @@ pub mod command;
 pub mod decide;
 pub mod events;
 pub mod keys;
+pub mod limits;
 pub mod projection;
 pub mod record;
 pub mod replies;

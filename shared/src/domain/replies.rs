@@ -494,3 +494,26 @@ pub fn group_admins_only() -> String {
     "In a group, only the bot's admins can open, switch, archive or import the group's sessions."
         .to_string()
 }
+
+/// A time of day, to the second (limits reset within the minute).
+fn clock(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .map_or_else(|| ts.to_string(), |t| t.format("%H:%M:%S UTC").to_string())
+}
+
+pub fn too_many_messages(limit: u64, resets_at: i64) -> String {
+    format!(
+        "You're sending messages faster than I take them ({limit} a minute), so I'm skipping them for now. Send it again after {}.",
+        clock(resets_at)
+    )
+}
+
+pub fn tokens_used_up(limit: u64, resets_at: i64, now: i64) -> String {
+    let left = (resets_at - now).max(0);
+    format!(
+        "You've used today's {limit} model tokens, so I won't send messages to the model until {} (in {} h {} min). Commands still work; send your message again then.",
+        clock(resets_at),
+        left / 3600,
+        left % 3600 / 60
+    )
+}

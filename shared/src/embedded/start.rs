@@ -24,7 +24,7 @@ use crate::handlers::{CommandHandler, Settings};
 use crate::queue::sqlite::SqliteQueue;
 use crate::sqlite::{Database, DatabaseError};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{EventStore, OffsetStore, RefusalLog, SessionRows, StoreError};
+use crate::store::{EventStore, OffsetStore, Quotas, SessionRows, StoreError};
 use crate::telegram::http::HttpTelegram;
 use crate::telegram::{Telegram, TelegramError};
 use crate::{aws, wiring};
@@ -135,7 +135,7 @@ fn start_error(error: TelegramError, url: &str) -> StartError {
 struct StoragePorts {
     store: Arc<dyn EventStore>,
     rows: Arc<dyn SessionRows>,
-    refusals: Arc<dyn RefusalLog>,
+    quotas: Arc<dyn Quotas>,
     offsets: Arc<dyn OffsetStore>,
     archives: Arc<dyn ArchiveStore>,
 }
@@ -158,7 +158,7 @@ async fn storage(
             Ok(StoragePorts {
                 store: store.clone(),
                 rows: store.clone(),
-                refusals: store.clone(),
+                quotas: store.clone(),
                 offsets: store,
                 archives: Arc::new(FsArchiveStore::new(&embedded.data_dir)),
             })
@@ -169,7 +169,7 @@ async fn storage(
             Ok(StoragePorts {
                 store: store.clone(),
                 rows: store.clone(),
-                refusals: store.clone(),
+                quotas: store.clone(),
                 offsets: store,
                 archives: Arc::new(aws::s3_archive_store(&sdk, &config.bucket_name)),
             })
@@ -214,7 +214,7 @@ impl EmbeddedBot {
             let handler = CommandHandler::new(
                 ports.store.clone(),
                 ports.rows.clone(),
-                ports.refusals.clone(),
+                ports.quotas.clone(),
                 ports.archives.clone(),
                 telegram.clone(),
                 settings.clone(),

@@ -125,7 +125,8 @@ impl Answerer {
     }
 
     /// Generates the answer and shows it in the chat (reusing the messages an interrupted try
-    /// recorded in the receipt, and recording new ones as they are sent). Returns how it ended
+    /// recorded in the receipt, and recording new ones as they are sent). Returns how it ended,
+    /// and the tokens the backend says it took
     /// and what showing it cost.
     #[allow(clippy::too_many_arguments)]
     pub async fn answer(
@@ -138,7 +139,7 @@ impl Answerer {
         session_id: Uuid,
         model: &str,
         deadline: Option<Instant>,
-    ) -> Result<(Generated, LiveStats), HandleError> {
+    ) -> Result<(Generated, LiveStats, Option<u64>), HandleError> {
         let deadline = deadline.map_or_else(
             || Instant::now() + self.settings.time_limit,
             |d| {
@@ -155,9 +156,17 @@ impl Answerer {
             &receipt.answer_message_ids,
             self.settings.live,
         );
+        let mut tokens = None;
         let generated = self
             .generate(
-                telegram, store, user_id, receipt, &mut live, &request, deadline,
+                telegram,
+                store,
+                user_id,
+                receipt,
+                &mut live,
+                &request,
+                deadline,
+                &mut tokens,
             )
             .await?;
         let shown = match &generated {
@@ -177,7 +186,7 @@ impl Answerer {
         }
         self.remember_messages(store, user_id, receipt, &live)
             .await?;
-        Ok((generated, live.stats))
+        Ok((generated, live.stats, tokens))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -190,6 +199,7 @@ impl Answerer {
         live: &mut LiveMessage<'_>,
         request: &ChatRequest,
         deadline: Instant,
+        tokens: &mut Option<u64>,
     ) -> Result<Generated, HandleError> {
         let chat_id = receipt.chat_id;
         let mut typing = tokio::time::interval(self.settings.typing_every);
@@ -236,7 +246,10 @@ impl Answerer {
             let stall = tokio::time::sleep_until(silence_ends);
             tokio::select! {
                 piece = stream.next() => match piece {
-                    None => return Ok(Generated::Complete(text)),
+                    None => {
+                        *tokens = stream.tokens_used();
+                        return Ok(Generated::Complete(text));
+                    }
                     Some(Ok(piece)) => {
                         text.push_str(&piece);
                         let known = live.message_ids().len();

@@ -21,11 +21,12 @@ use crate::domain::decide::{
     needs_recent_messages,
 };
 use crate::domain::events::{Event, Role};
+use crate::domain::limits::{Limits, MESSAGES, TOKENS, Window};
 use crate::domain::record::record;
 use crate::domain::replies;
 use crate::domain::update::{ChatKind, Classified, Content, Incoming, MalformedUpdate, classify};
 use crate::store::{
-    Append, EventStore, FINISH_LEASE_SECONDS, Receipt, RefusalLog, SessionRows, StoreError,
+    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, Quotas, Receipt, SessionRows, StoreError,
 };
 use crate::telegram::{Telegram, TelegramError};
 
@@ -114,6 +115,8 @@ pub enum Outcome {
     Ignored,
     /// From someone who may not use the bot: nothing stored, at most one polite reply an hour.
     Refused,
+    /// Over one of the sender's limits: nothing stored or sent to the model, told once a window.
+    Limited,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +128,7 @@ pub struct Settings {
     /// The bot's user id (the token's first part): replies to its messages address it.
     pub bot_id: Option<i64>,
     pub access: AccessPolicy,
+    pub limits: Limits,
 }
 
 /// Where an update goes, decided before anything is read or written for it.
@@ -140,7 +144,7 @@ struct Route {
 pub struct CommandHandler {
     store: Arc<dyn EventStore>,
     rows: Arc<dyn SessionRows>,
-    refusals: Arc<dyn RefusalLog>,
+    quotas: Arc<dyn Quotas>,
     archives: Arc<dyn ArchiveStore>,
     telegram: Arc<dyn Telegram>,
     archiver: Archiver,
@@ -164,7 +168,7 @@ impl CommandHandler {
     pub fn new(
         store: Arc<dyn EventStore>,
         rows: Arc<dyn SessionRows>,
-        refusals: Arc<dyn RefusalLog>,
+        quotas: Arc<dyn Quotas>,
         archives: Arc<dyn ArchiveStore>,
         telegram: Arc<dyn Telegram>,
         settings: Settings,
@@ -173,7 +177,7 @@ impl CommandHandler {
         CommandHandler {
             store,
             rows,
-            refusals,
+            quotas,
             archives,
             telegram,
             archiver,
@@ -243,6 +247,9 @@ impl CommandHandler {
         let user_id = route.owner;
         if let Some(receipt) = self.store.receipt(user_id, incoming.update_id).await? {
             return self.finish_earlier(user_id, receipt, deadline).await;
+        }
+        if self.over_a_limit(&incoming, &route).await? {
+            return Ok(Outcome::Limited);
         }
         for _ in 0..MAX_CONFLICT_RETRIES {
             match self.decide_and_append(&incoming, &route).await {
@@ -317,11 +324,66 @@ impl CommandHandler {
         })))
     }
 
+    /// Counts the update against the sender's messages a minute and, for a chat message the
+    /// model would answer, checks their tokens today. Over either: tells them once a window and
+    /// says so (the update is then dropped; a crash before the append may count it twice).
+    async fn over_a_limit(&self, incoming: &Incoming, route: &Route) -> Result<bool, HandleError> {
+        let limits = self.settings.limits;
+        let now = chrono::Utc::now().timestamp();
+        let sender = incoming.user_id;
+        let minute = Window::minute(now);
+        let mut over = None;
+        if let Allowance::Refused { first } = self
+            .quotas
+            .take(sender, MESSAGES, minute, 1, limits.messages_per_minute)
+            .await?
+        {
+            over = Some((
+                first,
+                replies::too_many_messages(limits.messages_per_minute, minute.resets_at),
+            ));
+        }
+        let chat = matches!(route.command, Some(Command::Chat(_)));
+        if over.is_none() && chat && self.answerer.is_some() {
+            let day = Window::day(now);
+            if let Allowance::Refused { first } = self
+                .quotas
+                .take(sender, TOKENS, day, 0, limits.tokens_per_day)
+                .await?
+            {
+                over = Some((
+                    first,
+                    replies::tokens_used_up(limits.tokens_per_day, day.resets_at, now),
+                ));
+            }
+        }
+        let Some((first, text)) = over else {
+            return Ok(false);
+        };
+        tracing::info!(
+            user_id = sender,
+            update_id = incoming.update_id,
+            told = first,
+            "over a limit; the update is dropped"
+        );
+        if first {
+            delivery::deliver(
+                self.telegram.as_ref(),
+                self.archives.as_ref(),
+                incoming.chat_id,
+                reply_target(incoming),
+                &Reply::text(text),
+            )
+            .await?;
+        }
+        Ok(true)
+    }
+
     /// Tells a stranger, once an hour at most, how to get in; stores nothing about the update.
     async fn refuse(&self, incoming: &Incoming) -> Result<Outcome, HandleError> {
         let now = chrono::Utc::now().timestamp();
         let tell = self
-            .refusals
+            .quotas
             .note_refusal(incoming.user_id, now, REFUSAL_QUIET_SECONDS)
             .await?;
         tracing::info!(
@@ -437,6 +499,7 @@ impl CommandHandler {
             update_id: incoming.update_id,
             chat_id: incoming.chat_id,
             reply_to: reply_target(incoming),
+            asked_by: incoming.user_id,
             replies: decision.replies,
             archive_jobs_done: recorded.archive_jobs.is_empty(),
             archive_jobs: recorded.archive_jobs,
@@ -571,7 +634,7 @@ impl CommandHandler {
             self.store.save_progress(user_id, receipt).await?;
             return Ok(());
         };
-        let (generated, stats) = answerer
+        let (generated, stats, tokens) = answerer
             .answer(
                 self.telegram.as_ref(),
                 self.rows.as_ref(),
@@ -583,9 +646,22 @@ impl CommandHandler {
                 deadline,
             )
             .await?;
+        if let Some(tokens) = tokens {
+            // Charged to whoever asked (in a group, the member), against their daily tokens.
+            let asker = if receipt.asked_by != 0 {
+                receipt.asked_by
+            } else {
+                user_id
+            };
+            let day = Window::day(chrono::Utc::now().timestamp());
+            if let Err(error) = self.quotas.take(asker, TOKENS, day, tokens, u64::MAX).await {
+                tracing::warn!(%error, user_id = asker, tokens, "the answer's tokens could not be counted");
+            }
+        }
         tracing::info!(
             user_id,
             update_id = receipt.update_id,
+            tokens,
             complete = matches!(generated, Generated::Complete(_)),
             sends = stats.sends,
             edits = stats.edits,

@@ -64,6 +64,8 @@ pub enum Line {
     Skip,
     /// The answer's end, with its last text (possibly empty).
     Last(String),
+    /// How many tokens the answer took (prompt and answer), as the backend reports it.
+    Usage(u64),
     /// The answer failed; nothing more is read.
     Failed(ModelError),
 }
@@ -74,6 +76,7 @@ pub struct LineStream {
     lines: LineReader,
     parse: fn(&str) -> Line,
     done: bool,
+    tokens: Option<u64>,
 }
 
 impl LineStream {
@@ -82,6 +85,7 @@ impl LineStream {
             lines: LineReader::new(response),
             parse,
             done: false,
+            tokens: None,
         }
     }
 }
@@ -100,6 +104,7 @@ impl AnswerStream for LineStream {
             match (self.parse)(&line) {
                 Line::Text(text) => return Some(Ok(text)),
                 Line::Skip => {}
+                Line::Usage(tokens) => self.tokens = Some(tokens),
                 Line::Last(text) => {
                     self.done = true;
                     if !text.is_empty() {
@@ -113,6 +118,10 @@ impl AnswerStream for LineStream {
             }
         }
         None
+    }
+
+    fn tokens_used(&self) -> Option<u64> {
+        self.tokens
     }
 }
 

@@ -53,6 +53,10 @@ pub struct ChatRequest {
 pub trait AnswerStream: Send {
     /// The next piece of text; `None` once the model is done.
     async fn next(&mut self) -> Option<Result<String, ModelError>>;
+    /// The tokens the answer took (prompt and answer), once done, if the backend said.
+    fn tokens_used(&self) -> Option<u64> {
+        None
+    }
 }
 
 #[async_trait]

@@ -86,6 +86,9 @@ struct ChatLine {
     #[serde(default)]
     done: bool,
     error: Option<String>,
+    /// On the last line: the prompt's and the answer's tokens.
+    prompt_eval_count: Option<u64>,
+    eval_count: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -108,7 +111,14 @@ fn parse_line(line: &str) -> Line {
     }
     let content = parsed.message.map(|m| m.content).unwrap_or_default();
     if parsed.done {
-        Line::Last(content)
+        // The last line holds no text in practice; its counts matter more.
+        match (parsed.prompt_eval_count, parsed.eval_count) {
+            (None, None) => Line::Last(content),
+            (prompt, answer) if content.is_empty() => {
+                Line::Usage(prompt.unwrap_or(0) + answer.unwrap_or(0))
+            }
+            _ => Line::Last(content),
+        }
     } else if content.is_empty() {
         Line::Skip
     } else {

@@ -83,6 +83,13 @@ struct Chunk {
     #[serde(default)]
     choices: Vec<Choice>,
     error: Option<ErrorDetail>,
+    /// With `stream_options.include_usage`: on the last chunk before `[DONE]`.
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    total_tokens: u64,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +119,9 @@ fn parse_line(line: &str) -> Line {
     if let Some(error) = chunk.error {
         return Line::Failed(ModelError::Backend(error.message));
     }
+    if let (Some(usage), true) = (&chunk.usage, chunk.choices.is_empty()) {
+        return Line::Usage(usage.total_tokens);
+    }
     let text: String = chunk
         .choices
         .into_iter()
@@ -131,7 +141,9 @@ impl ModelBackend for OpenAiCompatible {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<Box<dyn AnswerStream>, ModelError> {
-        let body = json!({ "model": request.model, "messages": request.messages, "stream": true });
+        // Usage (counted against a user's daily tokens) comes on a last chunk when asked for.
+        let body = json!({ "model": request.model, "messages": request.messages, "stream": true,
+                           "stream_options": {"include_usage": true} });
         let response = self
             .request(
                 self.http

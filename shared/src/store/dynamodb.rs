@@ -21,10 +21,11 @@ use uuid::Uuid;
 
 use self::items::{Item, key, n, s};
 use super::{
-    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, RefusalLog, SessionRows,
+    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt, SessionRows,
     StoreError,
 };
 use crate::domain::events::{ChatMessage, RecordedEvent};
+use crate::domain::limits::Window;
 use crate::domain::projection::{RowChange, Rows, message_prefix};
 use crate::domain::state::UserState;
 
@@ -500,8 +501,67 @@ impl OffsetStore for DynamoDbStore {
 /// The stranger's own partition: only their id, the quiet period's end and the table's `ttl`.
 const REFUSAL_SK: &str = "REFUSED";
 
+/// A counter's item: `LIMIT#<counter>#<window start>`, with `used`, `told` and `ttl`.
+fn counter_sk(counter: &str, window: Window) -> String {
+    format!("LIMIT#{counter}#{}", window.start)
+}
+
+/// Whether an SDK error is a failed condition (the expected "no").
+fn condition_failed<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    error.code() == Some("ConditionalCheckFailedException")
+}
+
 #[async_trait]
-impl RefusalLog for DynamoDbStore {
+impl Quotas for DynamoDbStore {
+    async fn take(
+        &self,
+        user_id: i64,
+        counter: &str,
+        window: Window,
+        amount: u64,
+        limit: u64,
+    ) -> Result<Allowance, StoreError> {
+        let sk = counter_sk(counter, window);
+        // Kept a day past the window, then DynamoDB's TTL removes it.
+        let expires = n(window.resets_at + 86_400);
+        let added = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_id, sk.clone())))
+            .update_expression("ADD used :amount SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(used) OR used < :limit")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":amount", n(amount as i64))
+            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+            .expression_attribute_values(":ttl", expires)
+            .send()
+            .await;
+        match added {
+            Ok(_) => return Ok(Allowance::Granted),
+            Err(e) if condition_failed(&e) => {}
+            Err(e) => return Err(backend("UpdateItem", e)),
+        }
+        let told = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_id, sk)))
+            .update_expression("SET told = :yes")
+            .condition_expression("attribute_not_exists(told)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match told {
+            Ok(_) => Ok(Allowance::Refused { first: true }),
+            Err(e) if condition_failed(&e) => Ok(Allowance::Refused { first: false }),
+            Err(e) => Err(backend("UpdateItem", e)),
+        }
+    }
+
     async fn note_refusal(
         &self,
         user_id: i64,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::domain::archive_job::ArchiveJob;
 use crate::domain::decide::Reply;
 use crate::domain::events::{ChatMessage, RecordedEvent};
+use crate::domain::limits::Window;
 use crate::domain::projection::{RowChange, Rows};
 use crate::domain::state::UserState;
 use crate::error::BackendError;
@@ -51,6 +52,9 @@ pub struct Receipt {
     /// The message the replies answer (in groups), so they show as replies to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<i64>,
+    /// Who sent the update (in a group, the member; 0 in receipts written before this was kept).
+    #[serde(default)]
+    pub asked_by: i64,
     pub replies: Vec<Reply>,
     pub archive_jobs: Vec<ArchiveJob>,
     /// The update's events not yet published on the event bus (all of them, until they are).
@@ -145,10 +149,30 @@ pub trait SessionRows: Send + Sync {
     async fn live_rows(&self, user_id: i64) -> Result<Rows, StoreError>;
 }
 
-/// When a stranger was last told they may not use the bot. Holds only their id and times (no
-/// text, no stream), and expires by itself.
+/// What a counter said to one more use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allowance {
+    Granted,
+    /// Over the limit; `first` the first time in the window (the one time to tell the user).
+    Refused {
+        first: bool,
+    },
+}
+
+/// Per-user throttling records: when a stranger was last refused, and how much a user used in a
+/// window. They hold only ids, counts and times (no text, no stream) and expire by themselves.
 #[async_trait]
-pub trait RefusalLog: Send + Sync {
+pub trait Quotas: Send + Sync {
+    /// Adds `amount` to `user_id`'s counter `counter` for the window starting at `window.start`,
+    /// if the count so far is below `limit`; else refuses (and remembers that it did).
+    async fn take(
+        &self,
+        user_id: i64,
+        counter: &str,
+        window: Window,
+        amount: u64,
+        limit: u64,
+    ) -> Result<Allowance, StoreError>;
     /// Notes a refusal to `user_id` at `now`, unless one was noted within `quiet_seconds`:
     /// true when the caller should send the refusal (at most once per quiet period).
     async fn note_refusal(

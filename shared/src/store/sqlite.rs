@@ -15,10 +15,11 @@ use uuid::Uuid;
 
 use super::dynamodb::RECEIPT_TTL_SECONDS;
 use super::{
-    Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Receipt, RefusalLog, SessionRows,
+    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt, SessionRows,
     StoreError,
 };
 use crate::domain::events::{ChatMessage, RecordedEvent, Role};
+use crate::domain::limits::Window;
 use crate::domain::projection::{MessageRow, Row, RowChange, Rows, SessionRow};
 use crate::domain::state::UserState;
 use crate::error::BackendError;
@@ -611,7 +612,64 @@ impl OffsetStore for SqliteStore {
 }
 
 #[async_trait]
-impl RefusalLog for SqliteStore {
+impl Quotas for SqliteStore {
+    async fn take(
+        &self,
+        user_id: i64,
+        counter: &str,
+        window: Window,
+        amount: u64,
+        limit: u64,
+    ) -> Result<Allowance, StoreError> {
+        let counter = counter.to_string();
+        // SQLite integers are signed: a limit past i64::MAX means none.
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let amount = i64::try_from(amount).unwrap_or(i64::MAX);
+        self.db
+            .call(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                // Windows before this one are of no use any more.
+                tx.execute(
+                    "DELETE FROM usage_counters WHERE user_id = ?1 AND counter = ?2 AND window_start < ?3",
+                    params![user_id, counter, window.start],
+                )?;
+                let row: Option<(i64, bool)> = tx
+                    .query_row(
+                        "SELECT used, told FROM usage_counters
+                         WHERE user_id = ?1 AND counter = ?2 AND window_start = ?3",
+                        params![user_id, counter, window.start],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()?;
+                let allowance = match row {
+                    Some((used, told)) if used >= limit => {
+                        if !told {
+                            tx.execute(
+                                "UPDATE usage_counters SET told = 1
+                                 WHERE user_id = ?1 AND counter = ?2 AND window_start = ?3",
+                                params![user_id, counter, window.start],
+                            )?;
+                        }
+                        Allowance::Refused { first: !told }
+                    }
+                    _ => {
+                        tx.execute(
+                            "INSERT INTO usage_counters (user_id, counter, window_start, used)
+                             VALUES (?1, ?2, ?3, ?4)
+                             ON CONFLICT (user_id, counter, window_start)
+                             DO UPDATE SET used = used + excluded.used",
+                            params![user_id, counter, window.start, amount],
+                        )?;
+                        Allowance::Granted
+                    }
+                };
+                tx.commit()?;
+                Ok(allowance)
+            })
+            .await
+            .map_err(backend)
+    }
+
     async fn note_refusal(
         &self,
         user_id: i64,
