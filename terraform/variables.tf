@@ -173,3 +173,15 @@ variable "alarm_email" {
   type        = string
   default     = ""
 }
+
+variable "messages_per_minute" {
+  description = "Per user: messages a minute the bot takes; past it the user is told once and the rest are skipped until the minute ends."
+  type        = number
+  default     = 20
+}
+
+variable "tokens_per_day" {
+  description = "Per user: model tokens a day (as the backend reports them); past it chat messages are not sent to the model until midnight UTC."
+  type        = number
+  default     = 200000
+}
