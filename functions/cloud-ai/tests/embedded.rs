@@ -294,3 +294,60 @@ async fn a_private_bot_refuses_a_stranger_until_the_owner_allows_them() {
         "{events:?}"
     );
 }
+
+/// Many users' slow answers cannot hold every worker: another user's command is answered while
+/// all of them are still being written (before the fix it waited for one to finish), and every
+/// answer still arrives once.
+#[tokio::test]
+async fn a_flood_of_slow_answers_does_not_hold_back_another_users_command() {
+    const SLOW: &str = "a slow answer, written word by word";
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let model = FakeModel::start(&["llama3:latest"]).await;
+    let data_dir = temp_data_dir();
+    let env = chat_bot_env(&telegram, &data_dir, &model, &[("WORKERS", "4".into())]);
+    let bot = BotProcess::start(BINARY, &env);
+    let conversation = Conversation::new(telegram.clone(), 7000);
+    conversation.ask(&bot, 1, "/echo warm").await;
+
+    let flood: Vec<i64> = (2000..2012).collect();
+    for _ in &flood {
+        // About 3.6 s each: 12 pieces, 300 ms apart.
+        model.script(Script::text(SLOW, 3, Duration::from_millis(300)));
+    }
+    for user in &flood {
+        conversation.send(*user, "tell me something");
+    }
+    eventually(
+        REPLY_TIMEOUT,
+        "answers being written",
+        || (model.requests().len() >= 3).then_some(()),
+        || bot.logs(),
+    )
+    .await;
+    let finished = || {
+        flood
+            .iter()
+            .filter(|user| {
+                telegram
+                    .chat_messages(**user)
+                    .iter()
+                    .any(|m| m.text == SLOW)
+            })
+            .count()
+    };
+    let echo = conversation.ask(&bot, 1, "/echo still quick").await;
+    assert_eq!(echo, "still quick");
+    assert_eq!(
+        finished(),
+        0,
+        "the command was answered while every answer was still being written"
+    );
+    eventually(
+        Duration::from_secs(120),
+        "every answer of the flood",
+        || (finished() == flood.len()).then_some(()),
+        || bot.logs(),
+    )
+    .await;
+    assert_eq!(model.requests().len(), flood.len(), "each answered once");
+}

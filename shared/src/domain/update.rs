@@ -76,6 +76,34 @@ pub struct DocumentRef {
     pub file_size: Option<u64>,
 }
 
+/// How long an update will likely take, so a dispatcher can keep workers for quick ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// A command, a file, anything not sent to the model: milliseconds.
+    Quick,
+    /// A chat message the model will answer (seconds to minutes), from `sender`.
+    Answer { sender: i64 },
+}
+
+impl Lane {
+    /// The lane of a raw update's text. Unreadable text is quick: it fails at once.
+    pub fn of(raw: &str) -> Lane {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(raw) else {
+            return Lane::Quick;
+        };
+        match classify(&value) {
+            Ok(Classified::Message(Incoming {
+                user_id,
+                content: Content::Text(text),
+                ..
+            })) if !text.trim_start().starts_with('/') && !text.trim().is_empty() => {
+                Lane::Answer { sender: user_id }
+            }
+            _ => Lane::Quick,
+        }
+    }
+}
+
 /// How a raw update was classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Classified {
@@ -324,6 +352,18 @@ mod tests {
             (42, Some("ada"))
         );
         assert!(private.is_addressed(None, None));
+    }
+
+    #[test]
+    fn chat_messages_take_the_answer_lane_and_commands_the_quick_one() {
+        let raw = |extra| message(extra).to_string();
+        assert_eq!(
+            Lane::of(&raw(json!({"text": "tell me a story"}))),
+            Lane::Answer { sender: 42 }
+        );
+        assert_eq!(Lane::of(&raw(json!({"text": " /echo hi"}))), Lane::Quick);
+        assert_eq!(Lane::of(&raw(json!({"sticker": {}}))), Lane::Quick);
+        assert_eq!(Lane::of("not json"), Lane::Quick);
     }
 
     #[test]

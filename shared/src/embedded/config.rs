@@ -26,6 +26,9 @@ pub struct EmbeddedConfig {
     pub storage: Storage,
     /// `WORKERS`: how many chats are handled at once (each chat's updates one at a time).
     pub workers: usize,
+    /// `COMMAND_WORKERS`: of those, how many are kept for commands while answers are written
+    /// (default a quarter; 0 lets answers take every worker).
+    pub command_workers: usize,
     /// `SHUTDOWN_GRACE_SECONDS`: how long a stop waits for updates being handled.
     pub shutdown_grace: Duration,
     /// `UPDATE_MAX_TRIES`: tries of a failing update before it goes to the dead letters.
@@ -62,10 +65,23 @@ impl EmbeddedConfig {
         let number = |name: &'static str, default: u64, max: u64| {
             whole_number(name, get(name), default, max)
         };
+        let workers = number("WORKERS", 16, 1024)? as usize;
+        let command_workers = match get("COMMAND_WORKERS") {
+            Some(value) if value == "0" => 0,
+            Some(value) => whole_number("COMMAND_WORKERS", Some(value), 1, 1024)? as usize,
+            None => (workers / 4).max(1),
+        };
+        if workers > 1 && command_workers >= workers {
+            return Err(ConfigError::Invalid {
+                name: "COMMAND_WORKERS",
+                reason: format!("it must be below WORKERS ({workers}), so answers get a worker"),
+            });
+        }
         Ok(EmbeddedConfig {
+            command_workers,
             data_dir: PathBuf::from(get("DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into())),
             storage,
-            workers: number("WORKERS", 16, 1024)? as usize,
+            workers,
             shutdown_grace: Duration::from_secs(number("SHUTDOWN_GRACE_SECONDS", 10, 3600)?),
             update_max_tries: number("UPDATE_MAX_TRIES", 10, 1000)? as u32,
         })
@@ -87,5 +103,8 @@ mod tests {
         assert!(bad.unwrap_err().to_string().contains("WORKERS"));
         let bad = EmbeddedConfig::from_lookup(|n| (n == "STORAGE").then(|| "s3".into()));
         assert!(bad.unwrap_err().to_string().contains("STORAGE"));
+        assert_eq!((config.workers, config.command_workers), (16, 4));
+        let bad = EmbeddedConfig::from_lookup(|n| (n == "COMMAND_WORKERS").then(|| "16".into()));
+        assert!(bad.unwrap_err().to_string().contains("COMMAND_WORKERS"));
     }
 }

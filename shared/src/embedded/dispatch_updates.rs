@@ -1,5 +1,9 @@
 //! The command role on the embedded update queue: up to `workers` chats at once, each chat's
 //! updates one at a time in order, every update acknowledged only once handled.
+//!
+//! Fairness: chat messages the model answers (seconds each) may hold at most `answer_workers`
+//! workers, so commands always find one free, and one user at most `answers_per_user` of them;
+//! a chat whose next update must wait for that is passed over, not blocking the others.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -9,6 +13,7 @@ use tokio::task::JoinSet;
 
 use super::dead_letters::{DeadLetters, Which};
 use super::retry::{AfterFailure, Backoff, RetryPolicy};
+use crate::domain::update::Lane;
 use crate::handlers::CommandHandler;
 use crate::handlers::sqs_batch::{RecordDone, handle_record};
 use crate::queue::sqlite::{Delivery, SqliteQueue};
@@ -23,6 +28,10 @@ pub struct UpdateDispatcher {
     pub queue: SqliteQueue,
     pub handler: CommandHandler,
     pub workers: usize,
+    /// The most workers answering chat messages at once (the rest are kept for commands).
+    pub answer_workers: usize,
+    /// The most answers one user may have being written at once.
+    pub answers_per_user: usize,
     pub retry: RetryPolicy,
     pub dead_letters: DeadLetters,
 }
@@ -52,7 +61,8 @@ impl UpdateDispatcher {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let arrivals = self.queue.arrivals();
         let mut busy: HashSet<String> = HashSet::new();
-        let mut running: HashMap<tokio::task::Id, Delivery> = HashMap::new();
+        let mut running: HashMap<tokio::task::Id, (Delivery, Lane)> = HashMap::new();
+        let mut answers = Answers::default();
         let mut tasks: JoinSet<Finished> = JoinSet::new();
         let mut trouble = Backoff::default();
         let mut last_replay: Option<tokio::time::Instant> = None;
@@ -75,33 +85,51 @@ impl UpdateDispatcher {
             if let Some(left) = trouble.pause_left() {
                 next_due_ms = Some(now_ms() + left.as_millis() as i64);
             } else if !stopping && tasks.len() < self.workers {
-                match self.queue.ready(&busy, self.workers - tasks.len()).await {
-                    Ok(ready) => {
-                        if let Some(due) = ready.next_due_ms {
-                            next_due_ms = next_due_ms.map(|n| n.min(due));
-                        }
-                        for delivery in ready.deliveries {
-                            busy.insert(delivery.group_id.clone());
-                            let handler = self.handler.clone();
-                            let work = delivery.clone();
-                            let id = tasks
-                                .spawn(async move {
-                                    let name = format!("update {}", work.update_id);
-                                    handle_record(&handler, &name, &work.body, None)
-                                        .await
-                                        .map_err(|e| Failed {
-                                            storage_trouble: e.is_storage_trouble(),
-                                            error: e.to_string(),
-                                        })
-                                })
-                                .id();
-                            running.insert(id, delivery);
-                        }
+                // Ask again until nothing more can start: each round starts or passes over
+                // every chat it is given, and passed-over chats are not given again.
+                loop {
+                    let free = self.workers - tasks.len();
+                    if free == 0 {
+                        break;
                     }
-                    Err(error) => {
-                        let pause = trouble.failed();
-                        tracing::error!(%error, pause_ms = pause.as_millis() as u64, "the update queue cannot be read; trying again after a pause");
-                        next_due_ms = Some(now_ms() + pause.as_millis() as i64);
+                    let skip: HashSet<String> = busy.union(&answers.held).cloned().collect();
+                    let ready = match self.queue.ready(&skip, free).await {
+                        Ok(ready) => ready,
+                        Err(error) => {
+                            let pause = trouble.failed();
+                            tracing::error!(%error, pause_ms = pause.as_millis() as u64, "the update queue cannot be read; trying again after a pause");
+                            next_due_ms = Some(now_ms() + pause.as_millis() as i64);
+                            break;
+                        }
+                    };
+                    if let Some(due) = ready.next_due_ms {
+                        next_due_ms = next_due_ms.map(|n| n.min(due));
+                    }
+                    if ready.deliveries.is_empty() {
+                        break;
+                    }
+                    for delivery in ready.deliveries {
+                        let lane = Lane::of(&delivery.body);
+                        if !answers.may_start(lane, self.answer_workers, self.answers_per_user) {
+                            answers.held.insert(delivery.group_id.clone());
+                            continue;
+                        }
+                        answers.started(lane);
+                        busy.insert(delivery.group_id.clone());
+                        let handler = self.handler.clone();
+                        let work = delivery.clone();
+                        let id = tasks
+                            .spawn(async move {
+                                let name = format!("update {}", work.update_id);
+                                handle_record(&handler, &name, &work.body, None)
+                                    .await
+                                    .map_err(|e| Failed {
+                                        storage_trouble: e.is_storage_trouble(),
+                                        error: e.to_string(),
+                                    })
+                            })
+                            .id();
+                        running.insert(id, (delivery, lane));
                     }
                 }
             }
@@ -118,8 +146,9 @@ impl UpdateDispatcher {
                         Ok((id, finished)) => (id, finished),
                         Err(error) => (error.id(), Err(Failed { error: format!("the handler panicked: {error}"), storage_trouble: false })),
                     };
-                    if let Some(delivery) = running.remove(&id) {
+                    if let Some((delivery, lane)) = running.remove(&id) {
                         busy.remove(&delivery.group_id);
+                        answers.finished(lane);
                         let handled = matches!(finished, Ok(RecordDone::Handled));
                         let storage_trouble =
                             matches!(&finished, Err(failed) if failed.storage_trouble);
@@ -225,9 +254,76 @@ impl UpdateDispatcher {
     }
 }
 
+/// The answers being written, and the chats passed over because theirs must wait.
+#[derive(Default)]
+struct Answers {
+    running: usize,
+    per_user: HashMap<i64, usize>,
+    /// Chats whose next update is an answer that cannot start yet; looked at again when an
+    /// answer finishes.
+    held: HashSet<String>,
+}
+
+impl Answers {
+    fn may_start(&self, lane: Lane, answer_workers: usize, per_user: usize) -> bool {
+        match lane {
+            Lane::Quick => true,
+            Lane::Answer { sender } => {
+                self.running < answer_workers
+                    && self.per_user.get(&sender).copied().unwrap_or(0) < per_user
+            }
+        }
+    }
+
+    fn started(&mut self, lane: Lane) {
+        if let Lane::Answer { sender } = lane {
+            self.running += 1;
+            *self.per_user.entry(sender).or_default() += 1;
+        }
+    }
+
+    fn finished(&mut self, lane: Lane) {
+        if let Lane::Answer { sender } = lane {
+            self.running -= 1;
+            if let Some(count) = self.per_user.get_mut(&sender) {
+                *count -= 1;
+                if *count == 0 {
+                    self.per_user.remove(&sender);
+                }
+            }
+            self.held.clear();
+        }
+    }
+}
+
 async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_capped_overall_and_per_user_and_commands_never() {
+        let mut answers = Answers::default();
+        let ada = Lane::Answer { sender: 1 };
+        let bob = Lane::Answer { sender: 2 };
+        // Three answer workers, two answers per user.
+        assert!(answers.may_start(ada, 3, 2));
+        answers.started(ada);
+        answers.started(ada);
+        assert!(!answers.may_start(ada, 3, 2), "Ada's third waits");
+        assert!(answers.may_start(bob, 3, 2));
+        answers.started(bob);
+        assert!(!answers.may_start(bob, 3, 2), "every answer worker is busy");
+        assert!(answers.may_start(Lane::Quick, 3, 2), "commands always may");
+        answers.held.insert("chat".into());
+        answers.finished(ada);
+        assert!(answers.held.is_empty(), "held chats are looked at again");
+        assert!(answers.may_start(ada, 3, 2));
     }
 }

@@ -244,6 +244,12 @@ impl EmbeddedBot {
                 queue,
                 handler: role().publishing_to(Arc::new(bus.clone())),
                 workers: embedded.workers,
+                // With one worker there is none to keep: answers and commands share it.
+                answer_workers: embedded
+                    .workers
+                    .saturating_sub(embedded.command_workers)
+                    .max(1),
+                answers_per_user: config.limits.answers_in_flight,
                 retry: RetryPolicy {
                     max_attempts: embedded.update_max_tries,
                     ..RetryPolicy::UPDATES
