@@ -13,56 +13,49 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 }
 
 locals {
-  dead_letter_queues = {
-    updates  = aws_sqs_queue.updates_dlq.name
-    archiver = aws_sqs_queue.archiver_dlq.name
-  }
   alarm_actions = [aws_sns_topic.alarms.arn]
+  # Alarms that go off at the first occurrence in five minutes.
+  any_occurrence_alarms = merge(
+    {
+      for name, queue in {
+        updates  = aws_sqs_queue.updates_dlq.name
+        archiver = aws_sqs_queue.archiver_dlq.name
+        } : "${name}-dead-letters" => {
+        namespace   = "AWS/SQS"
+        metric      = "ApproximateNumberOfMessagesVisible"
+        statistic   = "Maximum"
+        dimensions  = { QueueName = queue }
+        description = "Messages wait in the ${name} dead-letter queue: look at the logs, fix, then scripts/stack.sh redrive."
+      }
+    },
+    merge([for name in keys(local.functions) : {
+      "${name}-errors" = {
+        namespace   = "AWS/Lambda"
+        metric      = "Errors"
+        statistic   = "Sum"
+        dimensions  = { FunctionName = aws_lambda_function.function[name].function_name }
+        description = "The ${name} function failed; its log group says why."
+      }
+      "${name}-throttles" = {
+        namespace   = "AWS/Lambda"
+        metric      = "Throttles"
+        statistic   = "Sum"
+        dimensions  = { FunctionName = aws_lambda_function.function[name].function_name }
+        description = "The ${name} function was throttled: its reserved concurrency is too low for the load."
+      }
+    }]...),
+  )
 }
 
-# Any dead letter is an update or an archive that needs a look (scripts/stack.sh redrive).
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  for_each            = local.dead_letter_queues
-  alarm_name          = "${var.name_prefix}-${each.key}-dead-letters"
-  alarm_description   = "Messages wait in the ${each.key} dead-letter queue: look at the logs, fix, then scripts/stack.sh redrive."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = each.value }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  for_each            = local.functions
-  alarm_name          = "${var.name_prefix}-${each.key}-errors"
-  alarm_description   = "The ${each.key} function failed; its log group says why."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.function[each.key].function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "throttles" {
-  for_each            = local.functions
-  alarm_name          = "${var.name_prefix}-${each.key}-throttles"
-  alarm_description   = "The ${each.key} function was throttled: its reserved concurrency is too low for the load."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = aws_lambda_function.function[each.key].function_name }
-  statistic           = "Sum"
+# Any dead letter, function error or throttle.
+resource "aws_cloudwatch_metric_alarm" "any_occurrence" {
+  for_each            = local.any_occurrence_alarms
+  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
   threshold           = 0

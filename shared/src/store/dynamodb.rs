@@ -48,6 +48,14 @@ where
     BackendError::sdk(operation, error).into()
 }
 
+/// Whether an SDK error is a failed condition (the expected "no").
+fn condition_failed<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    error.code() == Some("ConditionalCheckFailedException")
+}
+
 impl DynamoDbStore {
     pub fn new(client: Client, table: impl Into<String>) -> DynamoDbStore {
         DynamoDbStore {
@@ -350,9 +358,7 @@ impl EventStore for DynamoDbStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            Err(e) if condition_failed(&e) =>
             {
                 Ok(false)
             }
@@ -474,9 +480,7 @@ impl OffsetStore for DynamoDbStore {
         match result {
             Ok(_) => Ok(()),
             // Already at or past it (another poller got further): nothing to do.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            Err(e) if condition_failed(&e) =>
             {
                 Ok(())
             }
@@ -504,14 +508,6 @@ const REFUSAL_SK: &str = "REFUSED";
 /// A counter's item: `LIMIT#<counter>#<window start>`, with `used`, `told` and `ttl`.
 fn counter_sk(counter: &str, window: Window) -> String {
     format!("LIMIT#{counter}#{}", window.start)
-}
-
-/// Whether an SDK error is a failed condition (the expected "no").
-fn condition_failed<E, R>(error: &SdkError<E, R>) -> bool
-where
-    E: ProvideErrorMetadata,
-{
-    error.code() == Some("ConditionalCheckFailedException")
 }
 
 #[async_trait]
@@ -582,9 +578,7 @@ impl Quotas for DynamoDbStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            Err(e) if condition_failed(&e) =>
             {
                 Ok(false)
             }
