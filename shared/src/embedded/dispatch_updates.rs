@@ -36,6 +36,9 @@ pub struct UpdateDispatcher {
     pub dead_letters: DeadLetters,
 }
 
+/// How many chats beyond the free workers one look at the queue may pass over.
+const PASS_OVER_PAGE: usize = 256;
+
 /// The shortest time between two automatic replays of the dead letters.
 const REPLAY_EVERY: Duration = Duration::from_secs(60);
 
@@ -93,7 +96,9 @@ impl UpdateDispatcher {
                         break;
                     }
                     let skip: HashSet<String> = busy.union(&answers.held).cloned().collect();
-                    let ready = match self.queue.ready(&skip, free).await {
+                    // Past the free workers, a page more: chats passed over do not cost a scan
+                    // of the queue each (a flood of answers can pass over hundreds).
+                    let ready = match self.queue.ready(&skip, free + PASS_OVER_PAGE).await {
                         Ok(ready) => ready,
                         Err(error) => {
                             let pause = trouble.failed();
@@ -109,6 +114,9 @@ impl UpdateDispatcher {
                         break;
                     }
                     for delivery in ready.deliveries {
+                        if tasks.len() >= self.workers {
+                            break;
+                        }
                         let lane = Lane::of(&delivery.body);
                         if !answers.may_start(lane, self.answer_workers, self.answers_per_user) {
                             answers.held.insert(delivery.group_id.clone());

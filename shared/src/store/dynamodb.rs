@@ -358,10 +358,7 @@ impl EventStore for DynamoDbStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) =>
-            {
-                Ok(false)
-            }
+            Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(backend("UpdateItem", e)),
         }
     }
@@ -480,10 +477,7 @@ impl OffsetStore for DynamoDbStore {
         match result {
             Ok(_) => Ok(()),
             // Already at or past it (another poller got further): nothing to do.
-            Err(e) if condition_failed(&e) =>
-            {
-                Ok(())
-            }
+            Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(backend("UpdateItem", e)),
         }
     }
@@ -578,10 +572,7 @@ impl Quotas for DynamoDbStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) =>
-            {
-                Ok(false)
-            }
+            Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(backend("PutItem", e)),
         }
     }

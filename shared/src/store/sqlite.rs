@@ -628,11 +628,13 @@ impl Quotas for SqliteStore {
         self.db
             .call(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                // Windows before this one are of no use any more.
-                tx.execute(
-                    "DELETE FROM usage_counters WHERE user_id = ?1 AND counter = ?2 AND window_start < ?3",
-                    params![user_id, counter, window.start],
-                )?;
+                if amount > 0 {
+                    // Windows before this one are of no use any more.
+                    tx.execute(
+                        "DELETE FROM usage_counters WHERE user_id = ?1 AND counter = ?2 AND window_start < ?3",
+                        params![user_id, counter, window.start],
+                    )?;
+                }
                 let row: Option<(i64, bool)> = tx
                     .query_row(
                         "SELECT used, told FROM usage_counters
@@ -652,6 +654,8 @@ impl Quotas for SqliteStore {
                         }
                         Allowance::Refused { first: !told }
                     }
+                    // Only a look (a check before the model is asked): nothing to write.
+                    _ if amount == 0 => Allowance::Granted,
                     _ => {
                         tx.execute(
                             "INSERT INTO usage_counters (user_id, counter, window_start, used)
