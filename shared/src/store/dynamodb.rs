@@ -515,6 +515,16 @@ impl Quotas for DynamoDbStore {
         limit: u64,
     ) -> Result<Allowance, StoreError> {
         let sk = counter_sk(counter, window);
+        if amount == 0 {
+            // Only a look (a check before the model is asked): a read, not a write unit.
+            let used = match self.get(user_id, sk.clone()).await? {
+                Some(item) if item.contains_key("used") => items::get_n::<u64>(&item, "used")?,
+                _ => 0,
+            };
+            if used < limit {
+                return Ok(Allowance::Granted);
+            }
+        }
         // Kept a day past the window, then DynamoDB's TTL removes it.
         let expires = n(window.resets_at + 86_400);
         let added = self

@@ -123,7 +123,7 @@ fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     }
 }
 
-fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+pub(crate) fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
     match item.get(name) {
         Some(AttributeValue::N(v)) => v
             .parse()
