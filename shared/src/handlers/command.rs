@@ -131,7 +131,16 @@ pub struct Settings {
     pub limits: Limits,
 }
 
-/// Where an update goes, decided before anything is read or written for it.
+/// What routing made of an update.
+enum Routed {
+    /// A group message that does not address the bot, or a command for another bot.
+    NotForTheBot,
+    /// From someone who may not use the bot.
+    Stranger,
+    To(Route),
+}
+
+/// Where an update goes, decided before anything is written for it.
 struct Route {
     /// The stream it is decided on: the sender's, the group's, or the bot's (access commands).
     owner: i64,
@@ -238,11 +247,10 @@ impl CommandHandler {
                 return Ok(Outcome::Ignored);
             }
         };
-        let Some(route) = self.route(&incoming).await? else {
-            return Ok(Outcome::Ignored);
-        };
-        let Some(route) = route else {
-            return self.refuse(&incoming).await;
+        let route = match self.route(&incoming).await? {
+            Routed::NotForTheBot => return Ok(Outcome::Ignored),
+            Routed::Stranger => return self.refuse(&incoming).await,
+            Routed::To(route) => route,
         };
         let user_id = route.owner;
         if let Some(receipt) = self.store.receipt(user_id, incoming.update_id).await? {
@@ -284,10 +292,9 @@ impl CommandHandler {
         Err(HandleError::Contention { user_id })
     }
 
-    /// Where an update goes: `None` when it is not for the bot (a group message that does not
-    /// address it, a command for another bot), `Some(None)` when its sender may not use the bot.
-    /// The access lists are read afresh for every update, so a change counts at once.
-    async fn route(&self, incoming: &Incoming) -> Result<Option<Option<Route>>, HandleError> {
+    /// Where an update goes. The access lists are read afresh for every update, so a change
+    /// counts at once.
+    async fn route(&self, incoming: &Incoming) -> Result<Routed, HandleError> {
         let bot_username = self.settings.bot_username.as_deref();
         if !incoming.is_addressed(self.settings.bot_id, bot_username) {
             tracing::info!(
@@ -295,7 +302,7 @@ impl CommandHandler {
                 chat_id = incoming.chat_id,
                 "a group message not addressed to the bot; ignored"
             );
-            return Ok(None);
+            return Ok(Routed::NotForTheBot);
         }
         let command = match &incoming.content {
             Content::Text(text) => Some(parse(text, bot_username)),
@@ -303,7 +310,7 @@ impl CommandHandler {
         };
         if matches!(command, Some(Command::ForAnotherBot)) {
             tracing::info!(update_id = incoming.update_id, "a command for another bot");
-            return Ok(None);
+            return Ok(Routed::NotForTheBot);
         }
         let sender = Sender {
             id: incoming.user_id,
@@ -311,17 +318,17 @@ impl CommandHandler {
         };
         let changes = self.store.load(BOT_STREAM).await?.access;
         if !self.settings.access.may_use(&changes, &sender) {
-            return Ok(Some(None));
+            return Ok(Routed::Stranger);
         }
         let owner = match command {
             Some(Command::Allow(_) | Command::Deny(_) | Command::Users) => BOT_STREAM,
             _ => incoming.owner(),
         };
-        Ok(Some(Some(Route {
+        Ok(Routed::To(Route {
             owner,
             command,
             is_admin: self.settings.access.is_admin(&sender),
-        })))
+        }))
     }
 
     /// Counts the update against the sender's messages a minute and, for a chat message the
