@@ -401,3 +401,59 @@ impl cloud_ai_shared::telegram::Telegram for Unordered {
         unreachable!("the poller downloads nothing")
     }
 }
+
+/// The original bot's offset row (`pk 0`, `sk last_update_id`) keeps the next offset in
+/// `last_offset` (update id + 1). Taking over its table, the poller starts right there, and keeps
+/// that attribute in step, so the original could take the table back.
+#[tokio::test]
+async fn the_original_bots_offset_row_is_taken_over_and_kept_in_step() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let setup = setup().await;
+    setup
+        .bot
+        .dynamodb
+        .put_item()
+        .table_name(&setup.bot.table)
+        .item("pk", AttributeValue::N("0".into()))
+        .item("sk", AttributeValue::S("last_update_id".into()))
+        .item("last_offset", AttributeValue::N("701".into()))
+        .item("last_updated_ts", AttributeValue::N("1764000000".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(setup.bot.store.last_update_id().await.unwrap(), Some(700));
+    let telegram = &setup.bot.telegram;
+    for id in [700, 701, 702] {
+        telegram.queue_update(fixtures::text(id, 11, 11, &format!("hello {id}")));
+    }
+    let report = poller(&setup, &setup.queue_url)
+        .await
+        .run(soon())
+        .await
+        .unwrap();
+    assert_eq!(report.queued, 2, "the original handled 700 already");
+    let queued: Vec<String> = drain(&setup.sqs, &setup.queue_url)
+        .await
+        .into_iter()
+        .map(|r| r.deduplication_id)
+        .collect();
+    assert_eq!(queued, ["701", "702"]);
+    let row = setup
+        .bot
+        .dynamodb
+        .get_item()
+        .table_name(&setup.bot.table)
+        .key("pk", AttributeValue::N("0".into()))
+        .key("sk", AttributeValue::S("last_update_id".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(row["last_update_id"], AttributeValue::N("702".into()));
+    assert_eq!(
+        row["last_offset"],
+        AttributeValue::N("703".into()),
+        "the original's own attribute follows"
+    );
+}

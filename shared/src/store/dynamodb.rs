@@ -452,13 +452,19 @@ impl OffsetStore for DynamoDbStore {
         let Some(item) = self.get(BOT_PARTITION, OFFSET_SK.to_string()).await? else {
             return Ok(None);
         };
-        match item.get(OFFSET_SK) {
+        let number = |name: &str| match item.get(name) {
             Some(AttributeValue::N(value)) => value
-                .parse()
+                .parse::<i64>()
                 .map(Some)
-                .map_err(|_| StoreError::Corrupt("bad last_update_id".into())),
-            _ => Err(StoreError::Corrupt(
-                "the offset row has no last_update_id".into(),
+                .map_err(|_| StoreError::Corrupt(format!("bad {name} in the offset row"))),
+            _ => Ok(None),
+        };
+        match (number(OFFSET_SK)?, number(ORIGINAL_OFFSET)?) {
+            (Some(last), _) => Ok(Some(last)),
+            // The original bot's row: the next offset (update id + 1); 0 means none yet.
+            (None, Some(next)) => Ok((next > 0).then_some(next - 1)),
+            (None, None) => Err(StoreError::Corrupt(
+                "the offset row has neither last_update_id nor last_offset".into(),
             )),
         }
     }
@@ -469,9 +475,9 @@ impl OffsetStore for DynamoDbStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(BOT_PARTITION, OFFSET_SK)))
-            .update_expression("SET last_update_id = :id")
+            .update_expression(SET_OFFSET)
             .condition_expression("attribute_not_exists(last_update_id) OR last_update_id < :id")
-            .expression_attribute_values(":id", n(update_id))
+            .set_expression_attribute_values(Some(offset_values(update_id)))
             .send()
             .await;
         match result {
@@ -487,13 +493,27 @@ impl OffsetStore for DynamoDbStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(BOT_PARTITION, OFFSET_SK)))
-            .update_expression("SET last_update_id = :id")
-            .expression_attribute_values(":id", n(update_id))
+            .update_expression(SET_OFFSET)
+            .set_expression_attribute_values(Some(offset_values(update_id)))
             .send()
             .await
             .map_err(|e| backend("UpdateItem", e))?;
         Ok(())
     }
+}
+
+/// The original bot's attribute on the same row: the next offset to ask Telegram for.
+const ORIGINAL_OFFSET: &str = "last_offset";
+
+/// Ours and the original's attributes, kept in step so either bot can poll from the row.
+const SET_OFFSET: &str = "SET last_update_id = :id, last_offset = :next, last_updated_ts = :now";
+
+fn offset_values(update_id: i64) -> std::collections::HashMap<String, AttributeValue> {
+    std::collections::HashMap::from([
+        (":id".to_string(), n(update_id)),
+        (":next".to_string(), n(update_id + 1)),
+        (":now".to_string(), n(chrono::Utc::now().timestamp())),
+    ])
 }
 
 /// The stranger's own partition: only their id, the quiet period's end and the table's `ttl`.
