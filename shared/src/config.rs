@@ -87,13 +87,13 @@ pub struct Config {
 /// The secrets: each may also come from a file (`<NAME>_FILE`, as container and systemd secrets
 /// provide them; the one-process bot) or an SSM SecureString parameter (`<NAME>_PARAMETER`; the
 /// Lambdas, see [`crate::parameters`]), so it need not sit in a plain environment variable.
-pub const SECRETS: &[Secretly] = &[
-    Secretly {
+pub const SECRETS: &[SecretSources] = &[
+    SecretSources {
         name: "TELEGRAM_TOKEN",
         file: "TELEGRAM_TOKEN_FILE",
         parameter: "TELEGRAM_TOKEN_PARAMETER",
     },
-    Secretly {
+    SecretSources {
         name: "OPENAI_API_KEY",
         file: "OPENAI_API_KEY_FILE",
         parameter: "OPENAI_API_KEY_PARAMETER",
@@ -101,7 +101,7 @@ pub const SECRETS: &[Secretly] = &[
 ];
 
 /// A secret's variable and the variables that say where else to read it.
-pub struct Secretly {
+pub struct SecretSources {
     pub name: &'static str,
     pub file: &'static str,
     pub parameter: &'static str,

@@ -138,7 +138,7 @@ pub fn needs_recent_messages(input: &Input) -> bool {
 }
 
 pub fn decide(state: &UserState, input: &Input, ctx: &Context) -> Decision {
-    if ctx.in_group && !ctx.is_admin && changes_group_sessions(input) {
+    if !may_change_sessions(ctx.in_group, ctx.is_admin) && changes_group_sessions(input) {
         return Decision::reply(replies::group_admins_only());
     }
     match input {
@@ -184,7 +184,12 @@ fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decisi
 }
 
 /// In a group, what changes which sessions the group has or uses is for the bot's admins:
-/// one member cannot archive, switch or replace the conversation of everyone else.
+/// one member cannot archive, switch or replace the conversation of everyone else. Asked also
+/// before an import file is fetched.
+pub fn may_change_sessions(in_group: bool, is_admin: bool) -> bool {
+    !in_group || is_admin
+}
+
 fn changes_group_sessions(input: &Input) -> bool {
     match input {
         Input::Import(_) => true,

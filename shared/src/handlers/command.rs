@@ -17,8 +17,8 @@ use crate::bus::{BusError, BusEvent, EventBus};
 use crate::domain::access::{AccessPolicy, BOT_STREAM, REFUSAL_QUIET_SECONDS, Sender};
 use crate::domain::command::{Command, parse};
 use crate::domain::decide::{
-    Context, HISTORY_LENGTH, ImportOutcome, Input, Reply, decide, needs_backend_status,
-    needs_recent_messages,
+    Context, HISTORY_LENGTH, ImportOutcome, Input, Reply, decide, may_change_sessions,
+    needs_backend_status, needs_recent_messages,
 };
 use crate::domain::events::{Event, Role};
 use crate::domain::limits::{Limits, MESSAGES, TOKENS, Window};
@@ -374,14 +374,7 @@ impl CommandHandler {
             "over a limit; the update is dropped"
         );
         if first {
-            delivery::deliver(
-                self.telegram.as_ref(),
-                self.archives.as_ref(),
-                incoming.chat_id,
-                reply_target(incoming),
-                &Reply::text(text),
-            )
-            .await?;
+            self.tell(incoming, text).await?;
         }
         Ok(true)
     }
@@ -400,17 +393,23 @@ impl CommandHandler {
             "someone who may not use the bot was refused"
         );
         if tell {
-            let reply = Reply::text(replies::stranger(incoming.user_id));
-            delivery::deliver(
-                self.telegram.as_ref(),
-                self.archives.as_ref(),
-                incoming.chat_id,
-                reply_target(incoming),
-                &reply,
-            )
-            .await?;
+            self.tell(incoming, replies::stranger(incoming.user_id))
+                .await?;
         }
         Ok(Outcome::Refused)
+    }
+
+    /// A reply to an update that is not recorded (a refusal, a limit): sent at most once, since
+    /// the caller noted it first.
+    async fn tell(&self, incoming: &Incoming, text: String) -> Result<(), HandleError> {
+        delivery::deliver(
+            self.telegram.as_ref(),
+            self.archives.as_ref(),
+            incoming.chat_id,
+            reply_target(incoming),
+            &Reply::text(text),
+        )
+        .await
     }
 
     async fn finish_earlier(
@@ -456,7 +455,9 @@ impl CommandHandler {
         let input = match &incoming.content {
             Content::Text(_) => Input::Command(route.command.clone().unwrap_or(Command::Blank)),
             Content::Unsupported(kind) => Input::Unsupported(kind),
-            Content::Document(_) if incoming.chat == ChatKind::Group && !route.is_admin => {
+            Content::Document(_)
+                if !may_change_sessions(incoming.chat == ChatKind::Group, route.is_admin) =>
+            {
                 Input::Import(ImportOutcome::NotFetched)
             }
             Content::Document(document) => Input::Import(
