@@ -316,6 +316,7 @@ async fn an_unknown_model_and_a_deadline_are_explained() {
         chat.bot.store.clone(),
         chat.bot.store.clone(),
         chat.bot.store.clone(),
+        chat.bot.store.clone(),
         chat.bot.archives.clone(),
         Arc::new(HttpTelegram::new(&chat.bot.telegram.base_url, TOKEN)),
         Settings {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use cloud_ai_shared::domain::events::{Event, RecordedEvent};
 use cloud_ai_shared::domain::state::UserState;
 use cloud_ai_shared::handlers::{HandleError, Outcome};
-use cloud_ai_shared::store::{Append, EventStore, Receipt, StoreError};
+use cloud_ai_shared::store::{Append, EventStore, Receipt, ReceiptWrite, StoreError};
 use cloud_ai_tests::bot::TestBot;
 use cloud_ai_tests::fake_telegram::Failure;
 use cloud_ai_tests::fixtures;
@@ -116,8 +116,7 @@ async fn two_concurrent_appends_to_one_stream_cannot_both_succeed() {
                     events: &events,
                     state: &state,
                     changes: &[],
-                    receipt: &receipt,
-                    receipt_is_new: true,
+                    receipt: ReceiptWrite::New(&receipt),
                 })
                 .await
         }

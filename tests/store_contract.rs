@@ -12,8 +12,8 @@ use cloud_ai_shared::domain::state::UserState;
 use cloud_ai_shared::sqlite::Database;
 use cloud_ai_shared::store::sqlite::SqliteStore;
 use cloud_ai_shared::store::{
-    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt, SessionRows,
-    StoreError,
+    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt,
+    ReceiptWrite, SessionRows, StoreError,
 };
 use cloud_ai_tests::bot::TestBot;
 use uuid::Uuid;
@@ -51,8 +51,7 @@ async fn append(
             events: &recorded.events,
             state: &recorded.next,
             changes: &recorded.changes,
-            receipt: &receipt(update_id),
-            receipt_is_new: true,
+            receipt: ReceiptWrite::New(&receipt(update_id)),
         })
         .await?;
     Ok(recorded.next)
@@ -146,8 +145,7 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
         events: &[],
         state: &state,
         changes: &[],
-        receipt: &receipt(6),
-        receipt_is_new: true,
+        receipt: ReceiptWrite::New(&receipt(6)),
     };
     store.append(receipt_only).await.unwrap();
     let twice = store.append(receipt_only).await;
@@ -188,8 +186,7 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
             events: &recorded.events,
             state: &recorded.next,
             changes: &recorded.changes,
-            receipt: &answered,
-            receipt_is_new: false,
+            receipt: ReceiptWrite::Existing(&answered),
         })
         .await
         .unwrap();

@@ -78,6 +78,7 @@ fn storage_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
     CommandHandler::new(
         store.clone(),
         store.clone(),
+        store.clone(),
         store,
         Arc::new(aws::s3_archive_store(sdk, &config.bucket_name)),
         telegram(config),

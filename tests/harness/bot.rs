@@ -127,6 +127,7 @@ fn new_handler(
         store.clone(),
         store.clone(),
         store.clone(),
+        store.clone(),
         archives.clone(),
         Arc::new(HttpTelegram::new(&telegram.base_url, TOKEN)),
         settings(),
@@ -162,6 +163,7 @@ impl TestBot {
     /// A command handler on this bot's stores with other settings (another access policy).
     pub fn handler_with(&self, settings: Settings) -> CommandHandler {
         CommandHandler::new(
+            self.store.clone(),
             self.store.clone(),
             self.store.clone(),
             self.store.clone(),

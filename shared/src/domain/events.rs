@@ -76,6 +76,25 @@ pub enum Event {
         s3_key: String,
         imported_at: String,
     },
+    /// The original bot's data of this user was found and is being recorded in this stream (the
+    /// counts are what was found). Until [`Event::AdoptionCompleted`], adoption resumes.
+    AdoptionStarted {
+        sessions: u64,
+        messages: u64,
+        archives: u64,
+    },
+    /// An archive the original bot left under the user's prefix, adopted with its key.
+    ArchiveAdopted {
+        session_id: Uuid,
+        model_name: String,
+        message_count: u64,
+        last_message_ts: i64,
+        s3_key: String,
+        archived_at: String,
+        imported: bool,
+    },
+    /// Everything the original bot left of this user is in the stream and in our rows.
+    AdoptionCompleted,
     /// An admin let a user in (`/allow`); only in the bot-level stream.
     AccessGranted {
         who: Who,
@@ -97,6 +116,9 @@ impl Event {
             Event::MessagePosted { .. } => "MessagePosted",
             Event::Archived { .. } => "Archived",
             Event::ArchiveImported { .. } => "ArchiveImported",
+            Event::AdoptionStarted { .. } => "AdoptionStarted",
+            Event::ArchiveAdopted { .. } => "ArchiveAdopted",
+            Event::AdoptionCompleted => "AdoptionCompleted",
             Event::AccessGranted { .. } => "AccessGranted",
             Event::AccessRevoked { .. } => "AccessRevoked",
         }

@@ -2,6 +2,7 @@
 //! function, the projection rows, the archive format and the reply texts.
 
 pub mod access;
+pub mod adoption;
 pub mod archive_doc;
 pub mod archive_job;
 pub mod backend;

@@ -171,6 +171,9 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
             .into_iter()
             .collect(),
         Event::ArchiveImported { .. }
+        | Event::AdoptionStarted { .. }
+        | Event::ArchiveAdopted { .. }
+        | Event::AdoptionCompleted
         | Event::AccessGranted { .. }
         | Event::AccessRevoked { .. } => Vec::new(),
     }

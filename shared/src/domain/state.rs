@@ -39,6 +39,9 @@ pub struct UserState {
     pub active: Option<Uuid>,
     /// Archives in the order they were made: position + 1 is the number users type.
     pub archives: Vec<ArchiveSummary>,
+    /// Whether the original bot's data is being adopted into this stream (see `adoption`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopting: bool,
     /// The admins' access changes: only the bot-level stream has any.
     #[serde(default, skip_serializing_if = "AccessChanges::is_empty")]
     pub access: AccessChanges,
@@ -115,6 +118,25 @@ impl UserState {
                 last_message_ts: *last_message_ts,
                 imported: true,
             }),
+            Event::AdoptionStarted { .. } => self.adopting = true,
+            Event::ArchiveAdopted {
+                session_id,
+                model_name,
+                message_count,
+                last_message_ts,
+                s3_key,
+                archived_at,
+                imported,
+            } => self.archives.push(ArchiveSummary {
+                session_id: *session_id,
+                model_name: model_name.clone(),
+                s3_key: s3_key.clone(),
+                archived_at: archived_at.clone(),
+                message_count: *message_count,
+                last_message_ts: *last_message_ts,
+                imported: *imported,
+            }),
+            Event::AdoptionCompleted => self.adopting = false,
             Event::AccessGranted { who, .. } => self.access.grant(who),
             Event::AccessRevoked { who, .. } => self.access.revoke(who),
         }

@@ -24,7 +24,7 @@ use crate::handlers::{CommandHandler, Settings};
 use crate::queue::sqlite::SqliteQueue;
 use crate::sqlite::{Database, DatabaseError};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{EventStore, OffsetStore, Quotas, SessionRows, StoreError};
+use crate::store::{EventStore, OffsetStore, OriginalSessions, Quotas, SessionRows, StoreError};
 use crate::telegram::http::HttpTelegram;
 use crate::telegram::{Telegram, TelegramError};
 use crate::{aws, wiring};
@@ -136,6 +136,7 @@ struct StoragePorts {
     store: Arc<dyn EventStore>,
     rows: Arc<dyn SessionRows>,
     quotas: Arc<dyn Quotas>,
+    originals: Arc<dyn OriginalSessions>,
     offsets: Arc<dyn OffsetStore>,
     archives: Arc<dyn ArchiveStore>,
 }
@@ -159,6 +160,7 @@ async fn storage(
                 store: store.clone(),
                 rows: store.clone(),
                 quotas: store.clone(),
+                originals: store.clone(),
                 offsets: store,
                 archives: Arc::new(FsArchiveStore::new(&embedded.data_dir)),
             })
@@ -170,6 +172,7 @@ async fn storage(
                 store: store.clone(),
                 rows: store.clone(),
                 quotas: store.clone(),
+                originals: store.clone(),
                 offsets: store,
                 archives: Arc::new(aws::s3_archive_store(&sdk, &config.bucket_name)),
             })
@@ -215,6 +218,7 @@ impl EmbeddedBot {
                 ports.store.clone(),
                 ports.rows.clone(),
                 ports.quotas.clone(),
+                ports.originals.clone(),
                 ports.archives.clone(),
                 telegram.clone(),
                 settings.clone(),

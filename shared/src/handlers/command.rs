@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::archive::{ArchiveError, ArchiveStore};
 use crate::bus::{BusError, BusEvent, EventBus};
 use crate::domain::access::{AccessPolicy, BOT_STREAM, REFUSAL_QUIET_SECONDS, Sender};
+use crate::domain::adoption::may_adopt;
 use crate::domain::command::{Command, parse};
 use crate::domain::decide::{
     Context, HISTORY_LENGTH, ImportOutcome, Input, Reply, decide, may_change_sessions,
@@ -26,10 +27,12 @@ use crate::domain::record::record;
 use crate::domain::replies;
 use crate::domain::update::{ChatKind, Classified, Content, Incoming, MalformedUpdate, classify};
 use crate::store::{
-    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, Quotas, Receipt, SessionRows, StoreError,
+    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OriginalSessions, Quotas, Receipt,
+    ReceiptWrite, SessionRows, StoreError,
 };
 use crate::telegram::{Telegram, TelegramError};
 
+use super::adoption::{AdoptError, Adopter};
 use super::answer::{Answerer, Generated};
 use super::archiver::{Archiver, ArchiverError};
 use super::{delivery, import};
@@ -50,6 +53,8 @@ pub enum HandleError {
     Telegram(#[from] TelegramError),
     #[error(transparent)]
     Bus(#[from] BusError),
+    #[error(transparent)]
+    Adopt(#[from] AdoptError),
     /// A bus event that is not one of ours; retrying cannot help.
     #[error("not a cloud-ai event: {0}")]
     MalformedEvent(String),
@@ -83,6 +88,7 @@ impl HandleError {
             HandleError::Telegram(error) => error.is_transient(),
             HandleError::Archive(error) => error.is_transient(),
             HandleError::Bus(error) => error.is_transient(),
+            HandleError::Adopt(error) => error.is_transient(),
             HandleError::Contention { .. }
             | HandleError::NoReceipt { .. }
             | HandleError::InProgress { .. } => true,
@@ -96,7 +102,11 @@ impl HandleError {
     pub fn is_storage_trouble(&self) -> bool {
         matches!(
             self,
-            HandleError::Store(StoreError::Backend(_)) | HandleError::Archive(_)
+            HandleError::Store(StoreError::Backend(_))
+                | HandleError::Archive(_)
+                | HandleError::Adopt(
+                    AdoptError::Store(StoreError::Backend(_)) | AdoptError::Archive(_)
+                )
         ) && self.is_retryable()
     }
 }
@@ -157,6 +167,8 @@ pub struct CommandHandler {
     archives: Arc<dyn ArchiveStore>,
     telegram: Arc<dyn Telegram>,
     archiver: Archiver,
+    /// Takes over what the original bot left of a user before their first decision.
+    adopter: Adopter,
     settings: Settings,
     /// Where events are published; with a bus, archive jobs are left to the archiver role,
     /// which receives the `Archived` event and finishes the update (see [`Self::finish_update`]).
@@ -178,12 +190,15 @@ impl CommandHandler {
         store: Arc<dyn EventStore>,
         rows: Arc<dyn SessionRows>,
         quotas: Arc<dyn Quotas>,
+        originals: Arc<dyn OriginalSessions>,
         archives: Arc<dyn ArchiveStore>,
         telegram: Arc<dyn Telegram>,
         settings: Settings,
     ) -> CommandHandler {
         let archiver = Archiver::new(rows.clone(), archives.clone());
+        let adopter = Adopter::new(store.clone(), originals, archives.clone());
         CommandHandler {
+            adopter,
             store,
             rows,
             quotas,
@@ -451,7 +466,15 @@ impl CommandHandler {
         route: &Route,
     ) -> Result<Receipt, HandleError> {
         let user_id = route.owner;
-        let state = self.store.load(user_id).await?;
+        let mut state = self.store.load(user_id).await?;
+        // A person's own stream (not a group's, not the bot's) that never decided anything may
+        // have the original bot's sessions and archives to take over first.
+        if user_id > 0 && may_adopt(&state) {
+            let adoption = self.adopter.adopt(user_id, incoming.update_id).await?;
+            if adoption.appends > 0 {
+                state = self.store.load(user_id).await?;
+            }
+        }
         let input = match &incoming.content {
             Content::Text(_) => Input::Command(route.command.clone().unwrap_or(Command::Blank)),
             Content::Unsupported(kind) => Input::Unsupported(kind),
@@ -526,8 +549,7 @@ impl CommandHandler {
                 events: &recorded.events,
                 state: &recorded.next,
                 changes: &recorded.changes,
-                receipt: &receipt,
-                receipt_is_new: true,
+                receipt: ReceiptWrite::New(&receipt),
             })
             .await?;
         Ok(receipt)
@@ -713,8 +735,7 @@ impl CommandHandler {
                     events: &recorded.events,
                     state: &recorded.next,
                     changes: &recorded.changes,
-                    receipt: &next_receipt,
-                    receipt_is_new: false,
+                    receipt: ReceiptWrite::Existing(&next_receipt),
                 })
                 .await
             {

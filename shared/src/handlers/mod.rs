@@ -1,5 +1,6 @@
 //! The roles, written against the ports: handling an update (command) and archiving a session.
 
+pub mod adoption;
 pub mod answer;
 pub mod archive_event;
 pub mod archiver;
@@ -9,5 +10,6 @@ mod import;
 pub mod poller;
 pub mod sqs_batch;
 
+pub use adoption::{AdoptError, Adopter, Adoption, Tally};
 pub use archiver::{Archiver, ArchiverError};
 pub use command::{CommandHandler, HandleError, Outcome, Settings};

@@ -5,6 +5,7 @@
 //! `MODEL#<model>#SESSION#<id>` (the original's session rows) and `MSG#<id>#<seq>` (messages).
 
 pub mod items;
+mod original;
 
 use std::time::Duration;
 
@@ -21,8 +22,8 @@ use uuid::Uuid;
 
 use self::items::{Item, key, n, s};
 use super::{
-    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt, SessionRows,
-    StoreError,
+    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt,
+    ReceiptWrite, SessionRows, StoreError,
 };
 use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::limits::Window;
@@ -132,7 +133,13 @@ impl DynamoDbStore {
             .build()
     }
 
-    fn transaction(&self, append: &Append<'_>, now: i64) -> Vec<TransactWriteItem> {
+    /// The transaction's writes, and the position of the receipt's among them (cancellation
+    /// reasons come back by position).
+    fn transaction(
+        &self,
+        append: &Append<'_>,
+        now: i64,
+    ) -> (Vec<TransactWriteItem>, Option<usize>) {
         let recorded_at = crate::domain::replies::rfc3339(now);
         let state_condition = if append.expected_version == 0 {
             ("attribute_not_exists(pk)", None)
@@ -142,25 +149,21 @@ impl DynamoDbStore {
                 Some((":expected", n(append.expected_version))),
             )
         };
-        let mut writes = vec![
-            self.put(
-                items::state_item(append.user_id, append.state),
-                Some(state_condition),
-            ),
-            self.put(
-                items::receipt_item(
-                    append.user_id,
-                    append.receipt,
-                    now,
-                    now + FINISH_LEASE_SECONDS,
-                ),
-                Some(if append.receipt_is_new {
-                    ("attribute_not_exists(sk)", None)
-                } else {
-                    ("attribute_exists(sk)", None)
-                }),
-            ),
-        ];
+        let mut writes = vec![self.put(
+            items::state_item(append.user_id, append.state),
+            Some(state_condition),
+        )];
+        let receipt_at = append.receipt.receipt().map(|receipt| {
+            let condition = match append.receipt {
+                ReceiptWrite::New(_) => "attribute_not_exists(sk)",
+                _ => "attribute_exists(sk)",
+            };
+            writes.push(self.put(
+                items::receipt_item(append.user_id, receipt, now, now + FINISH_LEASE_SECONDS),
+                Some((condition, None)),
+            ));
+            writes.len() - 1
+        });
         writes.extend(append.events.iter().map(|event| {
             self.put(
                 items::event_item(append.user_id, event, &recorded_at),
@@ -181,7 +184,7 @@ impl DynamoDbStore {
                     .build(),
             }
         }));
-        writes
+        (writes, receipt_at)
     }
 
     /// Deletes rows by sort key in batches, retrying what DynamoDB leaves unprocessed.
@@ -246,14 +249,17 @@ impl EventStore for DynamoDbStore {
 
     async fn append(&self, append: Append<'_>) -> Result<(), StoreError> {
         let now = now();
-        if append.events.is_empty() && append.changes.is_empty() {
+        if append.events.is_empty()
+            && append.changes.is_empty()
+            && let ReceiptWrite::New(receipt) = append.receipt
+        {
             return self
                 .client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(items::receipt_item(
                     append.user_id,
-                    append.receipt,
+                    receipt,
                     now,
                     now + FINISH_LEASE_SECONDS,
                 )))
@@ -264,16 +270,17 @@ impl EventStore for DynamoDbStore {
                 .map_err(|e| match e.as_service_error() {
                     Some(se) if se.is_conditional_check_failed_exception() => {
                         StoreError::AlreadyRecorded {
-                            update_id: append.receipt.update_id,
+                            update_id: receipt.update_id,
                         }
                     }
                     _ => backend("PutItem", e),
                 });
         }
+        let (writes, receipt_at) = self.transaction(&append, now);
         let result = self
             .client
             .transact_write_items()
-            .set_transact_items(Some(self.transaction(&append, now)))
+            .set_transact_items(Some(writes))
             .send()
             .await;
         let error = match result {
@@ -284,21 +291,29 @@ impl EventStore for DynamoDbStore {
             && let TransactWriteItemsError::TransactionCanceledException(cancelled) = context.err()
         {
             let reasons = cancelled.cancellation_reasons();
-            let code = |index: usize| reasons.get(index).and_then(|r| r.code());
+            let failed = |index: Option<usize>| {
+                index.and_then(|i| reasons.get(i)).and_then(|r| r.code())
+                    == Some("ConditionalCheckFailed")
+            };
             // A transaction in flight on the same items means the stream is moving.
             let moving = reasons
                 .iter()
                 .any(|r| r.code() == Some("TransactionConflict"));
-            if code(1) == Some("ConditionalCheckFailed") && !append.receipt_is_new {
-                return Err(StoreError::Corrupt(format!(
-                    "the receipt of update {} is gone",
-                    append.receipt.update_id
-                )));
-            } else if code(1) == Some("ConditionalCheckFailed") {
-                return Err(StoreError::AlreadyRecorded {
-                    update_id: append.receipt.update_id,
-                });
-            } else if code(0) == Some("ConditionalCheckFailed") || moving || reasons.is_empty() {
+            match append.receipt {
+                ReceiptWrite::Existing(receipt) if failed(receipt_at) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "the receipt of update {} is gone",
+                        receipt.update_id
+                    )));
+                }
+                ReceiptWrite::New(receipt) if failed(receipt_at) => {
+                    return Err(StoreError::AlreadyRecorded {
+                        update_id: receipt.update_id,
+                    });
+                }
+                _ => {}
+            }
+            if failed(Some(0)) || moving || reasons.is_empty() {
                 return Err(StoreError::VersionConflict {
                     user_id: append.user_id,
                     expected: append.expected_version,

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::adoption::OriginalSession;
 use crate::domain::archive_job::ArchiveJob;
 use crate::domain::decide::Reply;
 use crate::domain::events::{ChatMessage, RecordedEvent};
@@ -90,10 +91,27 @@ pub struct Append<'a> {
     pub events: &'a [RecordedEvent],
     pub state: &'a UserState,
     pub changes: &'a [RowChange],
-    pub receipt: &'a Receipt,
-    /// Whether this append creates the receipt (an update's decision) or updates the one the
-    /// update already has (its answer, recorded once shown).
-    pub receipt_is_new: bool,
+    pub receipt: ReceiptWrite<'a>,
+}
+
+/// What an append does with an update's receipt.
+#[derive(Debug, Clone, Copy)]
+pub enum ReceiptWrite<'a> {
+    /// Creates it: an update's decision (`AlreadyRecorded` if it exists).
+    New(&'a Receipt),
+    /// Replaces the one the update already has: its answer, recorded once shown.
+    Existing(&'a Receipt),
+    /// None: events that no update decided (the original bot's data, adopted).
+    NoReceipt,
+}
+
+impl<'a> ReceiptWrite<'a> {
+    pub fn receipt(self) -> Option<&'a Receipt> {
+        match self {
+            ReceiptWrite::New(receipt) | ReceiptWrite::Existing(receipt) => Some(receipt),
+            ReceiptWrite::NoReceipt => None,
+        }
+    }
 }
 
 #[async_trait]
@@ -101,7 +119,8 @@ pub trait EventStore: Send + Sync {
     /// The user's folded state (version 0 and empty for a new user).
     async fn load(&self, user_id: i64) -> Result<UserState, StoreError>;
     /// Appends atomically. Fails with `VersionConflict` when the stream moved on, and with
-    /// `AlreadyRecorded` when the receipt exists. With no events, only the receipt is written.
+    /// `AlreadyRecorded` when a new receipt exists. With no events and no changes, only the
+    /// receipt is written.
     async fn append(&self, append: Append<'_>) -> Result<(), StoreError>;
     /// The whole stream, in order.
     async fn events(&self, user_id: i64) -> Result<Vec<RecordedEvent>, StoreError>;
@@ -147,6 +166,17 @@ pub trait SessionRows: Send + Sync {
     ) -> Result<(), StoreError>;
     /// All live session and message rows of a user.
     async fn live_rows(&self, user_id: i64) -> Result<Rows, StoreError>;
+}
+
+/// The original Python bot's live session items (`MODEL#<model>#SESSION#<id>` with the whole
+/// conversation inside), read to adopt them (see `domain::adoption`).
+#[async_trait]
+pub trait OriginalSessions: Send + Sync {
+    /// The user's sessions still as the original left them, in sort-key order (the numbers it
+    /// showed).
+    async fn original_sessions(&self, user_id: i64) -> Result<Vec<OriginalSession>, StoreError>;
+    /// Every user who has such sessions, in id order.
+    async fn users_with_original_sessions(&self) -> Result<Vec<i64>, StoreError>;
 }
 
 /// What a counter said to one more use.

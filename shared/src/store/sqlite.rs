@@ -15,9 +15,10 @@ use uuid::Uuid;
 
 use super::dynamodb::RECEIPT_TTL_SECONDS;
 use super::{
-    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt, SessionRows,
-    StoreError,
+    Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, OriginalSessions, Quotas,
+    Receipt, ReceiptWrite, SessionRows, StoreError,
 };
+use crate::domain::adoption::OriginalSession;
 use crate::domain::events::{ChatMessage, RecordedEvent, Role};
 use crate::domain::limits::Window;
 use crate::domain::projection::{MessageRow, Row, RowChange, Rows, SessionRow};
@@ -128,43 +129,46 @@ pub struct RecoveryReport {
 fn write_receipt(
     tx: &Transaction<'_>,
     user_id: i64,
-    receipt: &Receipt,
-    is_new: bool,
+    write: ReceiptWrite<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
     let lease_until = now + FINISH_LEASE_SECONDS;
-    if is_new {
-        let inserted = tx
-            .execute(
-                "INSERT OR IGNORE INTO receipts (user_id, update_id, receipt, lease_until, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    user_id,
-                    receipt.update_id,
-                    to_json(receipt),
-                    lease_until,
-                    now + RECEIPT_TTL_SECONDS
-                ],
-            )
-            .map_err(backend)?;
-        if inserted == 0 {
-            return Err(StoreError::AlreadyRecorded {
-                update_id: receipt.update_id,
-            });
+    match write {
+        ReceiptWrite::New(receipt) => {
+            let inserted = tx
+                .execute(
+                    "INSERT OR IGNORE INTO receipts (user_id, update_id, receipt, lease_until, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        user_id,
+                        receipt.update_id,
+                        to_json(receipt),
+                        lease_until,
+                        now + RECEIPT_TTL_SECONDS
+                    ],
+                )
+                .map_err(backend)?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyRecorded {
+                    update_id: receipt.update_id,
+                });
+            }
         }
-    } else {
-        let updated = tx
-            .execute(
-                "UPDATE receipts SET receipt = ?3, lease_until = ?4 WHERE user_id = ?1 AND update_id = ?2",
-                params![user_id, receipt.update_id, to_json(receipt), lease_until],
-            )
-            .map_err(backend)?;
-        if updated == 0 {
-            return Err(corrupt(format!(
-                "the receipt of update {} is gone",
-                receipt.update_id
-            )));
+        ReceiptWrite::Existing(receipt) => {
+            let updated = tx
+                .execute(
+                    "UPDATE receipts SET receipt = ?3, lease_until = ?4 WHERE user_id = ?1 AND update_id = ?2",
+                    params![user_id, receipt.update_id, to_json(receipt), lease_until],
+                )
+                .map_err(backend)?;
+            if updated == 0 {
+                return Err(corrupt(format!(
+                    "the receipt of update {} is gone",
+                    receipt.update_id
+                )));
+            }
         }
+        ReceiptWrite::NoReceipt => {}
     }
     Ok(())
 }
@@ -231,13 +235,7 @@ fn apply_change(tx: &Transaction<'_>, user_id: i64, change: &RowChange) -> rusql
 
 fn append_in(tx: &Transaction<'_>, append: &Append<'_>, now: i64) -> Result<(), StoreError> {
     // The receipt is checked first, as the DynamoDB adapter reads its cancellation reasons.
-    write_receipt(
-        tx,
-        append.user_id,
-        append.receipt,
-        append.receipt_is_new,
-        now,
-    )?;
+    write_receipt(tx, append.user_id, append.receipt, now)?;
     if append.events.is_empty() && append.changes.is_empty() {
         return Ok(());
     }
@@ -696,6 +694,19 @@ impl Quotas for SqliteStore {
     }
 }
 
+/// The original bot kept its sessions only in DynamoDB: this database never holds one. (Its
+/// archives, copied into the data folder, are adopted from the archive store.)
+#[async_trait]
+impl OriginalSessions for SqliteStore {
+    async fn original_sessions(&self, _user_id: i64) -> Result<Vec<OriginalSession>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn users_with_original_sessions(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
 /// An [`Append`] that can move to the blocking pool.
 struct OwnedAppend {
     user_id: i64,
@@ -703,8 +714,8 @@ struct OwnedAppend {
     events: Vec<RecordedEvent>,
     state: UserState,
     changes: Vec<RowChange>,
-    receipt: Receipt,
-    receipt_is_new: bool,
+    /// The receipt, and whether the append creates it.
+    receipt: Option<(Receipt, bool)>,
 }
 
 impl OwnedAppend {
@@ -715,8 +726,11 @@ impl OwnedAppend {
             events: append.events.to_vec(),
             state: append.state.clone(),
             changes: append.changes.to_vec(),
-            receipt: append.receipt.clone(),
-            receipt_is_new: append.receipt_is_new,
+            receipt: match append.receipt {
+                ReceiptWrite::New(receipt) => Some((receipt.clone(), true)),
+                ReceiptWrite::Existing(receipt) => Some((receipt.clone(), false)),
+                ReceiptWrite::NoReceipt => None,
+            },
         }
     }
 
@@ -727,8 +741,11 @@ impl OwnedAppend {
             events: &self.events,
             state: &self.state,
             changes: &self.changes,
-            receipt: &self.receipt,
-            receipt_is_new: self.receipt_is_new,
+            receipt: match &self.receipt {
+                Some((receipt, true)) => ReceiptWrite::New(receipt),
+                Some((receipt, false)) => ReceiptWrite::Existing(receipt),
+                None => ReceiptWrite::NoReceipt,
+            },
         }
     }
 }
