@@ -9,5 +9,6 @@ pub mod fixtures;
 pub mod lambda;
 pub mod moto;
 pub mod observed_bus;
+pub mod original_bot;
 pub mod queues;
 pub mod terraform;

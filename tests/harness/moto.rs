@@ -109,8 +109,13 @@ impl MotoServer {
     /// Runs a boto3 `script` (boto3 comes with moto) against this server and parses what it
     /// prints as JSON: for the services the tests have no Rust SDK crate for (CloudWatch, SNS).
     pub fn boto3(&self, script: &str) -> serde_json::Value {
+        self.python(&["-c".to_string(), script.to_string()])
+    }
+
+    /// Runs moto's Python with `args` against this server and parses what it prints as JSON.
+    pub fn python(&self, args: &[String]) -> serde_json::Value {
         let output = Command::new(python())
-            .args(["-c", script])
+            .args(args)
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "test")
@@ -119,12 +124,12 @@ impl MotoServer {
             .expect("run boto3");
         assert!(
             output.status.success(),
-            "the boto3 script failed: {}",
+            "the Python script failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
         serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
             panic!(
-                "the boto3 script printed no JSON ({e}): {}",
+                "the Python script printed no JSON ({e}): {}",
                 String::from_utf8_lossy(&output.stdout)
             )
         })

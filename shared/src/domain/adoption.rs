@@ -354,4 +354,81 @@ mod tests {
         assert_eq!(archive_owner("archives/x/a.json"), None);
         assert_eq!(archive_owner("other/42/a.json"), None);
     }
+
+    /// A table in memory: the stream, the live rows, and the original items left.
+    struct Table {
+        state: UserState,
+        events: Vec<Event>,
+        rows: crate::domain::projection::Rows,
+        originals: Vec<OriginalSession>,
+    }
+
+    impl Table {
+        fn new(originals: Vec<OriginalSession>) -> Table {
+            Table {
+                state: UserState::default(),
+                events: Vec::new(),
+                rows: Default::default(),
+                originals,
+            }
+        }
+
+        /// Runs the adoption's appends, stopping (a crash) after `limit` of them.
+        fn adopt(&mut self, archives: &[ArchiveSummary], limit: usize) {
+            let steps = plan(7, &self.state, &self.originals, archives, 5);
+            for events in steps.into_iter().take(limit) {
+                let recorded = record_step(7, &self.state, events, &self.originals, 1);
+                crate::domain::projection::apply_changes(&mut self.rows, &recorded.changes);
+                // Our row shares the original's key: writing it replaces the original item.
+                self.originals
+                    .retain(|o| !recorded.changes.iter().any(|c| c.sort_key() == o.sort_key));
+                self.events
+                    .extend(recorded.events.into_iter().map(|r| r.event));
+                self.state = recorded.next;
+            }
+        }
+    }
+
+    #[test]
+    fn an_adoption_cut_short_anywhere_resumes_to_the_same_stream_and_rows() {
+        let originals = vec![
+            original(1, 7, false),
+            original(2, 0, false),
+            original(3, 12, true),
+        ];
+        let archive = archive_summary(
+            "archives/7/0b7f6a3e-8d2c-4f1a-9e3b-2c5d7f9a1b3c.json",
+            br#"{"model_name": "llama3", "conversation": [], "archived_at": "2024-01-15T10:30:00Z"}"#,
+        );
+        let archives = [archive];
+        let mut whole = Table::new(originals.clone());
+        whole.adopt(&archives, usize::MAX);
+        assert!(
+            whole.originals.is_empty(),
+            "every original item is replaced"
+        );
+        assert!(!whole.state.adopting);
+        assert_eq!(whole.state.sessions.len(), 3);
+        assert_eq!(whole.state.active, Some(Uuid::from_u128(3)));
+        assert_eq!(whole.state.archives.len(), 1);
+        assert_eq!(
+            whole.rows,
+            crate::domain::projection::rebuild_rows(7, &whole.events)
+        );
+        let steps = plan(7, &UserState::default(), &originals, &archives, 5).len();
+        for cut in 0..steps {
+            let mut table = Table::new(originals.clone());
+            table.adopt(&archives, cut);
+            // Until a session's last message is recorded, its original item keeps the conversation.
+            for left in &table.originals {
+                assert!(!table.rows.contains_key(&left.sort_key));
+            }
+            table.adopt(&archives, usize::MAX);
+            assert_eq!(table.events, whole.events, "cut after {cut} appends");
+            assert_eq!(table.rows, whole.rows, "cut after {cut} appends");
+            assert!(table.originals.is_empty());
+        }
+        // And once adopted, nothing more.
+        assert!(plan(7, &whole.state, &[], &archives, 5).is_empty());
+    }
 }

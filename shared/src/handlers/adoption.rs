@@ -93,6 +93,7 @@ pub struct Adopter {
     store: Arc<dyn EventStore>,
     originals: Arc<dyn OriginalSessions>,
     archives: Arc<dyn ArchiveStore>,
+    per_append: usize,
 }
 
 impl Adopter {
@@ -105,7 +106,15 @@ impl Adopter {
             store,
             originals,
             archives,
+            per_append: EVENTS_PER_APPEND,
         }
+    }
+
+    /// Appends at most `events` events at a time (fewer than [`EVENTS_PER_APPEND`] only to
+    /// show, with small data, that a cut between any two appends resumes).
+    pub fn with_events_per_append(mut self, events: usize) -> Adopter {
+        self.per_append = events.clamp(1, EVENTS_PER_APPEND);
+        self
     }
 
     /// Adopts what the original bot left of `user_id` (events caused by `update_id`, 0 for the
@@ -127,7 +136,7 @@ impl Adopter {
                     archives: archives.len() as u64,
                 };
             }
-            let steps = plan(user_id, &state, &originals, &archives, EVENTS_PER_APPEND);
+            let steps = plan(user_id, &state, &originals, &archives, self.per_append);
             if steps.is_empty() {
                 return Ok(adoption);
             }

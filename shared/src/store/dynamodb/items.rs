@@ -175,7 +175,10 @@ fn parse_uuid(item: &Item, text: &str) -> Result<Uuid, StoreError> {
 /// A live row, or `None` for the other items of the partition (state, events, receipts).
 pub fn parse_row(user_id: i64, item: &Item) -> Result<Option<Row>, StoreError> {
     let sk = sk_of(item);
-    if sk.starts_with(SESSION_PREFIX) {
+    if sk.starts_with(SESSION_PREFIX) && !item.contains_key("message_count") {
+        // The original bot's item, not adopted (yet): not one of ours.
+        Ok(None)
+    } else if sk.starts_with(SESSION_PREFIX) {
         let chat_id = get_s(item, "chat_id")?;
         Ok(Some(Row::Session(SessionRow {
             user_id: get_n(item, "user_id")?,
