@@ -18,8 +18,9 @@ async fn main() -> ExitCode {
     let result = match std::env::args().nth(1).as_deref() {
         None => run().await,
         Some("redrive") => redrive().await,
+        Some("adopt") => adopt().await,
         Some(other) => Err(anyhow::anyhow!(
-            "unknown command {other:?}: run `cloud-ai` to start the bot, or `cloud-ai redrive` to replay its dead letters"
+            "unknown command {other:?}: run `cloud-ai` to start the bot, `cloud-ai redrive` to replay its dead letters, or `cloud-ai adopt` to take over the original bot's users"
         )),
     };
     match result {
@@ -45,6 +46,60 @@ async fn redrive() -> anyhow::Result<()> {
     println!(
         "put back {} update(s) and {} archive event(s); {} dead letter(s) left (their text no longer says where they go)",
         done.updates, done.events, done.left
+    );
+    Ok(())
+}
+
+/// `cloud-ai adopt`: takes over every user the original bot left sessions or archives of, on the
+/// configured storage (`STORAGE=aws`: `TABLE_NAME`, `BUCKET_NAME`). Running it again writes
+/// nothing.
+async fn adopt() -> anyhow::Result<()> {
+    use cloud_ai_shared::config::{DEFAULT_BUCKET, DEFAULT_TABLE};
+    use cloud_ai_shared::embedded::adopt_all::{adopt_all, adopter};
+    use cloud_ai_shared::handlers::Tally;
+
+    let embedded = EmbeddedConfig::from_env().context("configuration")?;
+    let named = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let adopter = adopter(
+        &embedded,
+        &named("TABLE_NAME", DEFAULT_TABLE),
+        &named("BUCKET_NAME", DEFAULT_BUCKET),
+    )
+    .await?;
+    let counts = |t: Tally| {
+        format!(
+            "{} sessions, {} messages, {} archives",
+            t.sessions, t.messages, t.archives
+        )
+    };
+    let summary = adopt_all(&adopter, |user_id, adoption, so_far| {
+        let what = if adoption.own_stream {
+            "has a cloud-ai stream of its own; left as it is".to_string()
+        } else {
+            format!("adopted {}", counts(adoption.written))
+        };
+        println!(
+            "user {user_id}: {what} [{} users so far; {} written]",
+            so_far.users,
+            counts(so_far.written)
+        );
+    })
+    .await
+    .context("adopting")?;
+    println!(
+        "adopt: {} users looked at, {} adopted now, {} already on cloud-ai; found {}; wrote {} in {} events and {} appends",
+        summary.users,
+        summary.adopted,
+        summary.own_stream,
+        counts(summary.found),
+        counts(summary.written),
+        summary.events,
+        summary.appends
     );
     Ok(())
 }

@@ -84,3 +84,103 @@ async fn the_one_process_bot_drives_the_dynamodb_table_and_the_s3_bucket() {
     );
     std::fs::remove_dir_all(&data_dir).unwrap();
 }
+
+/// Runs `cloud-ai adopt` on the cloud's storage; returns its standard output.
+fn adopt(cloud: &TestBot) -> String {
+    let moto = MotoServer::shared();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cloud-ai"))
+        .arg("adopt")
+        .env_clear()
+        .env("STORAGE", "aws")
+        .env("TABLE_NAME", &cloud.table)
+        .env("BUCKET_NAME", &cloud.bucket)
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("DATA_DIR", temp_data_dir())
+        .output()
+        .expect("run cloud-ai adopt");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Every item of the users' partitions, as DynamoDB holds them.
+async fn items(cloud: &TestBot, users: &[i64]) -> Vec<String> {
+    let mut all = Vec::new();
+    for user in users {
+        all.extend(cloud.raw_items(*user).await.iter().map(|i| {
+            let mut fields: Vec<String> = i.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            fields.sort();
+            fields.join(",")
+        }));
+    }
+    all
+}
+
+#[tokio::test]
+async fn the_one_process_bot_and_cloud_ai_adopt_take_over_the_original_bots_table() {
+    let cloud = TestBot::start().await;
+    cloud_ai_tests::original_bot::seed(&cloud, "all", None);
+    let moto = MotoServer::shared();
+    let data_dir = temp_data_dir();
+    let env = bot_env(
+        &cloud.telegram,
+        &data_dir,
+        &[
+            ("STORAGE", "aws".into()),
+            ("TABLE_NAME", cloud.table.clone()),
+            ("BUCKET_NAME", cloud.bucket.clone()),
+            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ],
+    );
+    // The original saved 5001 as the next offset; the conversation starts there.
+    let mut bot = BotProcess::start(env!("CARGO_BIN_EXE_cloud-ai"), &env);
+    let conversation = Conversation::new(cloud.telegram.clone(), 5001);
+    let listed = conversation.ask(&bot, 1001, "/listsessions").await;
+    assert!(listed.contains("1. llama3 · 4 messages"), "{listed}");
+    assert!(
+        bot.terminate(Duration::from_secs(30)).await.success(),
+        "{}",
+        bot.logs()
+    );
+    std::fs::remove_dir_all(&data_dir).unwrap();
+
+    // The rest at once: 1001 was adopted by the bot already, so nothing of theirs is left.
+    let first = adopt(&cloud);
+    assert!(
+        first.contains("user 1001: adopted 2 sessions, 6 messages, 1 archives"),
+        "{first}"
+    );
+    assert!(
+        first.contains("user 1002: has a cloud-ai stream of its own"),
+        "{first}"
+    );
+    assert!(
+        first.contains("user 1003: adopted 0 sessions, 0 messages, 1 archives"),
+        "{first}"
+    );
+    assert!(
+        first.contains("2 users looked at, 2 adopted now, 0 already on cloud-ai; found 1 sessions, 500 messages, 1 archives; wrote 1 sessions, 500 messages, 1 archives"),
+        "{first}"
+    );
+    let before = items(&cloud, &[1001, 1002, 1003]).await;
+    let second = adopt(&cloud);
+    assert!(
+        second.contains("2 users looked at, 0 adopted now, 2 already on cloud-ai; found 0 sessions, 0 messages, 0 archives; wrote 0 sessions, 0 messages, 0 archives in 0 events and 0 appends"),
+        "{second}"
+    );
+    assert_eq!(
+        items(&cloud, &[1001, 1002, 1003]).await,
+        before,
+        "the second run wrote nothing"
+    );
+}

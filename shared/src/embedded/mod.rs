@@ -12,6 +12,7 @@
 //!   [`EmbeddedConfig::shutdown_grace`] to finish; whatever is cut short is resumed on the next
 //!   start, which also gives back the leases a crashed run held.
 
+pub mod adopt_all;
 mod config;
 pub mod dead_letters;
 mod dispatch_events;
