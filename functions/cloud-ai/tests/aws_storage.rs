@@ -154,7 +154,7 @@ async fn the_one_process_bot_and_cloud_ai_adopt_take_over_the_original_bots_tabl
     );
     std::fs::remove_dir_all(&data_dir).unwrap();
 
-    // The rest at once: 1001 was adopted by the bot already, so nothing of theirs is left.
+    // The rest at once: 1001 was adopted by the bot already (its archive makes it a candidate).
     let first = adopt(&cloud);
     assert!(
         first.contains("user 1001: adopted 2 sessions, 6 messages, 1 archives"),
@@ -169,13 +169,13 @@ async fn the_one_process_bot_and_cloud_ai_adopt_take_over_the_original_bots_tabl
         "{first}"
     );
     assert!(
-        first.contains("2 users looked at, 2 adopted now, 0 already on cloud-ai; found 1 sessions, 500 messages, 1 archives; wrote 1 sessions, 500 messages, 1 archives"),
+        first.contains("3 users looked at, 2 adopted now, 1 already on cloud-ai; found 1 sessions, 500 messages, 1 archives; wrote 1 sessions, 500 messages, 1 archives"),
         "{first}"
     );
     let before = items(&cloud, &[1001, 1002, 1003]).await;
     let second = adopt(&cloud);
     assert!(
-        second.contains("2 users looked at, 0 adopted now, 2 already on cloud-ai; found 0 sessions, 0 messages, 0 archives; wrote 0 sessions, 0 messages, 0 archives in 0 events and 0 appends"),
+        second.contains("3 users looked at, 0 adopted now, 3 already on cloud-ai; found 0 sessions, 0 messages, 0 archives; wrote 0 sessions, 0 messages, 0 archives in 0 events and 0 appends"),
         "{second}"
     );
     assert_eq!(
