@@ -157,7 +157,7 @@ async fn the_one_process_bot_and_cloud_ai_adopt_take_over_the_original_bots_tabl
     // The rest at once: 1001 was adopted by the bot already (its archive makes it a candidate).
     let first = adopt(&cloud);
     assert!(
-        first.contains("user 1001: adopted 2 sessions, 6 messages, 1 archives"),
+        first.contains("user 1002: adopted 1 sessions, 500 messages, 0 archives"),
         "{first}"
     );
     assert!(
