@@ -161,7 +161,7 @@ async fn the_one_process_bot_and_cloud_ai_adopt_take_over_the_original_bots_tabl
         "{first}"
     );
     assert!(
-        first.contains("user 1002: has a cloud-ai stream of its own"),
+        first.contains("user 1001: has a cloud-ai stream of its own"),
         "{first}"
     );
     assert!(
