@@ -283,8 +283,10 @@ mod tests {
 
     #[test]
     fn a_user_with_a_stream_is_never_merged() {
-        let mut state = UserState::default();
-        state.version = 3;
+        let state = UserState {
+            version: 3,
+            ..UserState::default()
+        };
         assert!(plan(1, &state, &[original(1, 2, true)], &[], 40).is_empty());
     }
 
