@@ -1,5 +1,5 @@
-//! Switching from the original bot: its own handler (`tests/original_bot/`) fills the table and
-//! the bucket on moto, then cloud-ai runs on them. Every user finds their sessions, the active
+//! Switching from the original bot: the table and the bucket on moto hold what its handler writes
+//! (`tests/original_bot/`), then cloud-ai runs on them. Every user finds their sessions, the active
 //! one, their history and their archives as they left them; the poller goes on from the
 //! original's offset; an adoption cut short at any append resumes to the same stream and rows.
 

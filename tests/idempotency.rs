@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use cloud_ai_shared::domain::events::{Event, RecordedEvent};
 use cloud_ai_shared::domain::state::UserState;
 use cloud_ai_shared::handlers::{HandleError, Outcome};
@@ -77,14 +78,40 @@ async fn the_same_update_delivered_twice_at_once_is_handled_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_concurrent_appends_to_one_stream_cannot_both_succeed() {
+async fn racing_appends_to_one_stream_leave_exactly_the_winners_writes() {
     let bot = TestBot::start().await;
     let user = 880003;
-    let append = |update_id: i64, session: u128| {
+    // Other data in the table, as in any real one (it also widened the window in which moto,
+    // before the harness ran its DynamoDB requests one at a time, let a losing transaction's
+    // rollback erase the winner's writes, and a loser's writes survive).
+    for chunk in 0..8 {
+        let puts = (0..25)
+            .map(|i| {
+                let item = std::collections::HashMap::from([
+                    ("pk".to_string(), AttributeValue::N("880099".into())),
+                    (
+                        "sk".to_string(),
+                        AttributeValue::S(format!("FILLER#{chunk}#{i}")),
+                    ),
+                    ("body".to_string(), AttributeValue::S("x".repeat(200))),
+                ]);
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                    .build()
+            })
+            .collect();
+        bot.dynamodb
+            .batch_write_item()
+            .request_items(&bot.table, puts)
+            .send()
+            .await
+            .unwrap();
+    }
+    let append = |update_id: i64| {
         let store = bot.store.clone();
         async move {
             let event = Event::SessionCreated {
-                session_id: Uuid::from_u128(session),
+                session_id: Uuid::from_u128(update_id as u128),
                 model_name: "llama3".into(),
                 chat_id: user,
                 created_at: 1,
@@ -109,7 +136,7 @@ async fn two_concurrent_appends_to_one_stream_cannot_both_succeed() {
                 unpublished: Vec::new(),
                 answer_message_ids: Vec::new(),
             };
-            store
+            let result = store
                 .append(Append {
                     user_id: user,
                     expected_version: 0,
@@ -118,25 +145,49 @@ async fn two_concurrent_appends_to_one_stream_cannot_both_succeed() {
                     changes: &[],
                     receipt: ReceiptWrite::New(&receipt),
                 })
-                .await
+                .await;
+            (update_id, result)
         }
     };
-    let (first, second) = tokio::join!(append(1, 1), append(2, 2));
-    let results = [first, second];
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
+    let results = futures::future::join_all((1..=8).map(append)).await;
+    let winners: Vec<i64> = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
     assert!(
         results
             .iter()
-            .any(|r| matches!(r, Err(StoreError::VersionConflict { expected: 0, .. }))),
+            .all(|(_, r)| r.is_ok()
+                || matches!(r, Err(StoreError::VersionConflict { expected: 0, .. }))),
         "{results:?}"
     );
-    let events = bot.events(user).await;
-    assert_eq!(events.len(), 1);
-    assert_eq!(bot.store.load(user).await.unwrap().sessions.len(), 1);
+    let mut keys: Vec<String> = bot
+        .raw_items(user)
+        .await
+        .iter()
+        .map(|item| match &item["sk"] {
+            AttributeValue::S(sk) => sk.clone(),
+            other => panic!("a sort key that is not a string: {other:?}"),
+        })
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "EVENT#000000000001".to_string(),
+            "STATE".to_string(),
+            format!("UPDATE#{}", winners[0]),
+        ],
+        "the winner's state, event and receipt, and nothing of the losers'"
+    );
+    let state = bot.store.load(user).await.unwrap();
+    assert_eq!(state.sessions.len(), 1);
+    assert_eq!(
+        state.sessions[0].session_id,
+        Uuid::from_u128(winners[0] as u128)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,4 @@
-//! Starts moto's server (`python -m moto.server`) once per test process, on a free port, and
+//! Starts moto's server (`harness/moto_server.py`) once per test process, on a free port, and
 //! stops it when the process ends (it watches its standard input for the end of the process).
 
 use std::io::Read;
@@ -23,7 +23,7 @@ def die_with_parent():
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)
     except Exception:
         pass
-p = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p', sys.argv[1]],
+p = subprocess.Popen([sys.executable, sys.argv[2], sys.argv[1]],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
 sys.stdin.read()
 p.kill()
@@ -46,6 +46,14 @@ fn python() -> String {
         return project.display().to_string();
     }
     "python3".to_string()
+}
+
+/// moto's server with each DynamoDB request run alone (see the script for why).
+fn server_script() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("harness/moto_server.py")
+        .display()
+        .to_string()
 }
 
 fn free_port() -> u16 {
@@ -75,7 +83,7 @@ impl MotoServer {
         );
         let port = free_port();
         let mut child = Command::new(&python)
-            .args(["-c", WRAPPER, &port.to_string()])
+            .args(["-c", WRAPPER, &port.to_string(), &server_script()])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -1,5 +1,5 @@
-//! The original Python bot writing its table and bucket on moto: `tests/original_bot/seed.py`
-//! runs its own `handler.py` (see the README there).
+//! The original Python bot's table and bucket on moto: `tests/original_bot/seed.py` writes what
+//! its `handler.py` writes for each step (see the README there).
 
 use serde_json::Value;
 
