@@ -133,6 +133,16 @@ impl Failure {
         )
     }
 
+    /// `getUpdates` cut off by another program's `getUpdates` on the same token (the newer
+    /// request wins): another bot, such as the original one during a switch-over, polls too.
+    pub fn other_poller() -> Failure {
+        Failure::envelope(
+            409,
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+            None,
+        )
+    }
+
     /// Whether the call is done before the answer is given.
     fn call_goes_through(&self) -> bool {
         matches!(

@@ -190,6 +190,38 @@ async fn a_webhook_on_the_token_stops_the_start_with_the_fix() {
 }
 
 #[tokio::test]
+async fn another_bot_polling_the_token_is_named_and_polling_goes_on() {
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let data_dir = temp_data_dir();
+    let mut bot = BotProcess::start(BINARY, &bot_env(&telegram, &data_dir, &[]));
+    let chat = Conversation::new(telegram.clone(), 1000);
+    assert_eq!(chat.ask(&bot, BOB, "/echo before").await, "before");
+    // The original bot (or any other program) polls the same token for a while: Telegram
+    // cuts our long polls off with a 409 that is not about a webhook.
+    telegram.fail_next("getUpdates", 2, Failure::other_poller());
+    eventually(
+        Duration::from_secs(30),
+        "the other poller named",
+        || {
+            bot.logs()
+                .contains("another program is polling this bot's token")
+                .then_some(())
+        },
+        || bot.logs(),
+    )
+    .await;
+    assert_eq!(chat.ask(&bot, BOB, "/echo after").await, "after");
+    let logs = bot.logs();
+    assert!(!logs.contains("a webhook is set"), "not a webhook: {logs}");
+    assert!(
+        bot.terminate(Duration::from_secs(30)).await.success(),
+        "{}",
+        bot.logs()
+    );
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+#[tokio::test]
 async fn dead_letters_are_counted_replayed_when_telegram_answers_again_and_by_redrive() {
     let telegram = FakeTelegram::start(TOKEN).await;
     let data_dir = temp_data_dir();

@@ -58,7 +58,7 @@ pub async fn poll_until_stopped(
 }
 
 /// 401 (the token was revoked), 404 (no such bot) and 409 (a webhook is set) will not pass by
-/// waiting.
+/// waiting. Another program polling the token may stop (it is told in each pause's line).
 fn is_fatal(error: &PollError) -> bool {
     matches!(
         error,

@@ -104,10 +104,18 @@ async fn check_telegram(telegram: &HttpTelegram, url: &str) -> Result<Option<Str
     let me = telegram.get_me().await.map_err(|e| start_error(e, url))?;
     match telegram.get_updates(None, 0, 1).await {
         Ok(_) => Ok(me.username),
-        Err(error) => Err(match PollError::from(error) {
-            PollError::Telegram(error) => start_error(error, url),
-            other => StartError::Poll(other),
-        }),
+        Err(error) => match PollError::from(error) {
+            // No reason to stay down: polling says so at each pause until the other one stops.
+            PollError::OtherPoller(description) => {
+                tracing::warn!(
+                    error = %PollError::OtherPoller(description),
+                    "starting anyway"
+                );
+                Ok(me.username)
+            }
+            PollError::Telegram(error) => Err(start_error(error, url)),
+            other => Err(StartError::Poll(other)),
+        },
     }
 }
 

@@ -37,6 +37,12 @@ pub enum PollError {
         "a webhook is set for this bot, and Telegram refuses getUpdates while it is ({0}): remove it with the Bot API's deleteWebhook (https://api.telegram.org/bot<token>/deleteWebhook) and start again"
     )]
     WebhookSet(String),
+    /// 409 for any other reason: another program's `getUpdates` on the same token cut this one
+    /// off (the newer request wins), such as the original bot still running beside cloud-ai.
+    #[error(
+        "another program is polling this bot's token, and Telegram serves each update to one of them ({0}): stop the other one (the original bot, an older cloud-ai, a second deployment) so that every update reaches cloud-ai"
+    )]
+    OtherPoller(String),
 }
 
 impl From<TelegramError> for PollError {
@@ -46,7 +52,14 @@ impl From<TelegramError> for PollError {
                 code: 409,
                 description,
                 ..
-            } => PollError::WebhookSet(description),
+            } if description.to_ascii_lowercase().contains("webhook") => {
+                PollError::WebhookSet(description)
+            }
+            TelegramError::Api {
+                code: 409,
+                description,
+                ..
+            } => PollError::OtherPoller(description),
             other => PollError::Telegram(other),
         }
     }
