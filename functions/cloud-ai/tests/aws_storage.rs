@@ -147,6 +147,12 @@ async fn the_one_process_bot_and_cloud_ai_adopt_take_over_the_original_bots_tabl
     let conversation = Conversation::new(cloud.telegram.clone(), 5001);
     let listed = conversation.ask(&bot, 1001, "/listsessions").await;
     assert!(listed.contains("1. llama3 · 4 messages"), "{listed}");
+    let logs = bot.logs();
+    assert!(
+        logs.contains("the offset row was last written by the original bot")
+            && logs.contains("If the original still runs, stop it"),
+        "the start-up log tells whose offset it goes on from: {logs}"
+    );
     assert!(
         bot.terminate(Duration::from_secs(30)).await.success(),
         "{}",

@@ -476,8 +476,17 @@ impl OffsetStore for DynamoDbStore {
         };
         match (number(OFFSET_SK)?, number(ORIGINAL_OFFSET)?) {
             (Some(last), _) => Ok(Some(last)),
-            // The original bot's row: the next offset (update id + 1); 0 means none yet.
-            (None, Some(next)) => Ok((next > 0).then_some(next - 1)),
+            // The original bot's row: the next offset (update id + 1); 0 means none yet. It
+            // puts the whole row, so a row without our attribute was last written by it.
+            (None, Some(next)) => {
+                let written = number(ORIGINAL_WRITTEN_AT)?.map(crate::domain::replies::rfc3339);
+                tracing::warn!(
+                    next_offset = next,
+                    written_at = written.as_deref().unwrap_or("?"),
+                    "the offset row was last written by the original bot: cloud-ai polls on from its offset. If the original still runs, stop it: two bots on one token each get only some of the updates"
+                );
+                Ok((next > 0).then_some(next - 1))
+            }
             (None, None) => Err(StoreError::Corrupt(
                 "the offset row has neither last_update_id nor last_offset".into(),
             )),
@@ -519,6 +528,8 @@ impl OffsetStore for DynamoDbStore {
 
 /// The original bot's attribute on the same row: the next offset to ask Telegram for.
 const ORIGINAL_OFFSET: &str = "last_offset";
+/// When the original (or, in step with it, this bot) last wrote the row: Unix seconds.
+const ORIGINAL_WRITTEN_AT: &str = "last_updated_ts";
 
 /// Ours and the original's attributes, kept in step so either bot can poll from the row.
 const SET_OFFSET: &str = "SET last_update_id = :id, last_offset = :next, last_updated_ts = :now";
