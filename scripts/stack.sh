@@ -5,11 +5,14 @@
 #   scripts/stack.sh send <fixture>        queue events/updates/<fixture>.json as the poller would
 #   scripts/stack.sh logs <function>       tail poller|command|archiver logs
 #   scripts/stack.sh redrive               count the dead letters and move them back to their queue
+#   scripts/stack.sh adopt                 cloud-ai adopt on the stack's table and bucket: take over
+#                                          every user the original Python bot left data of
 #   scripts/stack.sh destroy               terraform destroy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 endpoint="${AWS_ENDPOINT_URL-http://localhost:4566}"
 arch="${ARCH:-x86_64}"
+tf_dir="${TF_DIR:-terraform}"   # the Terraform working directory whose state names the stack
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 aws_cli() {
   if [ -n "$endpoint" ]; then
@@ -29,13 +32,13 @@ case "${1:-}" in
   deploy)
     : "${TELEGRAM_TOKEN:?set TELEGRAM_TOKEN to the bot token from BotFather}"
     [ -f target/lambda/poller/bootstrap.zip ] || ARCH="$arch" bash scripts/build-lambdas.sh
-    terraform -chdir=terraform init -input=false
+    terraform -chdir="$tf_dir" init -input=false
     # The token goes through the environment, never the command line.
-    TF_VAR_telegram_token="$TELEGRAM_TOKEN" terraform -chdir=terraform apply -input=false -auto-approve $(tf_vars)
+    TF_VAR_telegram_token="$TELEGRAM_TOKEN" terraform -chdir="$tf_dir" apply -input=false -auto-approve $(tf_vars)
     ;;
   send)
     fixture="events/updates/${2:?name a fixture of events/updates, e.g. start}.json"
-    queue_url=$(terraform -chdir=terraform output -raw queue_url)
+    queue_url=$(terraform -chdir="$tf_dir" output -raw queue_url)
     update_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["update_id"])' "$fixture")
     # The message group the poller would give it (shared/src/queue/mod.rs, group_for).
     group=$(python3 - "$fixture" <<'PY'
@@ -59,7 +62,7 @@ PY
     # (StartMessageMoveTask); the command function handles them again, and the receipts keep
     # whatever was already done from being done twice.
     for output in dead_letter_queue_url archiver_dead_letter_queue_url; do
-      dlq_url=$(terraform -chdir=terraform output -raw "$output")
+      dlq_url=$(terraform -chdir="$tf_dir" output -raw "$output")
       count=$(aws_cli sqs get-queue-attributes --queue-url "$dlq_url" \
         --attribute-names ApproximateNumberOfMessages --query 'Attributes.ApproximateNumberOfMessages' --output text)
       echo "$output: $count dead letter(s)"
@@ -74,11 +77,30 @@ PY
       echo "  moving them back to the update queue"
     done
     ;;
+  adopt)
+    # The stack's own names, from its state; the one-process binary does the work
+    # (CLOUD_AI_BIN, else built with cargo). Safe to run twice, or while the stack runs.
+    table=$(terraform -chdir="$tf_dir" output -raw table_name)
+    bucket=$(terraform -chdir="$tf_dir" output -raw bucket_name)
+    if [ -n "${CLOUD_AI_BIN:-}" ]; then
+      adopt=("$CLOUD_AI_BIN" adopt)
+    else
+      adopt=(cargo run --release --quiet -p cloud-ai -- adopt)
+    fi
+    if [ -n "$endpoint" ]; then
+      export AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" \
+        AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+    else
+      unset AWS_ENDPOINT_URL
+    fi
+    STORAGE=aws TABLE_NAME="$table" BUCKET_NAME="$bucket" AWS_REGION="${AWS_REGION:-$AWS_DEFAULT_REGION}" \
+      "${adopt[@]}"
+    ;;
   destroy)
-    TF_VAR_telegram_token="${TELEGRAM_TOKEN:-unused}" terraform -chdir=terraform destroy -input=false -auto-approve $(tf_vars)
+    TF_VAR_telegram_token="${TELEGRAM_TOKEN:-unused}" terraform -chdir="$tf_dir" destroy -input=false -auto-approve $(tf_vars)
     ;;
   *)
-    sed -n '2,8p' "$0" >&2
+    sed -n '2,10p' "$0" >&2
     exit 2
     ;;
 esac

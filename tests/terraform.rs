@@ -16,11 +16,14 @@ use cloud_ai_tests::fake_telegram::FakeTelegram;
 use cloud_ai_tests::fixtures::{event_file, text};
 use cloud_ai_tests::moto::MotoServer;
 use cloud_ai_tests::observed_bus::ObservedBus;
+use cloud_ai_tests::original_bot;
 use cloud_ai_tests::queues::{drain, sqs_event};
 use cloud_ai_tests::terraform::{Workspace, repository};
 
 const TOKEN: &str = "123456:terraform-test";
 const ADA: i64 = 123456789;
+/// A user of the original bot, left in the stack's table and bucket.
+const ORIGINAL_USER: i64 = 2001;
 
 #[test]
 fn the_terraform_is_formatted_and_valid() {
@@ -484,6 +487,7 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
     let outputs: serde_json::Value =
         serde_json::from_str(&workspace.ok(&["output", "-json", "-no-color"])).unwrap();
     an_update_travels_the_deployed_pipeline_to_an_archive(&sdk, &outputs).await;
+    stack_sh_adopt_takes_over_the_original_bots_users(&workspace, &outputs);
 
     run(with_vars(&["destroy", "-auto-approve", "-no-color"]));
     let tables = dynamodb.list_tables().send().await.unwrap();
@@ -492,6 +496,70 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
             .table_names()
             .contains(&"chatbot-sessions".to_string()),
         "destroy removed the table"
+    );
+}
+
+/// `scripts/stack.sh adopt` on the deployed stack, with the names from its state: a user the
+/// original bot left in the stack's table and bucket is adopted, the pipeline's own user (an
+/// archive of ours under their prefix) is left as they are, and a second run writes nothing.
+fn stack_sh_adopt_takes_over_the_original_bots_users(
+    workspace: &Workspace,
+    outputs: &serde_json::Value,
+) {
+    let output = |name: &str| outputs[name]["value"].as_str().unwrap().to_string();
+    original_bot::seed_into(
+        &output("table_name"),
+        &output("bucket_name"),
+        "small",
+        Some(ORIGINAL_USER),
+    );
+    // The one-process binary, built beside this test by `cargo test --workspace`.
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe.parent().unwrap().parent().unwrap().join("cloud-ai");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p cloud-ai` (the test command builds it)",
+        binary.display()
+    );
+    let adopt = || {
+        let result = std::process::Command::new("bash")
+            .arg(repository().join("scripts/stack.sh"))
+            .arg("adopt")
+            .env("TF_DIR", &workspace.dir)
+            .env("TF_CLI_CONFIG_FILE", workspace.cli_config())
+            .env("AWS_ENDPOINT_URL", &MotoServer::shared().endpoint)
+            .env("CLOUD_AI_BIN", &binary)
+            .env_remove("STORAGE")
+            .env_remove("TABLE_NAME")
+            .env_remove("BUCKET_NAME")
+            .output()
+            .expect("run scripts/stack.sh adopt");
+        let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
+        assert!(
+            result.status.success(),
+            "stack.sh adopt failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        stdout
+    };
+    let first = adopt();
+    assert!(
+        first.contains(&format!(
+            "user {ORIGINAL_USER}: adopted 2 sessions, 6 messages, 1 archives"
+        )),
+        "{first}"
+    );
+    assert!(
+        first.contains(&format!(
+            "user {ADA}: has a cloud-ai stream of its own; left as it is"
+        )),
+        "{first}"
+    );
+    let second = adopt();
+    assert!(
+        second.contains("0 adopted now, 2 already on cloud-ai")
+            && second.contains("wrote 0 sessions, 0 messages, 0 archives in 0 events"),
+        "{second}"
     );
 }
 

@@ -89,6 +89,11 @@ impl Workspace {
         Workspace { dir, cli_config }
     }
 
+    /// The CLI configuration that points Terraform at the provider mirror.
+    pub fn cli_config(&self) -> &std::path::Path {
+        &self.cli_config
+    }
+
     /// Runs `terraform <args>` in the workspace; the output, whatever the exit code.
     pub fn run(&self, args: &[&str]) -> Output {
         Command::new("terraform")
