@@ -11,24 +11,24 @@ use cloud_ai_tests::moto::MotoServer;
 
 const GRACE: i64 = 515151;
 
+/// `STORAGE=aws` on the test's table and bucket, on moto.
+fn on_the_cloud(cloud: &TestBot) -> Vec<(&'static str, String)> {
+    vec![
+        ("STORAGE", "aws".into()),
+        ("TABLE_NAME", cloud.table.clone()),
+        ("BUCKET_NAME", cloud.bucket.clone()),
+        ("AWS_ENDPOINT_URL", MotoServer::shared().endpoint.clone()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+    ]
+}
+
 #[tokio::test]
 async fn the_one_process_bot_drives_the_dynamodb_table_and_the_s3_bucket() {
     let cloud = TestBot::start().await;
-    let moto = MotoServer::shared();
     let data_dir = temp_data_dir();
-    let env = bot_env(
-        &cloud.telegram,
-        &data_dir,
-        &[
-            ("STORAGE", "aws".into()),
-            ("TABLE_NAME", cloud.table.clone()),
-            ("BUCKET_NAME", cloud.bucket.clone()),
-            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-            ("AWS_REGION", "us-east-1".into()),
-            ("AWS_ACCESS_KEY_ID", "test".into()),
-            ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ],
-    );
+    let env = bot_env(&cloud.telegram, &data_dir, &on_the_cloud(&cloud));
     let mut bot = BotProcess::start(env!("CARGO_BIN_EXE_cloud-ai"), &env);
     let conversation = Conversation::new(cloud.telegram.clone(), 9000);
 
@@ -87,17 +87,10 @@ async fn the_one_process_bot_drives_the_dynamodb_table_and_the_s3_bucket() {
 
 /// Runs `cloud-ai adopt` on the cloud's storage; returns its standard output.
 fn adopt(cloud: &TestBot) -> String {
-    let moto = MotoServer::shared();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_cloud-ai"))
         .arg("adopt")
         .env_clear()
-        .env("STORAGE", "aws")
-        .env("TABLE_NAME", &cloud.table)
-        .env("BUCKET_NAME", &cloud.bucket)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(on_the_cloud(cloud))
         .env("DATA_DIR", temp_data_dir())
         .output()
         .expect("run cloud-ai adopt");
@@ -127,21 +120,8 @@ async fn items(cloud: &TestBot, users: &[i64]) -> Vec<String> {
 async fn the_one_process_bot_and_cloud_ai_adopt_take_over_the_original_bots_table() {
     let cloud = TestBot::start().await;
     cloud_ai_tests::original_bot::seed(&cloud, "all", None);
-    let moto = MotoServer::shared();
     let data_dir = temp_data_dir();
-    let env = bot_env(
-        &cloud.telegram,
-        &data_dir,
-        &[
-            ("STORAGE", "aws".into()),
-            ("TABLE_NAME", cloud.table.clone()),
-            ("BUCKET_NAME", cloud.bucket.clone()),
-            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-            ("AWS_REGION", "us-east-1".into()),
-            ("AWS_ACCESS_KEY_ID", "test".into()),
-            ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ],
-    );
+    let env = bot_env(&cloud.telegram, &data_dir, &on_the_cloud(&cloud));
     // The original saved 5001 as the next offset; the conversation starts there.
     let mut bot = BotProcess::start(env!("CARGO_BIN_EXE_cloud-ai"), &env);
     let conversation = Conversation::new(cloud.telegram.clone(), 5001);
