@@ -238,6 +238,43 @@ async fn markup_telegram_would_reject_still_arrives() {
     assert_eq!(message.text, "**Plain** fallback");
 }
 
+#[tokio::test]
+async fn formatting_never_drops_a_character_of_the_answer() {
+    let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(50))).await;
+    // Model outputs that trip Markdown renderers, streamed three characters at a time (so the
+    // first piece of several is a bare fence), and what the user must see of each: every
+    // character but the formatting marks.
+    let cases = [
+        (
+            "```python\nprint(1)\n``` and that is all.\nMore text",
+            "print(1)\nand that is all.\nMore text",
+        ),
+        (
+            "```not a language name\ncode\n```",
+            "not a language name\ncode",
+        ),
+        (
+            "Stray < and > and & and * and _ and ` and </b>",
+            "Stray < and > and & and * and _ and ` and </b>",
+        ),
+        (
+            "Unclosed ```fence mid-line and **bold",
+            "Unclosed ```fence mid-line and **bold",
+        ),
+        ("a **b `c` d** e", "a b c d e"),
+        ("```\nopen fence < to the end", "open fence < to the end"),
+        // Nothing but a fence: shown as the characters it is, not refused as an empty message.
+        ("```", "```"),
+    ];
+    for (answer, seen) in cases {
+        chat.model
+            .script(Script::text(answer, 3, Duration::from_millis(5)));
+        chat.say("Show it").await;
+        let message = chat.messages().pop().unwrap();
+        assert_eq!(message.text, seen, "the model wrote {answer:?}");
+    }
+}
+
 /// The user's messages and the assistant's, as recorded.
 async fn recorded(chat: &Chat) -> (usize, usize) {
     let events = chat.bot.events(ADA).await;

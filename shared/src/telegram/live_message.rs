@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::html::{ends_in_code_block, render};
+use super::html::{ends_in_code_block, render, shows_nothing};
 use super::text::split;
 use super::{Telegram, TelegramError, TextFormat};
 
@@ -105,6 +105,12 @@ impl<'a> LiveMessage<'a> {
         let Some(index) = self.first_stale(&targets) else {
             return Ok(());
         };
+        // An answer that has only opened a code block so far: wait for its first character.
+        if !self.is_plain(index)
+            && shows_nothing(&render(&targets[index], self.starts_in_code_block(index)))
+        {
+            return Ok(());
+        }
         match self.call(index, &targets[index]).await {
             Ok(()) => Ok(()),
             Err(e) if e.is_transient() => {
@@ -165,17 +171,19 @@ impl<'a> LiveMessage<'a> {
             })
     }
 
+    fn is_plain(&self, index: usize) -> bool {
+        self.settings.format == TextFormat::Plain || self.pages.get(index).is_some_and(|p| p.plain)
+    }
+
     /// One sendMessage or editMessageText for page `index`; records the outcome.
     async fn call(&mut self, index: usize, target: &str) -> Result<(), TelegramError> {
-        let plain = self.settings.format == TextFormat::Plain
-            || self.pages.get(index).is_some_and(|p| p.plain);
-        let (body, format) = if plain {
-            (target.to_string(), TextFormat::Plain)
-        } else {
-            (
-                render(target, self.starts_in_code_block(index)),
-                TextFormat::Html,
-            )
+        let plain = self.is_plain(index);
+        let rendered = (!plain).then(|| render(target, self.starts_in_code_block(index)));
+        let (body, format) = match rendered {
+            // Formatting with nothing inside (a final answer of only a fence) is shown as the
+            // characters it is, not refused by Telegram as an empty message.
+            Some(html) if !shows_nothing(&html) => (html, TextFormat::Html),
+            _ => (target.to_string(), TextFormat::Plain),
         };
         self.next_call = Instant::now() + self.settings.min_interval;
         let result = match self.pages.get(index) {
