@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the three Lambda zips (poller, command, archiver) for provided.al2023 with cargo-lambda:
-#   target/lambda/<function>/bootstrap.zip           x86_64 (default), or
-#   target/lambda/<function>/bootstrap.zip with ARCH=arm64
+#   <target>/lambda/<function>/bootstrap.zip           x86_64 (default), or
+#   <target>/lambda/<function>/bootstrap.zip with ARCH=arm64
+# where <target> is cargo's target directory (CARGO_TARGET_DIR, else target/).
 # Needs cargo-lambda and zig (zig links for the other architecture): scripts/setup.sh installs
 # both into .venv/tools.
 set -euo pipefail
@@ -15,11 +16,11 @@ case "$arch" in
 esac
 command -v cargo-lambda >/dev/null || { echo "cargo-lambda is missing: run scripts/setup.sh" >&2; exit 1; }
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
-cargo lambda build --release "$flag" --output-format zip \
+cargo lambda build --release "$flag" --output-format zip --lambda-dir "$LAMBDA_DIR" \
   --package cloud-ai-poller --package cloud-ai-command --package cloud-ai-archiver
 # Each zip must hold an executable `bootstrap` for the requested architecture (ELF e_machine).
 for f in poller command archiver; do
-  python3 - "target/lambda/$f/bootstrap.zip" "$arch" <<'PY'
+  python3 - "$LAMBDA_DIR/$f/bootstrap.zip" "$arch" <<'PY'
 import struct, sys, zipfile
 path, arch = sys.argv[1], sys.argv[2]
 with zipfile.ZipFile(path) as z:
@@ -33,4 +34,4 @@ assert (info.external_attr >> 16) & 0o111, f"{path}: bootstrap is not executable
 print(f"{path}: {arch} bootstrap, {info.file_size} bytes")
 PY
 done
-ls -l target/lambda/*/bootstrap.zip
+ls -l "$LAMBDA_DIR"/*/bootstrap.zip

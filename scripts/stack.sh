@@ -10,6 +10,7 @@
 #   scripts/stack.sh destroy               terraform destroy
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/tools.sh
 endpoint="${AWS_ENDPOINT_URL-http://localhost:4566}"
 arch="${ARCH:-x86_64}"
 tf_dir="${TF_DIR:-terraform}"   # the Terraform working directory whose state names the stack
@@ -23,7 +24,8 @@ aws_cli() {
   fi
 }
 tf_vars() {
-  printf -- '-var=aws_endpoint_url=%s\n-var=lambda_architecture=%s\n' "$endpoint" "$arch"
+  printf -- '-var=aws_endpoint_url=%s\n-var=lambda_architecture=%s\n-var=lambda_zip_dir=%s\n' \
+    "$endpoint" "$arch" "$LAMBDA_DIR"
 }
 case "${1:-}" in
   build)
@@ -31,7 +33,7 @@ case "${1:-}" in
     ;;
   deploy)
     : "${TELEGRAM_TOKEN:?set TELEGRAM_TOKEN to the bot token from BotFather}"
-    [ -f target/lambda/poller/bootstrap.zip ] || ARCH="$arch" bash scripts/build-lambdas.sh
+    [ -f "$LAMBDA_DIR/poller/bootstrap.zip" ] || ARCH="$arch" bash scripts/build-lambdas.sh
     terraform -chdir="$tf_dir" init -input=false
     # The token goes through the environment, never the command line.
     TF_VAR_telegram_token="$TELEGRAM_TOKEN" terraform -chdir="$tf_dir" apply -input=false -auto-approve $(tf_vars)

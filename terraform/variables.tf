@@ -61,7 +61,7 @@ variable "lambda_architecture" {
 }
 
 variable "lambda_zip_dir" {
-  description = "Where cargo-lambda put the zips: <dir>/<function>/bootstrap.zip."
+  description = "Where cargo-lambda put the zips: <dir>/<function>/bootstrap.zip (scripts/stack.sh passes <cargo's target directory>/lambda, which follows CARGO_TARGET_DIR)."
   type        = string
   default     = "../target/lambda"
 }

@@ -42,8 +42,15 @@ fn the_terraform_is_formatted_and_valid() {
     );
 }
 
+/// `<target>/lambda`, where scripts/build-lambdas.sh puts the zips: cargo's target directory
+/// (CARGO_TARGET_DIR or the workspace's) is the one this test runs from, `<target>/debug/deps`.
 fn zip_dir() -> String {
-    let dir = repository().join("target/lambda");
+    let exe = std::env::current_exe().unwrap();
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("the test runs from <target>/debug/deps");
+    let dir = target.join("lambda");
     for function in ["poller", "command", "archiver"] {
         let zip = dir.join(function).join("bootstrap.zip");
         assert!(
