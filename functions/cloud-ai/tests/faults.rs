@@ -114,6 +114,31 @@ async fn garbled_telegram_answers_are_retried_and_the_whole_answer_is_shown_and_
 }
 
 #[tokio::test]
+async fn a_default_model_the_backend_lacks_is_named_at_start_with_the_installed_ones() {
+    let telegram = FakeTelegram::start(TOKEN).await;
+    let model = FakeModel::start(&["qwen2.5:7b", "phi3:mini"]).await;
+    let data_dir = temp_data_dir();
+    let env = chat_bot_env(&telegram, &data_dir, &model, &[]);
+    let mut bot = BotProcess::start(BINARY, &env);
+    let chat = Conversation::new(telegram.clone(), 750);
+    chat.ask(&bot, ADA, "/echo up").await;
+    let logs = bot.logs();
+    assert!(
+        logs.contains("DEFAULT_MODEL llama3 is not on the model backend")
+            && logs.contains("ollama pull llama3")
+            && logs.contains("qwen2.5:7b")
+            && logs.contains("phi3:mini"),
+        "{logs}"
+    );
+    assert!(
+        bot.terminate(Duration::from_secs(30)).await.success(),
+        "{}",
+        bot.logs()
+    );
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+#[tokio::test]
 async fn a_model_that_never_starts_answering_frees_its_chat() {
     let telegram = FakeTelegram::start(TOKEN).await;
     let model = FakeModel::start(&["llama3:latest"]).await;

@@ -19,6 +19,7 @@ use crate::archive::ArchiveStore;
 use crate::archive::fs::FsArchiveStore;
 use crate::bus::sqlite::{SqliteBus, archived};
 use crate::config::Config;
+use crate::domain::backend::resolve_model;
 use crate::handlers::poller::{PollError, PollSettings, Poller};
 use crate::handlers::{CommandHandler, Settings};
 use crate::queue::sqlite::SqliteQueue;
@@ -210,7 +211,16 @@ impl EmbeddedBot {
             let status = answerer.backend_status().await;
             match &status.facts {
                 Ok(facts) => {
-                    tracing::info!(backend = %status.kind, models = ?facts.models, "the model backend answers")
+                    tracing::info!(backend = %status.kind, models = ?facts.models, "the model backend answers");
+                    if resolve_model(&facts.models, &config.default_model).is_none() {
+                        tracing::warn!(
+                            default_model = %config.default_model,
+                            installed = ?facts.models,
+                            "DEFAULT_MODEL {} is not on the model backend, so chat messages in new sessions cannot be answered: pull it (Ollama: `ollama pull {}`) or set DEFAULT_MODEL to one of the installed models; users can pick one with /model",
+                            config.default_model,
+                            config.default_model
+                        );
+                    }
                 }
                 Err(error) => {
                     tracing::warn!(backend = %status.kind, %error, "the model backend cannot be reached now; chat messages are told so until it can")
