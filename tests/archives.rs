@@ -162,6 +162,29 @@ async fn hostile_imports_are_refused_with_a_reason_and_store_nothing() {
 }
 
 #[tokio::test]
+async fn a_file_that_is_not_an_archive_is_told_what_to_send_and_never_fetched() {
+    let bot = TestBot::start().await;
+    let user = 990007;
+    let file_id = bot.telegram.add_file(b"shopping list".to_vec());
+    let mut update = fixtures::document(900701, user, user, &file_id, "notes.txt", 13);
+    update["message"]["document"]["mime_type"] = "text/plain".into();
+    bot.telegram.clear_sent();
+    bot.handle(&update).await.unwrap();
+    assert_eq!(
+        bot.telegram.texts(),
+        [
+            "I couldn't import that file: it is not an archive. Send an archive exported with /export (a .json file). Nothing was stored."
+        ]
+    );
+    assert!(
+        !bot.telegram.calls().iter().any(|c| c == "getFile"),
+        "{:?}",
+        bot.telegram.calls()
+    );
+    assert!(bot.events(user).await.is_empty());
+}
+
+#[tokio::test]
 async fn claimed_ids_never_place_an_archive_outside_the_senders_prefix() {
     let bot = TestBot::start().await;
     let user = 990004;

@@ -44,6 +44,8 @@ pub struct ImportedFrom {
 /// Why an archive file was refused. The text is what the user reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
+    #[error("it is not an archive. Send an archive exported with /export (a .json file)")]
+    NotAnArchiveFile,
     #[error("the file is larger than the {limit_mib} MiB an archive may be")]
     TooLarge { limit_mib: usize },
     #[error("the file is not UTF-8 text")]
@@ -68,6 +70,13 @@ pub enum ImportError {
     NotFetched(String),
     #[error("you already have {limit} archives, the most allowed")]
     TooManyArchives { limit: usize },
+}
+
+/// Whether a document may be an archive, by what Telegram says of it (as the original bot judged
+/// it): a `.json` name or JSON's media type. Anything else is not fetched.
+pub fn may_be_archive(file_name: Option<&str>, mime_type: Option<&str>) -> bool {
+    file_name.is_some_and(|name| name.to_ascii_lowercase().ends_with(".json"))
+        || mime_type.is_some_and(|mime| mime.eq_ignore_ascii_case("application/json"))
 }
 
 /// A validated archive file, not yet stored.

@@ -3,7 +3,7 @@
 //! the same update writes the same object, never a second one).
 
 use crate::archive::ArchiveStore;
-use crate::domain::archive_doc::{ImportError, MAX_IMPORT_BYTES, validate_import};
+use crate::domain::archive_doc::{ImportError, MAX_IMPORT_BYTES, may_be_archive, validate_import};
 use crate::domain::decide::{ImportOutcome, StoredImport, import_refusal};
 use crate::domain::keys::{archive_key, derived_session_id};
 use crate::domain::replies::rfc3339;
@@ -42,6 +42,9 @@ pub(super) async fn import_document(
 ) -> Result<ImportOutcome, HandleError> {
     if let Some(refusal) = import_refusal(state) {
         return Ok(ImportOutcome::Rejected(refusal));
+    }
+    if !may_be_archive(document.file_name.as_deref(), document.mime_type.as_deref()) {
+        return Ok(ImportOutcome::Rejected(ImportError::NotAnArchiveFile));
     }
     if document
         .file_size
