@@ -103,7 +103,7 @@ async fn the_original_bots_users_find_everything_as_they_left_it() {
     assert!(!history.contains("first session"), "{history}");
     let listed = bot.say(TWO_SESSIONS, "/listarchives").await;
     assert!(
-        listed.contains("1. llama3 · 2 messages · archived 2024-01-15T10:30:00Z"),
+        listed.contains("1. llama3 · 2 messages · archived 2024-01-15 10:30 UTC"),
         "{listed}"
     );
     let key = &archives(&seeded, TWO_SESSIONS)[0];

@@ -27,14 +27,16 @@ async fn a_user_walks_through_the_whole_command_table() {
 
     let hello = bot.say(ADA, "/start").await;
     assert!(hello.starts_with("Hello, Ada!"), "{hello}");
-    assert!(hello.contains("/listarchives"));
+    assert!(hello.contains("/help lists the rest."), "{hello}");
     assert_eq!(
         bot.say(ADA, "/hello").await.lines().next(),
         Some(
-            "Hello, Ada! I'm cloud-ai, a chat bot that keeps your conversations as sessions you can switch, archive, export and import."
+            "Hello, Ada! I'm cloud-ai: chat with an AI model, and keep each conversation as a session you can come back to, archive and export."
         )
     );
-    assert!(bot.say(ADA, "/help").await.contains("/export <number>"));
+    let help = bot.say(ADA, "/help").await;
+    assert!(help.contains("/export <number>"), "{help}");
+    assert!(help.contains("/listarchives"), "{help}");
 
     // Chat goes into the session /start opened.
     let saved = bot.say(ADA, "What is a monad?").await;

@@ -37,7 +37,6 @@ fn help_lists_every_command() {
     for command in [
         "/start",
         "/hello",
-        "/help",
         "/newsession",
         "/listsessions",
         "/switch",
@@ -45,12 +44,13 @@ fn help_lists_every_command() {
         "/archive",
         "/listarchives",
         "/export",
-        "/echo",
         "/status",
-        "JSON",
+        "/model",
+        ".json file",
     ] {
         assert!(reply.contains(command), "/help lacks {command}");
     }
+    assert!(!reply.contains("/echo"), "no test commands: {reply}");
 }
 
 #[test]
@@ -278,6 +278,42 @@ fn archiving_the_active_session_leaves_none_active_and_chat_opens_a_new_one() {
 }
 
 #[test]
+fn the_greeting_is_short_and_points_to_help() {
+    let first = text(&Bot::default().send("/start"));
+    assert!(first.chars().count() < 400, "{first}");
+    for pointer in ["/newsession", "/listsessions", "/help"] {
+        assert!(first.contains(pointer), "{first}");
+    }
+    assert!(!first.contains("/echo"), "{first}");
+}
+
+#[test]
+fn after_archiving_the_last_session_the_list_says_where_it_went_and_dates_read_alike() {
+    let mut bot = Bot::default();
+    bot.send("hi");
+    bot.send("/archive 1");
+    assert_eq!(
+        text(&bot.send("/listsessions")),
+        "You have no live sessions; your archived one is in /listarchives. Send a message or /newsession to start a new one."
+    );
+    bot.send("/newsession");
+    let sessions = text(&bot.send("/listsessions"));
+    let archives = text(&bot.send("/listarchives"));
+    // "2026-11-25 10:00 UTC" in both lists, not an RFC 3339 stamp in one of them.
+    let date_of = |list: &str| {
+        let line = list.lines().nth(1).unwrap().to_string();
+        let at = line.rfind(" 20").unwrap();
+        line[at + 1..].trim_end_matches(" ← active").to_string()
+    };
+    for date in [date_of(&sessions), date_of(&archives)] {
+        assert!(
+            date.len() == "2026-11-25 10:00 UTC".len() && date.ends_with(" UTC"),
+            "{sessions}\n{archives}"
+        );
+    }
+}
+
+#[test]
 fn list_archives_and_export_by_archive_number() {
     let mut bot = Bot::default();
     let none = "You have no archives yet. Archive a session with /archive <number>, or send me an archive JSON file to import it.";
@@ -468,11 +504,12 @@ fn model_and_status_say_when_the_backend_is_down() {
     bot.send("/start");
     assert_eq!(
         text(&bot.send("/model llama3")),
-        "The model backend (Ollama) is not answering: connection refused. Try again in a while."
+        "The model backend (Ollama) is not answering right now. Send the command again in a few minutes; /status tells when it answers."
     );
     let status = text(&bot.send("/status"));
     assert!(
-        status.starts_with("Model backend: Ollama is not answering (connection refused)."),
+        status.starts_with("Model backend: Ollama is not answering right now.")
+            && !status.contains("connection refused"),
         "{status}"
     );
     assert!(

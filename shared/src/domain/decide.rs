@@ -421,7 +421,7 @@ fn model(state: &UserState, name: Option<&str>, ctx: &Context) -> Decision {
     };
     let facts = match &backend.facts {
         Ok(facts) => facts,
-        Err(reason) => return Decision::reply(replies::backend_down(&backend.kind, reason)),
+        Err(_) => return Decision::reply(replies::backend_down(&backend.kind)),
     };
     let Some(name) = name else {
         return Decision::reply(replies::model_list(

@@ -11,24 +11,27 @@ use super::state::{ArchiveSummary, SessionSummary, UserState};
 /// How much of each message `/history` shows.
 pub const HISTORY_PREVIEW_CHARS: usize = 500;
 
+/// Every command a user has, grouped by what they want to do.
 pub fn help() -> String {
-    "Commands:\n\
-     /start or /hello — greet you and open your first session\n\
-     /help — this list\n\
-     /newsession — start a new session and make it active\n\
-     /listsessions — your live sessions, numbered\n\
-     /switch <number> — make that session active\n\
+    "Chat\n\
+     Any text goes into your active session, and its model answers.\n\
      /history — the last messages of the active session\n\
-     /archive — sessions you can archive\n\
-     /archive <number> — move that session to the archive store\n\
+     /model — the models you can chat with; /model <name> chats with one\n\
+     \n\
+     Sessions\n\
+     /newsession — start a new conversation\n\
+     /listsessions — your sessions, numbered\n\
+     /switch <number> — go back to a session\n\
+     \n\
+     Archives\n\
+     /archive <number> — move a session to your archives (/archive alone lists them)\n\
      /listarchives — your archives, numbered\n\
-     /export <number> — get that archive as a JSON file\n\
-     /echo <text> — repeat the text (a test)\n\
-     /status — the model backend and your sessions\n\
-     /model — the models you can chat with\n\
-     /model <name> — chat with that model: switches to your latest session for it, or starts one\n\
-     Send a JSON archive file to import it.\n\
-     Any other text goes into the active session, and the session's model answers it."
+     /export <number> — get an archive as a .json file\n\
+     Send such a file to import it.\n\
+     \n\
+     More\n\
+     /status — the model backend and your data\n\
+     /start or /hello — the greeting"
         .to_string()
 }
 
@@ -39,13 +42,12 @@ pub fn greeting(first_name: &str, created_first_session: bool) -> String {
         first_name.trim()
     };
     let session = if created_first_session {
-        "I opened your first session; anything you write goes into it.\n\n"
+        "I opened your first session.\n\n"
     } else {
         ""
     };
     format!(
-        "Hello, {name}! I'm cloud-ai, a chat bot that keeps your conversations as sessions you can switch, archive, export and import.\n\n{session}{}",
-        help()
+        "Hello, {name}! I'm cloud-ai: chat with an AI model, and keep each conversation as a session you can come back to, archive and export.\n\n{session}To begin:\n• write anything, and the model answers\n• /newsession starts a fresh conversation\n• /listsessions shows your sessions\n\n/help lists the rest."
     )
 }
 
@@ -81,6 +83,12 @@ fn session_line(number: usize, session: &SessionSummary, active: bool) -> String
     )
 }
 
+/// An archive's stored time (RFC 3339) in the replies' one format; other text as it is.
+fn archive_time(archived_at: &str) -> String {
+    DateTime::parse_from_rfc3339(archived_at)
+        .map_or_else(|_| archived_at.to_string(), |t| time(t.timestamp()))
+}
+
 fn archive_line(number: usize, archive: &ArchiveSummary) -> String {
     format!(
         "{number}. {} · {} · {} {}",
@@ -91,7 +99,7 @@ fn archive_line(number: usize, archive: &ArchiveSummary) -> String {
         } else {
             "archived"
         },
-        archive.archived_at
+        archive_time(&archive.archived_at)
     )
 }
 
@@ -107,6 +115,15 @@ fn numbered_sessions(state: &UserState) -> String {
 }
 
 pub fn session_list(state: &UserState) -> String {
+    if state.sessions.is_empty() && !state.archives.is_empty() {
+        let where_they_are = match state.archives.len() {
+            1 => "your archived one is in /listarchives".to_string(),
+            n => format!("your {n} archived ones are in /listarchives"),
+        };
+        return format!(
+            "You have no live sessions; {where_they_are}. Send a message or /newsession to start a new one."
+        );
+    }
     if state.sessions.is_empty() {
         return no_sessions();
     }
@@ -291,8 +308,9 @@ pub fn status_with_backend(state: &UserState, backend: &BackendStatus) -> String
                 backend.kind
             )
         }
-        Err(reason) => format!(
-            "Model backend: {} is not answering ({reason}). Your messages are still saved.",
+        // The reason (an address, a library's error) is for the log, not the chat.
+        Err(_) => format!(
+            "Model backend: {} is not answering right now. Your messages are still saved.",
             backend.kind
         ),
     };
@@ -307,8 +325,10 @@ pub fn no_backend() -> String {
     "No model backend is configured, so there are no models to choose from.".to_string()
 }
 
-pub fn backend_down(kind: &str, reason: &str) -> String {
-    format!("The model backend ({kind}) is not answering: {reason}. Try again in a while.")
+pub fn backend_down(kind: &str) -> String {
+    format!(
+        "The model backend ({kind}) is not answering right now. Send the command again in a few minutes; /status tells when it answers."
+    )
 }
 
 pub fn model_list(models: &[String], current: &str) -> String {

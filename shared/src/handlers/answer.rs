@@ -88,7 +88,11 @@ impl Answerer {
             Ok::<_, ModelError>(BackendFacts { version, models })
         }
         .await
-        .map_err(|e| e.to_string());
+        .map_err(|e| {
+            // Users are told only that it is not answering; the reason is here.
+            tracing::warn!(error = %e, "the model backend did not answer for /status or /model");
+            e.to_string()
+        });
         BackendStatus {
             kind: self.model.kind().to_string(),
             facts,
