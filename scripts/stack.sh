@@ -87,7 +87,7 @@ PY
     if [ -n "${CLOUD_AI_BIN:-}" ]; then
       adopt=("$CLOUD_AI_BIN" adopt)
     else
-      adopt=(cargo run --release --quiet -p cloud-ai -- adopt)
+      adopt=(cargo run --release --quiet -p cloud-ai --features aws -- adopt)
     fi
     if [ -n "$endpoint" ]; then
       export AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" \

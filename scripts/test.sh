@@ -15,6 +15,18 @@ done
 "$CHECKOV" --directory terraform --framework terraform --quiet --compact
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The one-process bot builds without the AWS SDK unless asked (--features aws): no aws-sdk crate
+# in its tree, and its STORAGE=aws names the feature. (The tests build it with the feature.)
+if cargo tree -p cloud-ai -e normal --prefix none --locked | grep -q '^aws-sdk'; then
+  echo "cloud-ai depends on the AWS SDK without --features aws" >&2
+  exit 1
+fi
+cargo build -p cloud-ai --locked
+without_aws=$(STORAGE=aws DATA_DIR="$(mktemp -d)" "$CARGO_TARGET/debug/cloud-ai" adopt 2>&1 || true)
+grep -q -- '--features aws' <<<"$without_aws" || {
+  echo "cloud-ai without the aws feature should name it for STORAGE=aws, but said: $without_aws" >&2
+  exit 1
+}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

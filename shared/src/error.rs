@@ -4,6 +4,7 @@
 
 use std::error::Error;
 
+#[cfg(feature = "aws")]
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// Whether the same call may succeed when tried again later.
@@ -25,18 +26,6 @@ pub struct BackendError {
     #[source]
     source: Box<dyn Error + Send + Sync + 'static>,
 }
-
-/// Error codes of AWS services that mean the request can never succeed as it is.
-const PERMANENT_CODES: &[&str] = &[
-    "ValidationException",
-    "SerializationException",
-    "InvalidParameterValue",
-    "InvalidParameterCombination",
-    "MissingParameter",
-    "InvalidArgument",
-    "EntityTooLarge",
-    "InvalidMessageContents",
-];
 
 impl BackendError {
     pub fn new(
@@ -60,6 +49,36 @@ impl BackendError {
         BackendError::new(operation, retry, Message(text.into()))
     }
 
+    /// A file system failure: bad input is permanent, everything else (a full disk, an I/O error,
+    /// permissions an operator can fix) is transient.
+    pub fn io(operation: impl Into<String>, error: std::io::Error) -> BackendError {
+        let retry = match error.kind() {
+            std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => Retry::Permanent,
+            _ => Retry::Transient,
+        };
+        BackendError::new(operation, retry, error)
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.retry == Retry::Transient
+    }
+}
+
+#[cfg(feature = "aws")]
+/// Error codes of AWS services that mean the request can never succeed as it is.
+const PERMANENT_CODES: &[&str] = &[
+    "ValidationException",
+    "SerializationException",
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+    "MissingParameter",
+    "InvalidArgument",
+    "EntityTooLarge",
+    "InvalidMessageContents",
+];
+
+#[cfg(feature = "aws")]
+impl BackendError {
     /// An AWS SDK call's failure: the service's refusal of an invalid request is permanent;
     /// throttling, server errors, timeouts and connection failures are transient.
     pub fn sdk<E, R>(operation: impl Into<String>, error: SdkError<E, R>) -> BackendError
@@ -86,20 +105,6 @@ impl BackendError {
             detail: DisplayErrorContext(&error).to_string(),
             source: Box::new(error),
         }
-    }
-
-    /// A file system failure: bad input is permanent, everything else (a full disk, an I/O error,
-    /// permissions an operator can fix) is transient.
-    pub fn io(operation: impl Into<String>, error: std::io::Error) -> BackendError {
-        let retry = match error.kind() {
-            std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => Retry::Permanent,
-            _ => Retry::Transient,
-        };
-        BackendError::new(operation, retry, error)
-    }
-
-    pub fn is_transient(&self) -> bool {
-        self.retry == Retry::Transient
     }
 }
 
@@ -143,6 +148,7 @@ mod tests {
         assert!(!bad.is_transient());
     }
 
+    #[cfg(feature = "aws")]
     fn dynamodb_refusal(status: u16, code: &str) -> BackendError {
         use aws_sdk_dynamodb::config::http::HttpResponse;
         use aws_sdk_dynamodb::error::ErrorMetadata;
@@ -155,6 +161,7 @@ mod tests {
         BackendError::sdk("GetItem", SdkError::service_error(error, raw))
     }
 
+    #[cfg(feature = "aws")]
     #[test]
     fn throttling_is_transient_and_an_invalid_request_is_permanent() {
         let throttled = dynamodb_refusal(400, "ProvisionedThroughputExceededException");

@@ -7,6 +7,7 @@
 //! - [`handlers`]: the roles (command handling, archiving) written against the ports.
 
 pub mod archive;
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod bus;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod embedded;
 pub mod error;
 pub mod handlers;
 pub mod model;
+#[cfg(feature = "aws")]
 pub mod parameters;
 pub mod queue;
 #[cfg(feature = "embedded")]

@@ -1,6 +1,7 @@
 //! The archive store port: JSON archives at `archives/{user_id}/{session_id}.json`.
 
 pub mod fs;
+#[cfg(feature = "aws")]
 pub mod s3;
 
 use async_trait::async_trait;

@@ -1,6 +1,7 @@
 //! The event bus port: every recorded event is published once it is in the store, for other roles
 //! (the archiver) and other consumers.
 
+#[cfg(feature = "aws")]
 pub mod eventbridge;
 #[cfg(feature = "embedded")]
 pub mod sqlite;

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::archive::fs::FsArchiveStore;
-use crate::aws;
 use crate::handlers::{AdoptError, Adopter, Adoption, Tally};
 use crate::sqlite::Database;
 use crate::store::sqlite::SqliteStore;
@@ -54,13 +53,21 @@ pub async fn adopter(
             let archives = Arc::new(FsArchiveStore::new(Path::new(&embedded.data_dir)));
             Adopter::new(store.clone(), store, archives)
         }
+        #[cfg(not(feature = "aws"))]
         Storage::Aws => {
-            let sdk = aws::load_config().await;
-            let store = Arc::new(aws::dynamodb_store(&sdk, table));
+            return Err(StartError::NoAwsStorage {
+                table: table.to_string(),
+                bucket: bucket.to_string(),
+            });
+        }
+        #[cfg(feature = "aws")]
+        Storage::Aws => {
+            let sdk = crate::aws::load_config().await;
+            let store = Arc::new(crate::aws::dynamodb_store(&sdk, table));
             Adopter::new(
                 store.clone(),
                 store,
-                Arc::new(aws::s3_archive_store(&sdk, bucket)),
+                Arc::new(crate::aws::s3_archive_store(&sdk, bucket)),
             )
         }
     })

@@ -28,7 +28,7 @@ use crate::store::sqlite::SqliteStore;
 use crate::store::{EventStore, OffsetStore, OriginalSessions, Quotas, SessionRows, StoreError};
 use crate::telegram::http::HttpTelegram;
 use crate::telegram::{Telegram, TelegramError};
-use crate::{aws, wiring};
+use crate::wiring;
 
 /// The database's file name in the data folder.
 pub const DATABASE_FILE: &str = "cloud-ai.sqlite3";
@@ -59,6 +59,10 @@ pub enum StartError {
     Poll(PollError),
     #[error("the storage cannot be used: {0}")]
     Storage(#[from] StoreError),
+    #[error(
+        "STORAGE=aws (table {table}, bucket {bucket}) needs the AWS storage, which this build leaves out: build it in with `cargo run --release -p cloud-ai --features aws`"
+    )]
+    NoAwsStorage { table: String, bucket: String },
 }
 
 /// The three roles, ready to run.
@@ -174,16 +178,22 @@ async fn storage(
                 archives: Arc::new(FsArchiveStore::new(&embedded.data_dir)),
             })
         }
+        #[cfg(not(feature = "aws"))]
+        Storage::Aws => Err(StartError::NoAwsStorage {
+            table: config.table_name.clone(),
+            bucket: config.bucket_name.clone(),
+        }),
+        #[cfg(feature = "aws")]
         Storage::Aws => {
-            let sdk = aws::load_config().await;
-            let store = Arc::new(aws::dynamodb_store(&sdk, &config.table_name));
+            let sdk = crate::aws::load_config().await;
+            let store = Arc::new(crate::aws::dynamodb_store(&sdk, &config.table_name));
             Ok(StoragePorts {
                 store: store.clone(),
                 rows: store.clone(),
                 quotas: store.clone(),
                 originals: store.clone(),
                 offsets: store,
-                archives: Arc::new(aws::s3_archive_store(&sdk, &config.bucket_name)),
+                archives: Arc::new(crate::aws::s3_archive_store(&sdk, &config.bucket_name)),
             })
         }
     }

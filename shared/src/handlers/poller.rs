@@ -14,8 +14,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::domain::update_text::{for_log, read_update};
-use crate::queue::sqs::{MAX_BATCH, MAX_BATCH_BYTES};
-use crate::queue::{QueueError, QueuedUpdate, UpdateQueue, group_for};
+use crate::queue::{MAX_BATCH, MAX_BATCH_BYTES, QueueError, QueuedUpdate, UpdateQueue, group_for};
 use crate::store::{OffsetStore, StoreError};
 use crate::telegram::{Telegram, TelegramError};
 

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "embedded")]
 pub mod sqlite;
+#[cfg(feature = "aws")]
 pub mod sqs;
 
 use async_trait::async_trait;
@@ -10,6 +11,12 @@ use async_trait::async_trait;
 use crate::error::BackendError;
 
 /// One raw update, ready to queue.
+/// The most updates one send takes: SQS's limit on entries in one `SendMessageBatch`, which every
+/// queue keeps to so that the poller batches alike whatever holds its updates.
+pub const MAX_BATCH: usize = 10;
+/// SQS's limit on a whole batch's bodies (256 KiB), likewise.
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedUpdate {
     pub update_id: i64,
@@ -35,7 +42,7 @@ pub enum QueueError {
 
 #[async_trait]
 pub trait UpdateQueue: Send + Sync {
-    /// Queues a batch (at most [`sqs::MAX_BATCH`] updates); a whole-call failure is an error,
+    /// Queues a batch (at most [`MAX_BATCH`] updates); a whole-call failure is an error,
     /// per-update refusals are reported in the outcome.
     async fn send(&self, updates: &[QueuedUpdate]) -> Result<SendOutcome, QueueError>;
 }

@@ -9,10 +9,7 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
 use super::{QueueError, QueuedUpdate, SendOutcome, UpdateQueue};
 
-/// SQS's limit on entries in one `SendMessageBatch`.
-pub const MAX_BATCH: usize = 10;
-/// SQS's limit on a whole batch's bodies (256 KiB).
-pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+pub use super::{MAX_BATCH, MAX_BATCH_BYTES};
 
 #[derive(Clone, Debug)]
 pub struct SqsUpdateQueue {

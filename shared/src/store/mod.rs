@@ -1,6 +1,7 @@
 //! The event store port: per-user streams with optimistic concurrency, the folded state, the
 //! live projection rows, and per-update receipts that make handling idempotent.
 
+#[cfg(feature = "aws")]
 pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
@@ -81,6 +82,9 @@ impl Receipt {
 /// How long the handler that records (or claims) a receipt has to finish it before a redelivery
 /// may take over. Longer than a command Lambda's timeout.
 pub const FINISH_LEASE_SECONDS: i64 = 120;
+/// How long a receipt is kept (DynamoDB: through the table's TTL attribute), long past any
+/// redelivery.
+pub const RECEIPT_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
 /// One atomic append: events at `expected_version + 1 ..`, the new folded state, the projection
 /// changes and the receipt. All of it is written, or none.

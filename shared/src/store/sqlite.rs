@@ -13,10 +13,9 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::dynamodb::RECEIPT_TTL_SECONDS;
 use super::{
     Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, OriginalSessions, Quotas,
-    Receipt, ReceiptWrite, SessionRows, StoreError,
+    RECEIPT_TTL_SECONDS, Receipt, ReceiptWrite, SessionRows, StoreError,
 };
 use crate::domain::adoption::OriginalSession;
 use crate::domain::events::{ChatMessage, RecordedEvent, Role};

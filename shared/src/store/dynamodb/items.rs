@@ -16,8 +16,7 @@ pub const EVENT_PREFIX: &str = "EVENT#";
 pub const RECEIPT_PREFIX: &str = "UPDATE#";
 pub const SESSION_PREFIX: &str = "MODEL#";
 pub const MESSAGE_PREFIX: &str = "MSG#";
-/// Receipts expire through the table's TTL attribute after this long.
-pub const RECEIPT_TTL_SECONDS: i64 = 30 * 24 * 3600;
+pub use crate::store::RECEIPT_TTL_SECONDS;
 
 pub fn event_sk(version: u64) -> String {
     format!("{EVENT_PREFIX}{version:012}")

@@ -1,0 +1,77 @@
+//! The roles on AWS: the Lambdas' configuration (secrets from SSM) and their handlers on the
+//! DynamoDB table, the S3 bucket, the SQS queue and the EventBridge bus.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+use super::{answerer, settings};
+use crate::aws;
+use crate::config::{Config, ConfigError};
+use crate::handlers::CommandHandler;
+use crate::handlers::poller::{PollSettings, Poller};
+use crate::telegram::http::HttpTelegram;
+
+/// A Lambda's configuration: its environment, with the secrets its `<NAME>_PARAMETER`
+/// variables name read from SSM (once, at cold start).
+pub async fn lambda_config(sdk: &SdkConfig) -> Result<Config, ConfigError> {
+    let secrets =
+        crate::parameters::read_secret_parameters(sdk, |name| std::env::var(name).ok()).await?;
+    Config::from_env_with(&secrets)
+}
+
+fn telegram(config: &Config) -> Arc<HttpTelegram> {
+    Arc::new(HttpTelegram::new(
+        &config.telegram_api_url,
+        config.telegram_token.expose(),
+    ))
+}
+
+/// The command role without a bus: runs archive jobs itself (the archiver role, and one process).
+pub fn command_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
+    let handler = storage_handler(config, sdk);
+    match answerer(config) {
+        Some(answerer) => handler.answering_with(answerer),
+        None => handler,
+    }
+}
+
+fn storage_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
+    let store = Arc::new(aws::dynamodb_store(sdk, &config.table_name));
+    CommandHandler::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store,
+        Arc::new(aws::s3_archive_store(sdk, &config.bucket_name)),
+        telegram(config),
+        settings(config),
+    )
+}
+
+/// The command role of the pipeline: publishes every event on `EVENT_BUS_NAME`.
+pub fn publishing_command_handler(
+    config: &Config,
+    sdk: &SdkConfig,
+) -> Result<CommandHandler, ConfigError> {
+    let bus = Arc::new(aws::eventbridge_bus(sdk, config.require_event_bus_name()?));
+    Ok(command_handler(config, sdk).publishing_to(bus))
+}
+
+/// The poller role with Lambda's long-poll settings.
+pub fn poller(config: &Config, sdk: &SdkConfig) -> Result<Poller, ConfigError> {
+    poller_with(config, sdk, PollSettings::default())
+}
+
+pub fn poller_with(
+    config: &Config,
+    sdk: &SdkConfig,
+    settings: PollSettings,
+) -> Result<Poller, ConfigError> {
+    Ok(Poller::new(
+        telegram(config),
+        Arc::new(aws::sqs_update_queue(sdk, config.require_queue_url()?)),
+        Arc::new(aws::dynamodb_store(sdk, &config.table_name)),
+        settings,
+    ))
+}
