@@ -493,6 +493,25 @@ fn model_lists_switches_and_opens_sessions_per_model() {
 }
 
 #[test]
+fn a_bare_model_name_finds_the_sessions_opened_with_it() {
+    // DEFAULT_MODEL is "llama3"; the backend names it "llama3:latest".
+    let mut bot = with_backend(&["llama3:latest", "qwen2.5:7b"]);
+    bot.send("/start");
+    assert_eq!(
+        text(&bot.send("/model llama3")),
+        "Your active session already uses llama3:latest."
+    );
+    bot.send("/model qwen2.5:7b");
+    let back = bot.send("/model llama3");
+    assert!(
+        text(&back).starts_with("Switched to session 1, your latest with llama3"),
+        "{}",
+        text(&back)
+    );
+    assert_eq!(bot.state.sessions.len(), 2, "no third session");
+}
+
+#[test]
 fn model_and_status_say_when_the_backend_is_down() {
     let mut bot = Bot {
         backend: Some(BackendStatus {

@@ -432,14 +432,16 @@ fn model(state: &UserState, name: Option<&str>, ctx: &Context) -> Decision {
     let Some(model) = super::backend::resolve_model(&facts.models, name) else {
         return Decision::reply(replies::unknown_model(name, &facts.models));
     };
-    if current == Some(model.as_str()) {
+    // A session's model as the backend names it: "llama3" (DEFAULT_MODEL) is "llama3:latest".
+    let is_model = |name: &str| super::backend::resolve_model(&facts.models, name) == Some(model);
+    if current.is_some_and(is_model) {
         return Decision::reply(replies::model_already(model));
     }
     let existing = state
         .sessions
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.model_name == *model)
+        .filter(|(_, s)| is_model(&s.model_name))
         .max_by_key(|(_, s)| s.last_message_ts);
     if let Some((index, session)) = existing {
         return Decision {
