@@ -17,7 +17,8 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The one-process bot builds without the AWS SDK unless asked (--features aws): no aws-sdk crate
 # in its tree, and its STORAGE=aws names the feature. (The tests build it with the feature.)
-if cargo tree -p cloud-ai -e normal --prefix none --locked | grep -q '^aws-sdk'; then
+tree=$(cargo tree -p cloud-ai -e normal --prefix none --locked)
+if grep -q '^aws-sdk' <<<"$tree"; then
   echo "cloud-ai depends on the AWS SDK without --features aws" >&2
   exit 1
 fi
