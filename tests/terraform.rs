@@ -12,6 +12,7 @@ use cloud_ai_shared::handlers::archive_event::handle_archive_event;
 use cloud_ai_shared::handlers::poller::PollSettings;
 use cloud_ai_shared::handlers::sqs_batch::handle_batch;
 use cloud_ai_shared::wiring;
+use cloud_ai_tests::bot_process::stdout_of;
 use cloud_ai_tests::fake_telegram::FakeTelegram;
 use cloud_ai_tests::fixtures::{event_file, text};
 use cloud_ai_tests::moto::MotoServer;
@@ -529,25 +530,18 @@ fn stack_sh_adopt_takes_over_the_original_bots_users(
         binary.display()
     );
     let adopt = || {
-        let result = std::process::Command::new("bash")
-            .arg(repository().join("scripts/stack.sh"))
-            .arg("adopt")
-            .env("TF_DIR", &workspace.dir)
-            .env("TF_CLI_CONFIG_FILE", workspace.cli_config())
-            .env("AWS_ENDPOINT_URL", &MotoServer::shared().endpoint)
-            .env("CLOUD_AI_BIN", &binary)
-            .env_remove("STORAGE")
-            .env_remove("TABLE_NAME")
-            .env_remove("BUCKET_NAME")
-            .output()
-            .expect("run scripts/stack.sh adopt");
-        let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
-        assert!(
-            result.status.success(),
-            "stack.sh adopt failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&result.stderr)
-        );
-        stdout
+        stdout_of(
+            std::process::Command::new("bash")
+                .arg(repository().join("scripts/stack.sh"))
+                .arg("adopt")
+                .env("TF_DIR", &workspace.dir)
+                .env("TF_CLI_CONFIG_FILE", workspace.cli_config())
+                .env("AWS_ENDPOINT_URL", &MotoServer::shared().endpoint)
+                .env("CLOUD_AI_BIN", &binary)
+                .env_remove("STORAGE")
+                .env_remove("TABLE_NAME")
+                .env_remove("BUCKET_NAME"),
+        )
     };
     let first = adopt();
     assert!(

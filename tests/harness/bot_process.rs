@@ -18,6 +18,20 @@ pub struct BotProcess {
 }
 
 /// A fresh data folder under the system's temporary folder.
+/// Runs a command to its end and insists on success; its standard output.
+pub fn stdout_of(command: &mut std::process::Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 pub fn temp_data_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cloud-ai-test-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("create a temporary data folder");

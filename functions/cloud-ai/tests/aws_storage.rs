@@ -6,7 +6,7 @@ use std::time::Duration;
 use cloud_ai_shared::domain::events::Event;
 use cloud_ai_shared::store::OffsetStore;
 use cloud_ai_tests::bot::TestBot;
-use cloud_ai_tests::bot_process::{BotProcess, Conversation, bot_env, temp_data_dir};
+use cloud_ai_tests::bot_process::{BotProcess, Conversation, bot_env, stdout_of, temp_data_dir};
 use cloud_ai_tests::moto::MotoServer;
 
 const GRACE: i64 = 515151;
@@ -87,20 +87,13 @@ async fn the_one_process_bot_drives_the_dynamodb_table_and_the_s3_bucket() {
 
 /// Runs `cloud-ai adopt` on the cloud's storage; returns its standard output.
 fn adopt(cloud: &TestBot) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cloud-ai"))
-        .arg("adopt")
-        .env_clear()
-        .envs(on_the_cloud(cloud))
-        .env("DATA_DIR", temp_data_dir())
-        .output()
-        .expect("run cloud-ai adopt");
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    stdout_of(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cloud-ai"))
+            .arg("adopt")
+            .env_clear()
+            .envs(on_the_cloud(cloud))
+            .env("DATA_DIR", temp_data_dir()),
+    )
 }
 
 /// Every item of the users' partitions, as DynamoDB holds them.
