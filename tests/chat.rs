@@ -345,11 +345,9 @@ async fn failures_give_a_clear_message_and_keep_the_users_message() {
     }
 }
 
-#[tokio::test]
-async fn an_unknown_model_and_a_deadline_are_explained() {
-    let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(50))).await;
-    // A session for a model the backend does not have (it was removed since).
-    let mistral = CommandHandler::new(
+/// A handler whose DEFAULT_MODEL the fake backend does not have.
+fn handler_defaulting_to(chat: &Chat, api: Api, default_model: &str) -> CommandHandler {
+    CommandHandler::new(
         chat.bot.store.clone(),
         chat.bot.store.clone(),
         chat.bot.store.clone(),
@@ -357,33 +355,104 @@ async fn an_unknown_model_and_a_deadline_are_explained() {
         chat.bot.archives.clone(),
         Arc::new(HttpTelegram::new(&chat.bot.telegram.base_url, TOKEN)),
         Settings {
-            default_model: "mistral".into(),
+            default_model: default_model.into(),
             ..cloud_ai_tests::bot::settings()
         },
     )
     .answering_with(Answerer::new(
-        backend(Api::Ollama, &chat.model.base_url),
+        backend(api, &chat.model.base_url),
         settings(Duration::from_millis(50)),
-    ));
-    mistral
-        .handle(&fixtures::text(1, ADA, ADA, "Hello mistral"))
+    ))
+}
+
+#[tokio::test]
+async fn a_missing_model_offers_the_installed_ones_and_model_answers_the_message_there() {
+    for api in APIS {
+        let chat = Chat::start(api, settings(Duration::from_millis(50))).await;
+        let mistral = handler_defaulting_to(&chat, api, "mistral");
+        mistral
+            .handle(&fixtures::text(1, ADA, ADA, "/start"))
+            .await
+            .unwrap();
+        assert!(
+            chat.last_message().ends_with(
+                "\n\n⚠️ The model mistral is not installed on the model backend: /model shows the ones that are."
+            ),
+            "{}",
+            chat.last_message()
+        );
+        mistral
+            .handle(&fixtures::text(2, ADA, ADA, "Hello mistral"))
+            .await
+            .unwrap();
+        assert_eq!(
+            chat.last_message(),
+            "⚠️ The model backend has no model \"mistral\". Installed: llama3:latest, qwen2.5:7b. Choose one with /model <name>, and it answers your message there."
+        );
+        assert_eq!(recorded(&chat).await, (1, 0));
+
+        // Asking for a model the backend lacks changes nothing.
+        chat.say("/model mistral").await;
+        assert_eq!(
+            chat.last_message(),
+            "The model backend has no model \"mistral\". Available: llama3:latest, qwen2.5:7b."
+        );
+
+        // Choosing one answers the message that was left unanswered, in the chosen session.
+        let shown_before = chat.messages().len();
+        chat.say("/model qwen2.5:7b").await;
+        let shown: Vec<String> = chat.messages()[shown_before..]
+            .iter()
+            .map(|m| m.text.clone())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "Started session 2 (qwen2.5:7b). It is now active.\nYour last message goes along: qwen2.5:7b answers it now.",
+                "Echo: Hello mistral",
+            ]
+        );
+        assert_eq!(chat.model.requests().last().unwrap()["model"], "qwen2.5:7b");
+        assert_eq!(recorded(&chat).await, (2, 1), "carried once, answered once");
+    }
+}
+
+#[tokio::test]
+async fn a_model_installed_later_answers_the_waiting_message_in_place() {
+    let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(50))).await;
+    let phi = handler_defaulting_to(&chat, Api::Ollama, "phi3");
+    phi.handle(&fixtures::text(1, ADA, ADA, "Hello phi"))
         .await
         .unwrap();
+    assert!(chat.last_message().contains("no model \"phi3\""));
+    // The operator runs `ollama pull phi3`; the user asks for it by name.
+    chat.model.install("phi3:latest");
+    let shown_before = chat.messages().len();
+    phi.handle(&fixtures::text(2, ADA, ADA, "/model phi3"))
+        .await
+        .unwrap();
+    let shown: Vec<String> = chat.messages()[shown_before..]
+        .iter()
+        .map(|m| m.text.clone())
+        .collect();
     assert_eq!(
-        chat.last_message(),
-        "⚠️ The model backend has no model \"mistral\" any more. Pick another with /model. Your message is saved in the session; send it again to retry."
+        shown,
+        [
+            "Your active session already uses phi3:latest. It answers your last message now.",
+            "Echo: Hello phi",
+        ]
     );
-    assert_eq!(recorded(&chat).await, (1, 0));
-
-    // Asking for a model the backend lacks changes nothing.
-    chat.say("/model mistral").await;
     assert_eq!(
-        chat.last_message(),
-        "The model backend has no model \"mistral\". Available: llama3:latest, qwen2.5:7b."
+        recorded(&chat).await,
+        (1, 1),
+        "answered in place, not posted again"
     );
+}
 
-    // A generation that would outlive the invocation (in a session for a model it has).
-    chat.say("/model llama3").await;
+#[tokio::test]
+async fn an_answer_that_would_outlive_the_invocation_is_explained() {
+    let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(50))).await;
+    chat.say("/start").await;
     chat.model
         .script(Script::text("Long thought", 2, Duration::from_millis(300)));
     let update = fixtures::text(chat.bot.next_update_id(), ADA, ADA, "Think hard");
@@ -399,7 +468,7 @@ async fn an_unknown_model_and_a_deadline_are_explained() {
         last.ends_with("⚠️ The answer took longer than the bot may wait. Your message is saved in the session; send it again to retry."),
         "{last}"
     );
-    assert_eq!(recorded(&chat).await, (2, 0));
+    assert_eq!(recorded(&chat).await, (1, 0));
 }
 
 #[tokio::test]

@@ -479,6 +479,14 @@ fn model_lists_switches_and_opens_sessions_per_model() {
         "Started session 2 (qwen2.5:7b). It is now active."
     );
     assert_eq!(text(&bot.send("hello")), "<answer by qwen2.5:7b>");
+    // The answer failed: asking for the same model again answers it in place.
+    let again = bot.send("/model qwen2.5:7b");
+    assert_eq!(
+        text(&again),
+        "Your active session already uses qwen2.5:7b. It answers your last message now.\n<answer by qwen2.5:7b>"
+    );
+    assert!(again.events.is_empty(), "the message is not posted twice");
+    bot.answered("Hello!");
     assert_eq!(
         text(&bot.send("/model qwen2.5:7b")),
         "Your active session already uses qwen2.5:7b."
@@ -637,4 +645,98 @@ fn in_a_group_members_chat_and_read_but_only_admins_change_sessions() {
         ["SessionCreated", "Switched"]
     );
     assert_eq!(names(&bot.send("/archive 1")), ["Archived"]);
+}
+
+#[test]
+fn start_says_in_one_line_when_the_model_it_would_use_is_not_installed() {
+    let mut bot = with_backend(&["qwen2.5:7b", "phi3:mini"]);
+    let greeting = text(&bot.send("/start"));
+    let warnings: Vec<&str> = greeting.lines().filter(|l| l.contains("llama3")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "⚠️ The model llama3 is not installed on the model backend: /model shows the ones that are."
+        ],
+        "{greeting}"
+    );
+    assert!(greeting.chars().count() < 500, "{greeting}");
+
+    // Once the active session's model is there, the greeting says nothing of it.
+    bot.send("/model qwen2.5:7b");
+    let again = text(&bot.send("/start"));
+    assert!(!again.contains("⚠️"), "{again}");
+    // Without any model at all, it says so instead.
+    let mut empty = with_backend(&[]);
+    let bare = text(&empty.send("/start"));
+    assert!(
+        bare.contains("⚠️ The model backend has no models installed yet, so I cannot answer."),
+        "{bare}"
+    );
+    // The backend being down, or absent, is /status's business: the greeting stays short.
+    let mut down = Bot {
+        backend: Some(BackendStatus {
+            kind: "Ollama".into(),
+            facts: Err("connection refused".into()),
+        }),
+        ..Bot::default()
+    };
+    assert!(!text(&down.send("/start")).contains("⚠️"));
+    assert!(!text(&Bot::default().send("/start")).contains("⚠️"));
+}
+
+#[test]
+fn choosing_a_model_carries_the_unanswered_message_along_and_answers_it_there() {
+    // DEFAULT_MODEL llama3 is missing: the first message is stored, its answer failed.
+    let mut bot = with_backend(&["qwen2.5:7b", "phi3:mini"]);
+    bot.send("/start");
+    bot.send("What is a monad?");
+    let chosen = bot.send("/model qwen2.5:7b");
+    assert_eq!(
+        text(&chosen),
+        "Started session 2 (qwen2.5:7b). It is now active.\nYour last message goes along: qwen2.5:7b answers it now.\n<answer by qwen2.5:7b>"
+    );
+    assert_eq!(
+        names(&chosen),
+        ["SessionCreated", "Switched", "MessagePosted"]
+    );
+    let new_session = bot.state.active.unwrap();
+    assert!(matches!(
+        chosen.events.last(),
+        Some(Event::MessagePosted { session_id, role: Role::User, content, .. })
+            if *session_id == new_session && content == "What is a monad?"
+    ));
+    assert!(matches!(
+        &chosen.replies[1],
+        Reply::Answer { session_id, .. } if *session_id == new_session
+    ));
+    bot.answered("A monoid in the category of endofunctors.");
+
+    // An answered conversation carries nothing: back to session 1 ... whose message is
+    // unanswered, so going to phi3's new session takes it along again; an existing session
+    // for the model takes it too.
+    bot.send("/switch 1");
+    let to_phi = bot.send("/model phi3:mini");
+    assert_eq!(
+        names(&to_phi),
+        ["SessionCreated", "Switched", "MessagePosted"]
+    );
+    bot.answered("It is a pattern.");
+    bot.send("/switch 1");
+    let to_qwen = bot.send("/model qwen2.5:7b");
+    assert_eq!(
+        text(&to_qwen),
+        "Switched to session 2, your latest with qwen2.5:7b (2 messages).\nYour last message goes along: qwen2.5:7b answers it now.\n<answer by qwen2.5:7b>"
+    );
+    assert_eq!(names(&to_qwen), ["Switched", "MessagePosted"]);
+    bot.answered("Still a monoid.");
+    let settled = bot.send("/model phi3:mini");
+    assert_eq!(
+        names(&settled),
+        ["Switched"],
+        "qwen's session ends answered"
+    );
+    assert_eq!(
+        text(&settled),
+        "Switched to session 3, your latest with phi3:mini (2 messages)."
+    );
 }

@@ -109,6 +109,11 @@ impl FakeModel {
         self.inner.lock().unwrap().scripts.push_back(script);
     }
 
+    /// The backend gets `model` (as `ollama pull` would).
+    pub fn install(&self, model: &str) {
+        self.inner.lock().unwrap().models.push(model.to_string());
+    }
+
     /// When each answer's first piece left the server, in order.
     pub fn first_piece_times(&self) -> Vec<std::time::Instant> {
         self.inner.lock().unwrap().first_pieces.clone()

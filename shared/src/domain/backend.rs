@@ -22,7 +22,11 @@ pub struct BackendFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnswerFailure {
     Unreachable,
-    UnknownModel(String),
+    /// The backend lacks `model`; `installed` is what it has, if it said.
+    UnknownModel {
+        model: String,
+        installed: Option<Vec<String>>,
+    },
     Backend(String),
     /// No text for longer than the stall limit.
     Stalled,

@@ -129,12 +129,19 @@ pub fn import_refusal(state: &UserState) -> Option<ImportError> {
 
 /// Whether a decision needs the model backend's state.
 pub fn needs_backend_status(input: &Input) -> bool {
-    matches!(input, Input::Command(Command::Status | Command::Model(_)))
+    matches!(
+        input,
+        Input::Command(Command::Start | Command::Status | Command::Model(_))
+    )
 }
 
-/// Whether a command needs the active session's recent messages.
+/// Whether a command needs the active session's recent messages (`/model <name>` looks for an
+/// unanswered last message to carry along).
 pub fn needs_recent_messages(input: &Input) -> bool {
-    matches!(input, Input::Command(Command::History))
+    matches!(
+        input,
+        Input::Command(Command::History | Command::Model(Some(_)))
+    )
 }
 
 pub fn decide(state: &UserState, input: &Input, ctx: &Context) -> Decision {
@@ -264,14 +271,38 @@ fn open_session_with(model_name: String, ctx: &Context) -> Vec<Event> {
 
 fn start(state: &UserState, ctx: &Context) -> Decision {
     let first = state.sessions.is_empty() && state.archives.is_empty();
+    let mut greeting = replies::greeting(ctx.first_name, first);
+    if let Some(warning) = missing_model_warning(state, ctx) {
+        greeting = format!("{greeting}\n\n{warning}");
+    }
     Decision {
         events: if first {
             open_session(state, ctx)
         } else {
             Vec::new()
         },
-        replies: vec![Reply::text(replies::greeting(ctx.first_name, first))],
+        replies: vec![Reply::text(greeting)],
     }
+}
+
+/// One line for the greeting when the model the next chat message goes to is not installed
+/// (nothing when the backend is absent or down: /status says that).
+fn missing_model_warning(state: &UserState, ctx: &Context) -> Option<String> {
+    let facts = match ctx.backend {
+        Some(BackendStatus {
+            facts: Ok(facts), ..
+        }) if ctx.answering => facts,
+        _ => return None,
+    };
+    if facts.models.is_empty() {
+        return Some(replies::no_models_installed());
+    }
+    let model = state
+        .active_session()
+        .map_or(ctx.default_model, |s| s.model_name.as_str());
+    super::backend::resolve_model(&facts.models, model)
+        .is_none()
+        .then(|| replies::model_not_installed(model))
 }
 
 fn new_session(state: &UserState, ctx: &Context) -> Decision {
@@ -434,8 +465,21 @@ fn model(state: &UserState, name: Option<&str>, ctx: &Context) -> Decision {
     };
     // A session's model as the backend names it: "llama3" (DEFAULT_MODEL) is "llama3:latest".
     let is_model = |name: &str| super::backend::resolve_model(&facts.models, name) == Some(model);
-    if current.is_some_and(is_model) {
-        return Decision::reply(replies::model_already(model));
+    if let Some(active) = state.active_session().filter(|s| is_model(&s.model_name)) {
+        // Its model may have been installed since the last message went unanswered.
+        return match unanswered(ctx) {
+            Some(_) => Decision {
+                events: Vec::new(),
+                replies: vec![
+                    Reply::text(replies::model_already_answering(model)),
+                    Reply::Answer {
+                        session_id: active.session_id,
+                        model: model.clone(),
+                    },
+                ],
+            },
+            None => Decision::reply(replies::model_already(model)),
+        };
     }
     let existing = state
         .sessions
@@ -443,24 +487,62 @@ fn model(state: &UserState, name: Option<&str>, ctx: &Context) -> Decision {
         .enumerate()
         .filter(|(_, s)| is_model(&s.model_name))
         .max_by_key(|(_, s)| s.last_message_ts);
-    if let Some((index, session)) = existing {
-        return Decision {
+    let mut decision = if let Some((index, session)) = existing {
+        Decision {
             events: vec![Event::Switched {
                 session_id: session.session_id,
             }],
             replies: vec![Reply::text(replies::model_switched(index + 1, session))],
-        };
-    }
-    if state.sessions.len() >= MAX_LIVE_SESSIONS {
+        }
+    } else if state.sessions.len() >= MAX_LIVE_SESSIONS {
         return Decision::reply(replies::too_many_sessions(MAX_LIVE_SESSIONS));
+    } else {
+        Decision {
+            events: open_session_with(model.clone(), ctx),
+            replies: vec![Reply::text(replies::session_created(
+                state.sessions.len() + 1,
+                model,
+            ))],
+        }
+    };
+    carry_unanswered(&mut decision, existing.map(|(_, s)| s), model, ctx);
+    decision
+}
+
+/// The active session's last message, when the model never answered it.
+fn unanswered<'a>(ctx: &Context<'a>) -> Option<&'a ChatMessage> {
+    ctx.recent_messages.last().filter(|m| m.role == Role::User)
+}
+
+/// A last message the model never answered (its model was missing, the backend down) goes
+/// along to the session `/model` chose, and is answered there instead of being left behind.
+fn carry_unanswered(
+    decision: &mut Decision,
+    existing: Option<&super::state::SessionSummary>,
+    model: &str,
+    ctx: &Context,
+) {
+    let Some(last) = unanswered(ctx) else {
+        return;
+    };
+    let session_id = existing.map_or_else(
+        || derived_session_id(ctx.user_id, ctx.update_id, "session"),
+        |s| s.session_id,
+    );
+    decision.events.push(Event::MessagePosted {
+        session_id,
+        role: Role::User,
+        content: last.content.clone(),
+        ts: ctx.date,
+    });
+    if let Some(Reply::Text { text }) = decision.replies.first_mut() {
+        text.push('\n');
+        text.push_str(&replies::carried_along(model));
     }
-    Decision {
-        events: open_session_with(model.clone(), ctx),
-        replies: vec![Reply::text(replies::session_created(
-            state.sessions.len() + 1,
-            model,
-        ))],
-    }
+    decision.replies.push(Reply::Answer {
+        session_id,
+        model: model.to_string(),
+    });
 }
 
 fn import(state: &UserState, stored: &StoredImport) -> Decision {

@@ -365,6 +365,28 @@ pub fn unknown_model(name: &str, models: &[String]) -> String {
     format!("The model backend has no model \"{shown}{cut}\". Available: {available}.")
 }
 
+/// The greeting's line when the model the next message goes to is missing.
+pub fn model_not_installed(model: &str) -> String {
+    format!(
+        "⚠️ The model {model} is not installed on the model backend: /model shows the ones that are."
+    )
+}
+
+/// The greeting's line when the backend has no model at all.
+pub fn no_models_installed() -> String {
+    "⚠️ The model backend has no models installed yet, so I cannot answer.".to_string()
+}
+
+/// Under `/model <name>`'s reply when the last message had no answer.
+pub fn carried_along(model: &str) -> String {
+    format!("Your last message goes along: {model} answers it now.")
+}
+
+/// `/model <name>` for the active session's own model, whose last message had no answer.
+pub fn model_already_answering(model: &str) -> String {
+    format!("{} It answers your last message now.", model_already(model))
+}
+
 pub fn model_already(model: &str) -> String {
     format!("Your active session already uses {model}.")
 }
@@ -381,9 +403,9 @@ pub fn model_switched(number: usize, session: &SessionSummary) -> String {
 pub fn answer_failed(reason: &AnswerFailure) -> String {
     let why = match reason {
         AnswerFailure::Unreachable => "The model backend cannot be reached right now.".to_string(),
-        AnswerFailure::UnknownModel(model) => format!(
-            "The model backend has no model \"{model}\" any more. Pick another with /model."
-        ),
+        AnswerFailure::UnknownModel { model, installed } => {
+            return format!("⚠️ {}", missing_model(model, installed.as_deref()));
+        }
         AnswerFailure::Backend(detail) => format!("The model failed: {detail}."),
         AnswerFailure::Stalled => "The model stopped sending text.".to_string(),
         AnswerFailure::OutOfTime => "The answer took longer than the bot may wait.".to_string(),
@@ -393,6 +415,20 @@ pub fn answer_failed(reason: &AnswerFailure) -> String {
         AnswerFailure::Refused => "Telegram refused the rest of the answer.".to_string(),
     };
     format!("⚠️ {why} Your message is saved in the session; send it again to retry.")
+}
+
+/// A chat message's model is missing: what there is instead, and that `/model` answers it.
+fn missing_model(model: &str, installed: Option<&[String]>) -> String {
+    match installed {
+        Some([]) => "The model backend has no models installed yet. Your message is saved in the session; once one is, /model <name> answers it.".to_string(),
+        Some(models) => format!(
+            "The model backend has no model \"{model}\". Installed: {}. Choose one with /model <name>, and it answers your message there.",
+            models.join(", ")
+        ),
+        None => format!(
+            "The model backend has no model \"{model}\". /model lists the installed ones; choosing one with /model <name> answers your message there."
+        ),
+    }
 }
 
 pub fn empty_answer() -> String {

@@ -231,7 +231,7 @@ impl Answerer {
                     Ok(stream) => break stream,
                     Err(error) => {
                         tracing::warn!(%error, model = %request.model, "the model backend refused the chat");
-                        return Ok(failed("", failure_of(error)));
+                        return Ok(failed("", self.failure_of(error).await));
                     }
                 },
                 _ = typing.tick() => show_typing(telegram, chat_id).await,
@@ -268,7 +268,7 @@ impl Answerer {
                     }
                     Some(Err(error)) => {
                         tracing::warn!(%error, "the model's answer broke off");
-                        return Ok(failed(&text, failure_of(error)));
+                        return Ok(failed(&text, self.failure_of(error).await));
                     }
                 },
                 _ = typing.tick(), if text.is_empty() => show_typing(telegram, chat_id).await,
@@ -280,6 +280,28 @@ impl Answerer {
                     failed("", AnswerFailure::OutOfTime)
                 }),
                 _ = tokio::time::sleep_until(deadline) => return Ok(failed(&text, AnswerFailure::OutOfTime)),
+            }
+        }
+    }
+
+    /// What the user is told of a backend error: for a missing model, the models there are
+    /// (asked only then), so they can choose one.
+    async fn failure_of(&self, error: ModelError) -> AnswerFailure {
+        match error {
+            ModelError::Unreachable { .. } => AnswerFailure::Unreachable,
+            ModelError::UnknownModel { model, .. } => {
+                let installed = self
+                    .model
+                    .models()
+                    .await
+                    .inspect_err(
+                        |e| tracing::warn!(error = %e, "the model backend did not list its models"),
+                    )
+                    .ok();
+                AnswerFailure::UnknownModel { model, installed }
+            }
+            ModelError::Backend(detail) | ModelError::Decode(detail) => {
+                AnswerFailure::Backend(detail.chars().take(200).collect())
             }
         }
     }
@@ -299,16 +321,6 @@ impl Answerer {
             store.save_progress(user_id, receipt).await?;
         }
         Ok(())
-    }
-}
-
-fn failure_of(error: ModelError) -> AnswerFailure {
-    match error {
-        ModelError::Unreachable { .. } => AnswerFailure::Unreachable,
-        ModelError::UnknownModel { model, .. } => AnswerFailure::UnknownModel(model),
-        ModelError::Backend(detail) | ModelError::Decode(detail) => {
-            AnswerFailure::Backend(detail.chars().take(200).collect())
-        }
     }
 }
 

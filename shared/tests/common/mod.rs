@@ -5,10 +5,12 @@ use cloud_ai_shared::domain::access::AccessPolicy;
 use cloud_ai_shared::domain::archive_job::ArchiveJob;
 use cloud_ai_shared::domain::backend::BackendStatus;
 use cloud_ai_shared::domain::command::parse;
-use cloud_ai_shared::domain::decide::{Context, Decision, Input, decide};
-use cloud_ai_shared::domain::events::{ChatMessage, RecordedEvent};
+use cloud_ai_shared::domain::decide::{
+    Context, Decision, HISTORY_LENGTH, Input, decide, needs_recent_messages,
+};
+use cloud_ai_shared::domain::events::{ChatMessage, Event, RecordedEvent, Role};
 use cloud_ai_shared::domain::projection::{
-    Row, RowChange, Rows, apply_changes, changes_for, coalesce, settle_archive,
+    Row, RowChange, Rows, apply_changes, changes_for, coalesce, message_prefix, settle_archive,
 };
 use cloud_ai_shared::domain::state::UserState;
 
@@ -39,7 +41,11 @@ impl Bot {
 
     pub fn input(&mut self, input: Input) -> Decision {
         self.next_update += 1;
-        let recent: Vec<ChatMessage> = Vec::new();
+        let recent = if needs_recent_messages(&input) {
+            self.recent_messages()
+        } else {
+            Vec::new()
+        };
         let ctx = Context {
             user_id: USER,
             sender_id: USER,
@@ -58,6 +64,44 @@ impl Bot {
         let decision = decide(&self.state, &input, &ctx);
         self.commit(&decision);
         decision
+    }
+
+    /// The active session's last messages, oldest first, as the handler reads them.
+    fn recent_messages(&self) -> Vec<ChatMessage> {
+        let Some(active) = self.state.active else {
+            return Vec::new();
+        };
+        let prefix = message_prefix(active);
+        let mut recent: Vec<ChatMessage> = self
+            .rows
+            .range(prefix.clone()..)
+            .take_while(|(key, _)| key.starts_with(&prefix))
+            .filter_map(|(_, row)| match row {
+                Row::Message(m) => Some(ChatMessage {
+                    role: m.role,
+                    content: m.content.clone(),
+                    ts: m.ts,
+                }),
+                Row::Session(_) => None,
+            })
+            .collect();
+        let skip = recent.len().saturating_sub(HISTORY_LENGTH);
+        recent.drain(..skip);
+        recent
+    }
+
+    /// The model's answer in the active session, recorded as the handler does once it is shown.
+    pub fn answered(&mut self, text: &str) {
+        let session_id = self.state.active.expect("an active session");
+        self.commit(&Decision {
+            events: vec![Event::MessagePosted {
+                session_id,
+                role: Role::Assistant,
+                content: text.into(),
+                ts: 1_700_000_000 + self.next_update,
+            }],
+            replies: Vec::new(),
+        });
     }
 
     /// Records a decision as the store would: one batch of coalesced changes, then the archiver.
