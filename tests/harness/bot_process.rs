@@ -84,7 +84,19 @@ pub fn chat_bot_env(
 impl BotProcess {
     /// Starts `binary` with only `env` (and `PATH`) in its environment.
     pub fn start(binary: &str, env: &[(String, String)]) -> BotProcess {
+        BotProcess::start_in(binary, env, None)
+    }
+
+    /// [`BotProcess::start`] in the folder `current_dir` (where a default `DATA_DIR` goes).
+    pub fn start_in(
+        binary: &str,
+        env: &[(String, String)],
+        current_dir: Option<&std::path::Path>,
+    ) -> BotProcess {
         let mut command = tokio::process::Command::new(binary);
+        if let Some(dir) = current_dir {
+            command.current_dir(dir);
+        }
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -267,6 +279,30 @@ impl Conversation {
         ));
         let sent = self.wait_for_sent(bot, user_id, before, file_name).await;
         sent.text().unwrap_or_default().to_string()
+    }
+
+    /// Waits until the last message shown in `chat_id` reads `expected` (a streamed answer,
+    /// once whole).
+    pub async fn wait_for_last_shown(&self, bot: &BotProcess, chat_id: i64, expected: &str) {
+        eventually(
+            REPLY_TIMEOUT,
+            &format!("the message {expected:?}"),
+            || {
+                self.telegram
+                    .chat_messages(chat_id)
+                    .last()
+                    .filter(|m| m.text == expected)
+                    .map(|_| ())
+            },
+            || {
+                format!(
+                    "{:#?}\n{}",
+                    self.telegram.chat_messages(chat_id),
+                    bot.logs()
+                )
+            },
+        )
+        .await;
     }
 
     /// Waits until more than `before` things were sent to `chat_id`; returns the first new one.

@@ -27,30 +27,6 @@ fn env(
     chat_bot_env(telegram, data_dir, model, &[])
 }
 
-/// The answer Ada sees for her latest chat message, once it is whole.
-async fn answer_shown(conversation: &Conversation, bot: &BotProcess, expected: &str) {
-    eventually(
-        REPLY_TIMEOUT,
-        &format!("the answer {expected:?}"),
-        || {
-            conversation
-                .telegram
-                .chat_messages(ADA)
-                .last()
-                .filter(|m| m.text == expected)
-                .map(|_| ())
-        },
-        || {
-            format!(
-                "{:#?}\n{}",
-                conversation.telegram.chat_messages(ADA),
-                bot.logs()
-            )
-        },
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_restart() {
     let telegram = FakeTelegram::start(TOKEN).await;
@@ -72,7 +48,7 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
     let monad = "A monad is a monoid in the category of endofunctors, said nobody helpfully.";
     model.script(Script::text(monad, 12, Duration::from_millis(250)));
     conversation.send(ADA, "What is a monad?");
-    answer_shown(&conversation, &bot, monad).await;
+    conversation.wait_for_last_shown(&bot, ADA, monad).await;
     let shown = telegram.chat_messages(ADA).last().cloned().unwrap();
     assert!(
         !shown.edited_at.is_empty(),
@@ -84,7 +60,9 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
         "Started session 2 (llama3). It is now active."
     );
     conversation.send(ADA, "Second session message");
-    answer_shown(&conversation, &bot, "Echo: Second session message").await;
+    conversation
+        .wait_for_last_shown(&bot, ADA, "Echo: Second session message")
+        .await;
     let list = conversation.ask(&bot, ADA, "/listsessions").await;
     assert!(list.contains("1. llama3 · 2 messages"), "{list}");
     assert!(
@@ -220,7 +198,9 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
     let history = conversation.ask(&bot, ADA, "/history").await;
     assert!(history.contains("You: Second session message"), "{history}");
     conversation.send(ADA, "Still there?");
-    answer_shown(&conversation, &bot, "Echo: Still there?").await;
+    conversation
+        .wait_for_last_shown(&bot, ADA, "Echo: Still there?")
+        .await;
     let request = model.requests().last().cloned().unwrap();
     let context: Vec<&str> = request["messages"]
         .as_array()
