@@ -57,7 +57,7 @@ fn pulled_model(section: &str) -> &str {
 }
 
 /// The text between the first pair of quotes after `marker`, without a trailing " ...".
-fn quoted_after<'a>(section: &'a str, marker: &str) -> String {
+fn quoted_after(section: &str, marker: &str) -> String {
     let after = &section[section.find(marker).expect("the marker") + marker.len()..];
     let quoted = after.split('"').nth(1).expect("a quoted text");
     quoted
