@@ -10,7 +10,11 @@ locals {
       # One poller at a time: two concurrent getUpdates calls make Telegram answer 409 Conflict.
       concurrency = 1
       timeout     = var.poller_timeout
-      env         = { QUEUE_URL = aws_sqs_queue.updates.url }
+      # ADMIN_USERS: the poller sets Telegram's command menus at cold start, the admins' too.
+      env = {
+        QUEUE_URL   = aws_sqs_queue.updates.url
+        ADMIN_USERS = var.admin_users
+      }
     }
     command = {
       concurrency = var.command_concurrency

@@ -393,6 +393,13 @@ impl cloud_ai_shared::telegram::Telegram for Unordered {
     ) -> Result<cloud_ai_shared::telegram::FileInfo, cloud_ai_shared::telegram::TelegramError> {
         unreachable!("the poller fetches no files")
     }
+    async fn set_my_commands(
+        &self,
+        _: cloud_ai_shared::domain::command::table::MenuScope,
+        _: &[cloud_ai_shared::domain::command::table::MenuEntry],
+    ) -> Result<(), cloud_ai_shared::telegram::TelegramError> {
+        unreachable!("the poller's role sets no menus (its Lambda's start does)")
+    }
     async fn download_file(
         &self,
         _: &str,

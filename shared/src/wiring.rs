@@ -14,7 +14,10 @@ use crate::model::ModelBackend;
 use crate::model::ollama::Ollama;
 use crate::model::openai::OpenAiCompatible;
 #[cfg(feature = "aws")]
-pub use roles::{command_handler, lambda_config, poller, poller_with, publishing_command_handler};
+pub use roles::{
+    command_handler, lambda_config, poller, poller_with, publishing_command_handler,
+    set_command_menus,
+};
 
 /// JSON log lines on stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_json_logs() {

@@ -228,6 +228,10 @@ struct Inner {
     failures: HashMap<String, VecDeque<Failure>>,
     calls: Vec<String>,
     next_message_id: i64,
+    /// `setMyCommands`: scope (`default`, `all_group_chats`, `chat:<id>`) → (command, description).
+    menus: HashMap<String, Vec<(String, String)>>,
+    /// Chats the bot has had an update from: the only ones a `chat` scope may name.
+    known_chats: std::collections::HashSet<i64>,
     /// Answer `getUpdates` at once, whatever its `timeout` (as some proxies and third-party
     /// Bot API servers do; the spec lets a server end a long poll early).
     no_long_polling: bool,
@@ -339,6 +343,11 @@ impl FakeTelegram {
     /// as a lone UTF-16 surrogate escape, as Telegram has sent).
     pub fn queue_raw_update(&self, update_id: i64, text: &str) {
         let mut inner = self.inner.lock().unwrap();
+        if let Ok(update) = serde_json::from_str::<Value>(text)
+            && let Some(chat_id) = update["message"]["chat"]["id"].as_i64()
+        {
+            inner.known_chats.insert(chat_id);
+        }
         inner.updates.push((update_id, text.to_string()));
         inner.updates.sort_by_key(|(id, _)| *id);
     }
@@ -369,6 +378,11 @@ impl FakeTelegram {
     }
 
     /// The `sendChatAction` calls so far: (chat, action).
+    /// The command menu set for `scope` (`default`, `all_group_chats`, `chat:<id>`), if any.
+    pub fn menu(&self, scope: &str) -> Option<Vec<(String, String)>> {
+        self.inner.lock().unwrap().menus.get(scope).cloned()
+    }
+
     pub fn actions(&self) -> Vec<(i64, String)> {
         self.inner.lock().unwrap().actions.clone()
     }
@@ -545,6 +559,53 @@ async fn method(
     }
 }
 
+/// `setMyCommands` as the Bot API documents it: at most 100 commands, each named by 1-32
+/// lower-case letters, digits and underscores with a 1-256 character description; the scope
+/// `default`, `all_group_chats` or `chat` (a chat the bot knows).
+fn set_my_commands(inner: &mut Inner, params: &HashMap<String, Value>) -> Response {
+    let parse = |name: &str| match params.get(name) {
+        Some(Value::String(text)) => serde_json::from_str::<Value>(text).ok(),
+        other => other.cloned(),
+    };
+    let Some(Value::Array(commands)) = parse("commands") else {
+        return error(400, "Bad Request: parameter \"commands\" is required", None);
+    };
+    if commands.len() > 100 {
+        return error(400, "Bad Request: too many commands specified", None);
+    }
+    let mut menu = Vec::new();
+    for command in &commands {
+        let (Some(name), Some(description)) =
+            (command["command"].as_str(), command["description"].as_str())
+        else {
+            return error(
+                400,
+                "Bad Request: can't parse BotCommand: Can't find field \"description\"",
+                None,
+            );
+        };
+        let valid_name = (1..=32).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid_name || !(1..=256).contains(&description.chars().count()) {
+            return error(400, "Bad Request: BOT_COMMAND_INVALID", None);
+        }
+        menu.push((name.to_string(), description.to_string()));
+    }
+    let scope = parse("scope").unwrap_or_else(|| json!({"type": "default"}));
+    let key = match scope["type"].as_str() {
+        Some(kind @ ("default" | "all_group_chats")) => kind.to_string(),
+        Some("chat") => match scope["chat_id"].as_i64() {
+            Some(chat_id) if inner.known_chats.contains(&chat_id) => format!("chat:{chat_id}"),
+            _ => return error(400, "Bad Request: chat not found", None),
+        },
+        _ => return error(400, "Bad Request: wrong parameter scope", None),
+    };
+    inner.menus.insert(key, menu);
+    ok(json!(true))
+}
+
 /// `reply_parameters.message_id`: a JSON object, or its text in a form upload.
 fn reply_to(params: &HashMap<String, Value>) -> Option<i64> {
     let value = params.get("reply_parameters")?;
@@ -634,6 +695,7 @@ fn perform(
                 json!({"message_id": edited_id, "date": 1_764_000_000, "edit_date": 1_764_000_001, "chat": {"id": chat_id, "type": "private"}, "text": text}),
             )
         }
+        "setMyCommands" => set_my_commands(inner, params),
         "sendChatAction" => {
             let Some(chat_id) = int(params, "chat_id") else {
                 return error(400, "Bad Request: chat_id is empty", None);

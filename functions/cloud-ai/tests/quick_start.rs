@@ -116,6 +116,17 @@ async fn the_quick_start_works_top_to_bottom_as_written() {
     );
     let greeting = conversation.ask(&bot, OWNER, "/start").await;
     assert!(greeting.starts_with("Hello, Ada!"), "{greeting}");
+    // Telegram's command menu is set; the owner's has the admin commands.
+    let menu = |scope: &str| -> Vec<String> {
+        telegram
+            .menu(scope)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(command, _)| command)
+            .collect()
+    };
+    assert_eq!(&menu("default")[..2], ["start", "help"], "{}", bot.logs());
+    assert!(menu(&format!("chat:{OWNER}")).contains(&"allow".to_string()));
     assert!(
         !greeting.contains("⚠️"),
         "the model the quick start pulls is the one it runs with: {greeting}"

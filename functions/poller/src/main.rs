@@ -12,6 +12,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = aws::load_config().await;
     let config = wiring::lambda_config(&sdk).await.context("configuration")?;
     let poller = wiring::poller(&config, &sdk).context("configuration")?;
+    let menus = wiring::set_command_menus(&config).await;
+    tracing::info!(menus, "Telegram's command menus are set");
     let poller = &poller;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let report = poller

@@ -10,14 +10,25 @@ use cloud_ai_tests::moto::MotoServer;
 use cloud_ai_tests::queues::{create_fifo_queue, drain};
 
 /// The poller's environment, as Terraform gives it, on this bot's table and fake Telegram.
-fn poller_env(bot: &TestBot, queue_url: &str, moto: &MotoServer) -> [(&'static str, String); 5] {
+fn poller_env(bot: &TestBot, queue_url: &str, moto: &MotoServer) -> [(&'static str, String); 6] {
     [
         ("TELEGRAM_TOKEN", TOKEN.to_string()),
         ("TELEGRAM_API_URL", bot.telegram.base_url.clone()),
         ("TABLE_NAME", bot.table.clone()),
         ("QUEUE_URL", queue_url.to_string()),
         ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("ADMIN_USERS", format!("{ADMIN}, @boss")),
     ]
+}
+
+/// The admin of [`poller_env`], who has written to the bot.
+const ADMIN: i64 = 7;
+
+fn commands(menu: Option<Vec<(String, String)>>) -> Vec<String> {
+    menu.expect("a menu is set")
+        .into_iter()
+        .map(|(command, _)| command)
+        .collect()
 }
 
 #[tokio::test]
@@ -28,7 +39,7 @@ async fn the_scheduled_event_queues_telegrams_updates() {
     let queue_url =
         create_fifo_queue(&sqs, &format!("updates-{}", uuid::Uuid::new_v4().simple())).await;
     bot.telegram
-        .queue_update(fixtures::text(42, 7, 7, "hello from the binary"));
+        .queue_update(fixtures::text(42, ADMIN, ADMIN, "hello from the binary"));
 
     let env = poller_env(&bot, &queue_url, moto);
     let mut function =
@@ -41,6 +52,15 @@ async fn the_scheduled_event_queues_telegrams_updates() {
     let queued = drain(&sqs, &queue_url).await;
     assert_eq!(queued.len(), 1);
     assert!(queued[0].body.contains("hello from the binary"));
+
+    // At its start, the poller set Telegram's command menus from the command table.
+    let private = commands(bot.telegram.menu("default"));
+    assert_eq!(&private[..2], ["start", "help"]);
+    assert!(private.contains(&"newsession".to_string()));
+    let group = commands(bot.telegram.menu("all_group_chats"));
+    assert!(group.contains(&"history".to_string()) && !group.contains(&"newsession".to_string()));
+    let admin = commands(bot.telegram.menu(&format!("chat:{ADMIN}")));
+    assert!(admin.contains(&"allow".to_string()), "{admin:?}");
 
     let logs = function.logs();
     assert!(!logs.contains(TOKEN), "the token leaked into the logs");

@@ -11,28 +11,36 @@ use super::state::{ArchiveSummary, SessionSummary, UserState};
 /// How much of each message `/history` shows.
 pub const HISTORY_PREVIEW_CHARS: usize = 500;
 
-/// Every command a user has, grouped by what they want to do.
+/// Every command a user has, grouped by what they want to do (from the command table).
 pub fn help() -> String {
-    "Chat\n\
-     Any text goes into your active session, and its model answers.\n\
-     /history — the last messages of the active session\n\
-     /model — the models you can chat with; /model <name> chats with one\n\
-     \n\
-     Sessions\n\
-     /newsession — start a new conversation\n\
-     /listsessions — your sessions, numbered\n\
-     /switch <number> — go back to a session\n\
-     \n\
-     Archives\n\
-     /archive <number> — move a session to your archives (/archive alone lists them)\n\
-     /listarchives — your archives, numbered\n\
-     /export <number> — get an archive as a .json file\n\
-     Send such a file to import it.\n\
-     \n\
-     More\n\
-     /status — the model backend and your data\n\
-     /start or /hello — the greeting"
-        .to_string()
+    use super::command::table::{Section, in_section};
+    let sections = [
+        (
+            Section::Chat,
+            "Chat",
+            Some("Any text goes into your active session, and its model answers."),
+            None,
+        ),
+        (Section::Sessions, "Sessions", None, None),
+        (
+            Section::Archives,
+            "Archives",
+            None,
+            Some("Send such a file to import it."),
+        ),
+        (Section::More, "More", None, None),
+    ];
+    sections
+        .into_iter()
+        .map(|(section, title, intro, outro)| {
+            let lines = std::iter::once(title.to_string())
+                .chain(intro.map(str::to_string))
+                .chain(in_section(section).map(|c| c.help_line()))
+                .chain(outro.map(str::to_string));
+            lines.collect::<Vec<_>>().join("\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 pub fn greeting(first_name: &str, created_first_session: bool) -> String {

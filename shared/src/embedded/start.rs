@@ -20,6 +20,7 @@ use crate::archive::fs::FsArchiveStore;
 use crate::bus::sqlite::{SqliteBus, archived};
 use crate::config::Config;
 use crate::domain::backend::resolve_model;
+use crate::handlers::menu::set_command_menus;
 use crate::handlers::poller::{PollError, PollSettings, Poller};
 use crate::handlers::{CommandHandler, Settings};
 use crate::queue::sqlite::SqliteQueue;
@@ -211,6 +212,8 @@ impl EmbeddedBot {
             config.telegram_token.expose(),
         ));
         let username = check_telegram(&telegram, &config.telegram_api_url).await?;
+        let menus = set_command_menus(telegram.as_ref(), &config.access).await;
+        tracing::info!(menus, "Telegram's command menus are set");
         let ports = storage(config, embedded, &db).await?;
         let offset = ports.offsets.last_update_id().await?;
         let dead_letters = DeadLetters::new(db.clone());

@@ -7,6 +7,7 @@ pub mod archiver;
 pub mod command;
 mod delivery;
 mod import;
+pub mod menu;
 pub mod poller;
 pub mod sqs_batch;
 

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::{BotUser, FileInfo, SentMessage, Telegram, TelegramError, TextFormat};
+use crate::domain::command::table::{MenuEntry, MenuScope};
 
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
 
@@ -213,6 +214,27 @@ impl Telegram for HttpTelegram {
         }
         // The edited Message, or True (for inline messages, and from some Bot API servers).
         self.call_done("editMessageText", body).await
+    }
+
+    async fn set_my_commands(
+        &self,
+        scope: MenuScope,
+        commands: &[MenuEntry],
+    ) -> Result<(), TelegramError> {
+        let scope = match scope {
+            MenuScope::Default => json!({ "type": "default" }),
+            MenuScope::AllGroupChats => json!({ "type": "all_group_chats" }),
+            MenuScope::Chat(chat_id) => json!({ "type": "chat", "chat_id": chat_id }),
+        };
+        let commands: Vec<serde_json::Value> = commands
+            .iter()
+            .map(|c| json!({ "command": c.command, "description": c.description }))
+            .collect();
+        self.call_done(
+            "setMyCommands",
+            json!({ "commands": commands, "scope": scope }),
+        )
+        .await
     }
 
     async fn send_chat_action(&self, chat_id: i64, action: &str) -> Result<(), TelegramError> {

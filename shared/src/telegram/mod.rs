@@ -6,6 +6,8 @@ pub mod live_message;
 pub mod text;
 
 use async_trait::async_trait;
+
+use crate::domain::command::table::{MenuEntry, MenuScope};
 use serde::Deserialize;
 
 /// A Bot API failure. Never holds the bot token.
@@ -137,6 +139,12 @@ pub trait Telegram: Send + Sync {
         caption: &str,
     ) -> Result<SentMessage, TelegramError>;
     async fn get_file(&self, file_id: &str) -> Result<FileInfo, TelegramError>;
+    /// `setMyCommands`: the command menu Telegram shows in the chats of `scope`.
+    async fn set_my_commands(
+        &self,
+        scope: MenuScope,
+        commands: &[MenuEntry],
+    ) -> Result<(), TelegramError>;
     /// Downloads a file from `getFile`'s `file_path`, refusing more than `max_bytes`.
     async fn download_file(
         &self,

@@ -58,6 +58,12 @@ pub fn publishing_command_handler(
     Ok(command_handler(config, sdk).publishing_to(bus))
 }
 
+/// Sets Telegram's command menus (once per cold start of the poller: the menus change only
+/// with a new build or new admins, and a refusal only leaves the old menu).
+pub async fn set_command_menus(config: &Config) -> usize {
+    crate::handlers::menu::set_command_menus(telegram(config).as_ref(), &config.access).await
+}
+
 /// The poller role with Lambda's long-poll settings.
 pub fn poller(config: &Config, sdk: &SdkConfig) -> Result<Poller, ConfigError> {
     poller_with(config, sdk, PollSettings::default())

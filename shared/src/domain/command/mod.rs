@@ -1,4 +1,8 @@
-//! Turns the text of a message into a command, or says why it cannot.
+//! Turns the text of a message into a command, or says why it cannot. Which commands there are,
+//! and how each reads its argument, is in [`table`].
+
+mod arguments;
+pub mod table;
 
 use super::access::Who;
 
@@ -56,18 +60,9 @@ pub enum UsageProblem {
 }
 
 impl UsageError {
-    pub fn usage(&self) -> &'static str {
-        match self.command {
-            "switch" => "/switch <number> — the number from /listsessions",
-            "archive" => {
-                "/archive <number> — the number from /listsessions (or /archive to see them)"
-            }
-            "export" => "/export <number> — the number from /listarchives",
-            "echo" => "/echo <text>",
-            "allow" => "/allow <user id or @username>",
-            "deny" => "/deny <user id or @username>",
-            _ => "/help",
-        }
+    /// The command's usage line, from the table.
+    pub fn usage(&self) -> String {
+        table::find(self.command).map_or_else(|| "/help".to_string(), table::CommandSpec::usage)
     }
 }
 
@@ -95,89 +90,16 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Command {
         return Command::ForAnotherBot;
     }
     let name = name.to_ascii_lowercase();
-    match name.as_str() {
-        "start" | "hello" => Command::Start,
-        "help" => Command::Help,
-        "newsession" => Command::NewSession,
-        "listsessions" => Command::ListSessions,
-        "history" => Command::History,
-        "listarchives" => Command::ListArchives,
-        "status" => Command::Status,
-        "model" | "models" => Command::Model((!args.is_empty()).then(|| args.to_string())),
-        "switch" => number_arg("switch", args, true).map_or_else(Command::BadUsage, |n| {
-            Command::Switch(n.expect("required number is present"))
-        }),
-        "archive" => number_arg("archive", args, false).map_or_else(Command::BadUsage, |n| {
-            n.map_or(Command::ArchiveMenu, Command::Archive)
-        }),
-        "export" => number_arg("export", args, true).map_or_else(Command::BadUsage, |n| {
-            Command::Export(n.expect("required number is present"))
-        }),
-        "users" => Command::Users,
-        "allow" => user_arg("allow", args).map_or_else(Command::BadUsage, Command::Allow),
-        "deny" => user_arg("deny", args).map_or_else(Command::BadUsage, Command::Deny),
-        "echo" => {
-            // Keep the text as typed after the command (inner spacing and new lines included).
-            let after = rest[head.len()..].trim_start_matches([' ', '\t']);
-            let after = after.strip_prefix('\n').unwrap_or(after);
-            if after.trim().is_empty() {
-                Command::BadUsage(UsageError {
-                    command: "echo",
-                    problem: UsageProblem::MissingText,
-                })
-            } else {
-                Command::Echo(after.trim_end().to_string())
-            }
-        }
-        _ => Command::Unknown(format!("/{name}")),
-    }
-}
-
-fn user_arg(command: &'static str, args: &str) -> Result<Who, UsageError> {
-    let error = |problem| UsageError { command, problem };
-    let mut words = args.split_whitespace();
-    let word = words.next().ok_or(error(UsageProblem::MissingUser))?;
-    if words.next().is_some() {
-        return Err(error(UsageProblem::TooManyArguments));
-    }
-    Who::parse(word).map_err(|e| error(UsageProblem::NotAUser(e.0)))
-}
-
-fn number_arg(
-    command: &'static str,
-    args: &str,
-    required: bool,
-) -> Result<Option<usize>, UsageError> {
-    let error = |problem| UsageError { command, problem };
-    let mut words = args.split_whitespace();
-    let Some(word) = words.next() else {
-        return if required {
-            Err(error(UsageProblem::MissingNumber))
-        } else {
-            Ok(None)
-        };
+    let Some(spec) = table::find(&name) else {
+        return Command::Unknown(format!("/{name}"));
     };
-    if words.next().is_some() {
-        return Err(error(UsageProblem::TooManyArguments));
-    }
-    let digits = word.strip_prefix('#').unwrap_or(word);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        // All digits but too long for usize is still "a number", just not one of theirs.
-        let n = digits.parse::<usize>().unwrap_or(usize::MAX);
-        return if n == 0 {
-            Err(error(UsageProblem::NumberTooSmall))
-        } else {
-            Ok(Some(n))
-        };
-    }
-    if digits.starts_with('-')
-        && digits[1..].bytes().all(|b| b.is_ascii_digit())
-        && digits.len() > 1
-    {
-        return Err(error(UsageProblem::NumberTooSmall));
-    }
-    let shown: String = word.chars().take(32).collect();
-    Err(error(UsageProblem::NotANumber(shown)))
+    spec.build(args, &rest[head.len()..])
+        .unwrap_or_else(|problem| {
+            Command::BadUsage(UsageError {
+                command: spec.name,
+                problem,
+            })
+        })
 }
 
 #[cfg(test)]
@@ -206,6 +128,7 @@ mod tests {
             Command::Echo("hi there".into())
         );
         assert_eq!(parse("/status", None), Command::Status);
+        assert_eq!(parse("/models", None), Command::Model(None));
         assert_eq!(parse("/users", None), Command::Users);
         assert_eq!(
             parse("/allow 123456789", None),
