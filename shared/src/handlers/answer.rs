@@ -20,7 +20,7 @@ use crate::store::{EventStore, Receipt, SessionRows};
 use crate::telegram::Telegram;
 use crate::telegram::live_message::{LiveMessage, LiveSettings, LiveStats};
 
-use super::command::HandleError;
+use super::error::HandleError;
 
 #[derive(Debug, Clone)]
 pub struct AnswerSettings {
@@ -130,49 +130,43 @@ impl Answerer {
 
     /// Generates the answer and shows it in the chat (reusing the messages an interrupted try
     /// recorded in the receipt, and recording new ones as they are sent). Returns how it ended,
-    /// and the tokens the backend says it took
-    /// and what showing it cost.
-    #[allow(clippy::too_many_arguments)]
+    /// the tokens the backend says it took, and what showing it cost.
     pub async fn answer(
         &self,
-        telegram: &dyn Telegram,
-        rows: &dyn SessionRows,
-        store: &dyn EventStore,
-        user_id: i64,
+        ports: AnswerPorts<'_>,
+        question: Question<'_>,
         receipt: &mut Receipt,
-        session_id: Uuid,
-        model: &str,
-        deadline: Option<Instant>,
     ) -> Result<(Generated, LiveStats, Option<u64>), HandleError> {
-        let deadline = deadline.map_or_else(
+        let deadline = question.deadline.map_or_else(
             || Instant::now() + self.settings.time_limit,
             |d| {
                 d.checked_sub(self.settings.reserve)
                     .unwrap_or_else(Instant::now)
             },
         );
-        let request = self.request(rows, user_id, session_id, model).await?;
-        let chat_id = receipt.chat_id;
+        let request = self
+            .request(
+                ports.rows,
+                question.user_id,
+                question.session_id,
+                question.model,
+            )
+            .await?;
         let mut live = LiveMessage::new(
-            telegram,
-            chat_id,
+            ports.telegram,
+            receipt.chat_id,
             receipt.reply_to,
             &receipt.answer_message_ids,
             self.settings.live,
         );
-        let mut tokens = None;
-        let generated = self
-            .generate(
-                telegram,
-                store,
-                user_id,
-                receipt,
-                &mut live,
-                &request,
-                deadline,
-                &mut tokens,
-            )
-            .await?;
+        let mut progress = InProgress {
+            live: &mut live,
+            store: ports.store,
+            user_id: question.user_id,
+            receipt,
+            tokens: None,
+        };
+        let generated = self.generate(&mut progress, &request, deadline).await?;
         let shown = match &generated {
             Generated::Complete(text) if text.trim().is_empty() => replies::empty_answer(),
             Generated::Complete(text) => text.clone(),
@@ -183,29 +177,25 @@ impl Answerer {
                 format!("{partial}\n\n{}", replies::answer_failed(failure))
             }
         };
-        match live.finish(&shown).await {
+        match progress.live.finish(&shown).await {
             Ok(()) => {}
             Err(e) if e.is_transient() => return Err(e.into()),
             Err(e) => tracing::warn!(error = %e, "Telegram refused the answer; it is dropped"),
         }
-        self.remember_messages(store, user_id, receipt, &live)
-            .await?;
+        progress.remember_messages().await?;
+        let tokens = progress.tokens;
         Ok((generated, live.stats, tokens))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Streams the model's answer into `progress`; how it ended.
     async fn generate(
         &self,
-        telegram: &dyn Telegram,
-        store: &dyn EventStore,
-        user_id: i64,
-        receipt: &mut Receipt,
-        live: &mut LiveMessage<'_>,
+        progress: &mut InProgress<'_, '_>,
         request: &ChatRequest,
         deadline: Instant,
-        tokens: &mut Option<u64>,
     ) -> Result<Generated, HandleError> {
-        let chat_id = receipt.chat_id;
+        let telegram = progress.live.telegram();
+        let chat_id = progress.receipt.chat_id;
         let mut typing = tokio::time::interval(self.settings.typing_every);
         let failed = |partial: &str, failure| Generated::Failed {
             partial: partial.to_string(),
@@ -251,19 +241,19 @@ impl Answerer {
             tokio::select! {
                 piece = stream.next() => match piece {
                     None => {
-                        *tokens = stream.tokens_used();
+                        progress.tokens = stream.tokens_used();
                         return Ok(Generated::Complete(text));
                     }
                     Some(Ok(piece)) => {
                         text.push_str(&piece);
-                        let known = live.message_ids().len();
-                        if let Err(error) = live.show(&text).await {
+                        let known = progress.live.message_ids().len();
+                        if let Err(error) = progress.live.show(&text).await {
                             // Never recorded as complete: the model had more to say.
                             tracing::warn!(%error, "Telegram refused the answer; it stops here");
                             return Ok(failed(&text, AnswerFailure::Refused));
                         }
-                        if live.message_ids().len() != known {
-                            self.remember_messages(store, user_id, receipt, live).await?;
+                        if progress.live.message_ids().len() != known {
+                            progress.remember_messages().await?;
                         }
                     }
                     Some(Err(error)) => {
@@ -305,20 +295,44 @@ impl Answerer {
             }
         }
     }
+}
 
+/// Where an answer's conversation is read, and where it is shown and its progress kept.
+#[derive(Clone, Copy)]
+pub struct AnswerPorts<'a> {
+    pub telegram: &'a dyn Telegram,
+    pub rows: &'a dyn SessionRows,
+    pub store: &'a dyn EventStore,
+}
+
+/// What to answer: a session's conversation, by a model, before a deadline.
+#[derive(Debug, Clone, Copy)]
+pub struct Question<'a> {
+    pub user_id: i64,
+    pub session_id: Uuid,
+    pub model: &'a str,
+    /// The invocation's end, if it has one.
+    pub deadline: Option<Instant>,
+}
+
+/// An answer being shown: its messages, and the receipt that remembers them.
+struct InProgress<'l, 'a> {
+    live: &'l mut LiveMessage<'a>,
+    store: &'a dyn EventStore,
+    user_id: i64,
+    receipt: &'l mut Receipt,
+    /// The tokens the answer took, once the backend says.
+    tokens: Option<u64>,
+}
+
+impl InProgress<'_, '_> {
     /// Records the answer's messages in the receipt, so a retry edits them instead of sending
     /// the answer twice.
-    async fn remember_messages(
-        &self,
-        store: &dyn EventStore,
-        user_id: i64,
-        receipt: &mut Receipt,
-        live: &LiveMessage<'_>,
-    ) -> Result<(), HandleError> {
-        let ids = live.message_ids();
-        if ids != receipt.answer_message_ids {
-            receipt.answer_message_ids = ids;
-            store.save_progress(user_id, receipt).await?;
+    async fn remember_messages(&mut self) -> Result<(), HandleError> {
+        let ids = self.live.message_ids();
+        if ids != self.receipt.answer_message_ids {
+            self.receipt.answer_message_ids = ids;
+            self.store.save_progress(self.user_id, self.receipt).await?;
         }
         Ok(())
     }

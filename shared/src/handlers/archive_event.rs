@@ -4,11 +4,13 @@
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 
-use super::command::{CommandHandler, HandleError, Outcome};
+use super::command::CommandHandler;
+use super::error::HandleError;
+use super::outcome::Outcome;
 use crate::bus::{BusEvent, SOURCE};
 use crate::domain::events::Event;
 
-/// `handler` must be built without a bus, so that it runs the archive job itself.
+/// `handler` runs the archive job itself, whatever its pipeline ([`CommandHandler::finish_update`]).
 pub async fn handle_archive_event(
     handler: &CommandHandler,
     event: &EventBridgeEvent<serde_json::Value>,

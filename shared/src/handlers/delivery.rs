@@ -8,7 +8,7 @@ use crate::domain::decide::Reply;
 use crate::telegram::text::{MAX_CAPTION_UTF16, MAX_MESSAGE_UTF16, split, truncate};
 use crate::telegram::{SentMessage, Telegram, TelegramError, TextFormat};
 
-use super::command::HandleError;
+use super::error::HandleError;
 
 /// The longest `retry_after` waited out in place; longer ones fail the update for redelivery.
 const MAX_WAIT: Duration = Duration::from_secs(30);

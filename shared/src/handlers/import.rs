@@ -11,7 +11,7 @@ use crate::domain::state::UserState;
 use crate::domain::update::{DocumentRef, Incoming};
 use crate::telegram::{Telegram, TelegramError};
 
-use super::command::HandleError;
+use super::error::HandleError;
 
 fn too_large() -> ImportOutcome {
     ImportOutcome::Rejected(ImportError::TooLarge {

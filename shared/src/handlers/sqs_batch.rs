@@ -13,7 +13,8 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use tokio::time::Instant;
 
-use super::command::{CommandHandler, HandleError};
+use super::command::CommandHandler;
+use super::error::HandleError;
 use crate::domain::update_text::{for_log, read_update};
 
 /// A record is not started with less time than this left before the deadline.

@@ -90,6 +90,11 @@ impl<'a> LiveMessage<'a> {
     }
 
     /// The messages holding the reply so far.
+    /// Where the answer is shown (for the typing indicator while it waits).
+    pub fn telegram(&self) -> &'a dyn Telegram {
+        self.telegram
+    }
+
     pub fn message_ids(&self) -> Vec<i64> {
         self.pages.iter().map(|p| p.message_id).collect()
     }

@@ -1,0 +1,317 @@
+//! Finishing what an update's receipt calls for, after its decision is recorded: publish its
+//! events, run its archive jobs, send its replies and stream its answer, saving progress after
+//! each step so that a redelivery after a crash goes on from there and repeats nothing it had
+//! recorded. The command role runs it after each decision; the archiver role runs it on the
+//! `Archived` event.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::archive::ArchiveStore;
+use crate::bus::{BusEvent, EventBus};
+use crate::domain::backend::AnswerFailure;
+use crate::domain::decide::Reply;
+use crate::domain::events::{Event, Role};
+use crate::domain::limits::{TOKENS, Window};
+use crate::domain::record::record;
+use crate::domain::replies;
+use crate::store::{
+    Append, EventStore, FINISH_LEASE_SECONDS, Quotas, Receipt, ReceiptWrite, SessionRows,
+};
+use crate::telegram::Telegram;
+
+use super::answer::{AnswerPorts, Answerer, Generated, Question};
+use super::append::with_conflict_retry;
+use super::archiver::Archiver;
+use super::delivery;
+use super::error::HandleError;
+use super::outcome::Outcome;
+
+/// Where an update's events go, and so who runs its archive jobs.
+#[derive(Clone)]
+pub enum Pipeline {
+    /// Everything in this process: archive jobs run here; nothing is published.
+    Local,
+    /// Events are published on the bus; archive jobs are the archiver role's, which runs them
+    /// when it receives the `Archived` event.
+    Bus(Arc<dyn EventBus>),
+}
+
+/// What becomes of a chat message.
+#[derive(Clone)]
+pub enum ChatAnswers {
+    /// Stored in the session; the reply says no model backend is configured.
+    StoredOnly,
+    /// Answered by the model backend, streamed into the chat.
+    ByModel(Answerer),
+}
+
+/// How far finishing a receipt got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finished {
+    Complete,
+    /// Events are published; the archiver finishes the rest (archive, then the replies).
+    AwaitingArchiver,
+}
+
+#[derive(Clone)]
+pub(super) struct ReceiptRunner {
+    pub store: Arc<dyn EventStore>,
+    /// The conversation an answer is generated from.
+    pub rows: Arc<dyn SessionRows>,
+    pub quotas: Arc<dyn Quotas>,
+    pub archives: Arc<dyn ArchiveStore>,
+    pub telegram: Arc<dyn Telegram>,
+    pub archiver: Archiver,
+    pub pipeline: Pipeline,
+    pub answers: ChatAnswers,
+}
+
+impl ReceiptRunner {
+    /// The same runner, running archive jobs itself whatever its pipeline: the archiver role.
+    pub fn archiving_here(&self) -> ReceiptRunner {
+        ReceiptRunner {
+            pipeline: Pipeline::Local,
+            ..self.clone()
+        }
+    }
+
+    /// Finishes the receipt of an update seen before, if anything is left and no other delivery
+    /// holds the right to.
+    pub async fn finish_earlier(
+        &self,
+        user_id: i64,
+        receipt: Receipt,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, HandleError> {
+        if receipt.is_complete() {
+            tracing::info!(
+                user_id,
+                update_id = receipt.update_id,
+                "duplicate update: already handled"
+            );
+            return Ok(Outcome::Duplicate);
+        }
+        let now = chrono::Utc::now().timestamp();
+        if !self
+            .store
+            .claim(user_id, receipt.update_id, now, now + FINISH_LEASE_SECONDS)
+            .await?
+        {
+            return Err(HandleError::InProgress {
+                update_id: receipt.update_id,
+            });
+        }
+        tracing::info!(
+            user_id,
+            update_id = receipt.update_id,
+            "finishing an update left unfinished"
+        );
+        self.finish_or_release(user_id, receipt, deadline).await?;
+        Ok(Outcome::Resumed)
+    }
+
+    /// Finishes a receipt whose lease this handler holds. The lease is given back when the
+    /// rest is the archiver's, or on failure, so that the next one can take it at once.
+    pub async fn finish_or_release(
+        &self,
+        user_id: i64,
+        receipt: Receipt,
+        deadline: Option<Instant>,
+    ) -> Result<(), HandleError> {
+        let update_id = receipt.update_id;
+        let result = self.finish(user_id, receipt, deadline).await;
+        if !matches!(result, Ok(Finished::Complete))
+            && let Err(error) = self.store.release(user_id, update_id).await
+        {
+            tracing::warn!(%error, update_id, "could not give the receipt's lease back; the next try waits for it to expire");
+        }
+        result.map(|_| ())
+    }
+
+    /// Runs what a receipt still lacks, saving progress after each step: publish its events;
+    /// run its archive jobs (unless a bus carries them to the archiver); send its replies (after
+    /// the archive exists, so a confirmation is true when sent).
+    async fn finish(
+        &self,
+        user_id: i64,
+        mut receipt: Receipt,
+        deadline: Option<Instant>,
+    ) -> Result<Finished, HandleError> {
+        self.publish(user_id, &mut receipt).await?;
+        if !receipt.archive_jobs_done {
+            if let Pipeline::Bus(_) = self.pipeline {
+                return Ok(Finished::AwaitingArchiver);
+            }
+            for job in &receipt.archive_jobs {
+                self.archiver.run(job).await?;
+            }
+            receipt.archive_jobs_done = true;
+            self.store.save_progress(user_id, &receipt).await?;
+        }
+        while receipt.replies_sent < receipt.replies.len() {
+            let reply = receipt.replies[receipt.replies_sent].clone();
+            match &reply {
+                Reply::Answer { session_id, model } => {
+                    self.answer(user_id, &mut receipt, *session_id, model, deadline)
+                        .await?;
+                    // The answer's own event.
+                    self.publish(user_id, &mut receipt).await?;
+                }
+                _ => {
+                    self.deliver(&receipt, &reply).await?;
+                    receipt.replies_sent += 1;
+                    self.store.save_progress(user_id, &receipt).await?;
+                }
+            }
+        }
+        Ok(Finished::Complete)
+    }
+
+    async fn deliver(&self, receipt: &Receipt, reply: &Reply) -> Result<(), HandleError> {
+        delivery::deliver(
+            self.telegram.as_ref(),
+            self.archives.as_ref(),
+            receipt.chat_id,
+            receipt.reply_to,
+            reply,
+        )
+        .await
+    }
+
+    /// Publishes the receipt's unpublished events (when there is a bus) and records that.
+    async fn publish(&self, user_id: i64, receipt: &mut Receipt) -> Result<(), HandleError> {
+        if receipt.unpublished.is_empty() {
+            return Ok(());
+        }
+        if let Pipeline::Bus(bus) = &self.pipeline {
+            let events: Vec<BusEvent> = receipt
+                .unpublished
+                .iter()
+                .map(|e| BusEvent::new(user_id, e))
+                .collect();
+            bus.publish(&events).await?;
+        }
+        receipt.unpublished.clear();
+        self.store.save_progress(user_id, receipt).await?;
+        Ok(())
+    }
+
+    /// Generates and shows the model's answer, then records it as the session's next message in
+    /// the same write that marks the reply sent, so it is recorded once.
+    async fn answer(
+        &self,
+        user_id: i64,
+        receipt: &mut Receipt,
+        session_id: Uuid,
+        model: &str,
+        deadline: Option<Instant>,
+    ) -> Result<(), HandleError> {
+        let ChatAnswers::ByModel(answerer) = &self.answers else {
+            // Configuration changed since the decision: say so instead of answering.
+            let text = replies::answer_failed(&AnswerFailure::Unreachable);
+            self.deliver(receipt, &Reply::text(text)).await?;
+            receipt.replies_sent += 1;
+            self.store.save_progress(user_id, receipt).await?;
+            return Ok(());
+        };
+        let ports = AnswerPorts {
+            telegram: self.telegram.as_ref(),
+            rows: self.rows.as_ref(),
+            store: self.store.as_ref(),
+        };
+        let question = Question {
+            user_id,
+            session_id,
+            model,
+            deadline,
+        };
+        let (generated, stats, tokens) = answerer.answer(ports, question, receipt).await?;
+        if let Some(tokens) = tokens {
+            self.count_tokens(user_id, receipt, tokens).await;
+        }
+        tracing::info!(
+            user_id,
+            update_id = receipt.update_id,
+            tokens,
+            complete = matches!(generated, Generated::Complete(_)),
+            sends = stats.sends,
+            edits = stats.edits,
+            "answer shown"
+        );
+        match generated {
+            Generated::Complete(text) if !text.trim().is_empty() => {
+                self.record_answer(user_id, receipt, session_id, text).await
+            }
+            _ => {
+                receipt.replies_sent += 1;
+                self.store.save_progress(user_id, receipt).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Charges the answer's tokens to whoever asked (in a group, the member), against their
+    /// daily tokens. A failure costs the count, never the answer.
+    async fn count_tokens(&self, user_id: i64, receipt: &Receipt, tokens: u64) {
+        let asker = if receipt.asked_by != 0 {
+            receipt.asked_by
+        } else {
+            user_id
+        };
+        let day = Window::day(chrono::Utc::now().timestamp());
+        if let Err(error) = self.quotas.take(asker, TOKENS, day, tokens, u64::MAX).await {
+            tracing::warn!(%error, user_id = asker, tokens, "the answer's tokens could not be counted");
+        }
+    }
+
+    /// Appends the answer as the session's next message, with the receipt marking it sent.
+    async fn record_answer(
+        &self,
+        user_id: i64,
+        receipt: &mut Receipt,
+        session_id: Uuid,
+        text: String,
+    ) -> Result<(), HandleError> {
+        let sent: &Receipt = receipt;
+        let text = &text;
+        let recorded_receipt = with_conflict_retry(user_id, || async move {
+            let state = self.store.load(user_id).await?;
+            let mut next_receipt = sent.clone();
+            next_receipt.replies_sent += 1;
+            if state.session(session_id).is_none() {
+                // Archived while the model wrote: the answer was shown, the session is gone.
+                self.store.save_progress(user_id, &next_receipt).await?;
+                return Ok(next_receipt);
+            }
+            let event = Event::MessagePosted {
+                session_id,
+                role: Role::Assistant,
+                content: text.clone(),
+                ts: chrono::Utc::now().timestamp(),
+            };
+            let recorded = record(user_id, &state, vec![event], sent.update_id);
+            if let Pipeline::Bus(_) = self.pipeline {
+                next_receipt
+                    .unpublished
+                    .extend(recorded.events.iter().cloned());
+            }
+            self.store
+                .append(Append {
+                    user_id,
+                    expected_version: state.version,
+                    events: &recorded.events,
+                    state: &recorded.next,
+                    changes: &recorded.changes,
+                    receipt: ReceiptWrite::Existing(&next_receipt),
+                })
+                .await?;
+            Ok(next_receipt)
+        })
+        .await?;
+        *receipt = recorded_receipt;
+        Ok(())
+    }
+}
