@@ -1,5 +1,6 @@
-//! One contract, two event stores: DynamoDB (on moto) and the embedded SQLite database must
-//! behave alike, since the same handlers run on both. Appends are atomic and guarded by the
+//! One contract, three event stores: DynamoDB (on moto) and the embedded SQLite database must
+//! behave alike, since the same handlers run on both; the test kit's in-memory store too, so
+//! what the kit shows holds for them. Appends are atomic and guarded by the
 //! stream version; a receipt is written once; leases, progress, live rows and the poller's offset
 //! work the same.
 
@@ -307,4 +308,11 @@ async fn sqlite_honours_the_store_contract() {
     assert!(store.recover().await.unwrap().released >= 1);
     assert!(store.claim(user, 1, now, now + 60).await.unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The test kit's store keeps the same contract, so what the kit shows holds for the real ones.
+#[tokio::test]
+async fn the_in_memory_store_honours_the_store_contract() {
+    let store = cloud_ai_shared::store::memory::MemoryStore::new(Default::default());
+    honours_the_contract(&store).await;
 }

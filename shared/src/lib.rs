@@ -5,6 +5,7 @@
 //! - [`archive`]: the archive store port and its S3 adapter.
 //! - [`telegram`]: the Telegram Bot API port and its HTTP adapter.
 //! - [`handlers`]: the roles (command handling, archiving) written against the ports.
+//! - `testing` (feature `testing`): in-memory adapters, crash injection and a given/when/then kit.
 
 pub mod archive;
 #[cfg(feature = "aws")]
@@ -24,4 +25,6 @@ pub mod queue;
 pub mod sqlite;
 pub mod store;
 pub mod telegram;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod wiring;

@@ -1,6 +1,8 @@
 //! The archive store port: JSON archives at `archives/{user_id}/{session_id}.json`.
 
 pub mod fs;
+#[cfg(feature = "testing")]
+pub mod memory;
 #[cfg(feature = "aws")]
 pub mod s3;
 

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "aws")]
 pub mod eventbridge;
+#[cfg(feature = "testing")]
+pub mod memory;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
 

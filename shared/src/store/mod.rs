@@ -3,6 +3,8 @@
 
 #[cfg(feature = "aws")]
 pub mod dynamodb;
+#[cfg(feature = "testing")]
+pub mod memory;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
 

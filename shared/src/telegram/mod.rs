@@ -3,6 +3,8 @@
 pub mod html;
 pub mod http;
 pub mod live_message;
+#[cfg(feature = "testing")]
+pub mod memory;
 pub mod text;
 
 use async_trait::async_trait;

@@ -1,0 +1,177 @@
+//! Given/when/then for the command role on the in-memory adapters:
+//!
+//! ```ignore
+//! let kit = Kit::new();
+//! kit.given(ADA, events).await;
+//! kit.when(ADA, "/listsessions").await.then_replies(&["1. llama3 · ..."]);
+//! ```
+//!
+//! Updates are delivered as a queue does: again after each failure worth retrying, so a kit
+//! with [`Faults`] shows what a crash between any two steps leaves behind.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use serde_json::Value;
+
+use crate::archive::memory::MemoryArchives;
+use crate::domain::access::AccessPolicy;
+use crate::domain::events::{Event, RecordedEvent};
+use crate::domain::limits::Limits;
+use crate::domain::record::record;
+use crate::handlers::{CommandHandler, HandleError, Outcome, Settings};
+use crate::store::memory::MemoryStore;
+use crate::store::{Append, ReceiptWrite};
+use crate::telegram::memory::MemoryTelegram;
+
+use super::faults::Faults;
+use super::updates;
+
+/// The user the kit's updates come from by default.
+pub const ADA: i64 = 4242;
+/// How many deliveries of one update a kit tries before it gives up.
+const MAX_DELIVERIES: usize = 100;
+
+pub struct Kit {
+    pub faults: Arc<Faults>,
+    pub store: Arc<MemoryStore>,
+    pub archives: Arc<MemoryArchives>,
+    pub telegram: Arc<MemoryTelegram>,
+    pub handler: CommandHandler,
+    next_update: AtomicI64,
+}
+
+impl Default for Kit {
+    fn default() -> Kit {
+        Kit::new()
+    }
+}
+
+/// The bot as the kit runs it: open to everyone, no model backend, limits out of the way.
+pub fn settings() -> Settings {
+    Settings {
+        default_model: "llama3".into(),
+        bot_username: Some("cloudaibot".into()),
+        bot_id: Some(1),
+        access: AccessPolicy::open(),
+        limits: Limits {
+            messages_per_minute: u64::MAX,
+            ..Limits::default()
+        },
+    }
+}
+
+impl Kit {
+    pub fn new() -> Kit {
+        Kit::with_faults(Faults::default())
+    }
+
+    /// A kit whose adapters fail as `faults` plans.
+    pub fn with_faults(faults: Faults) -> Kit {
+        let faults = Arc::new(faults);
+        let store = Arc::new(MemoryStore::new(faults.clone()));
+        let archives = Arc::new(MemoryArchives::new(faults.clone()));
+        let telegram = Arc::new(MemoryTelegram::new(faults.clone()));
+        let handler = CommandHandler::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            archives.clone(),
+            telegram.clone(),
+            settings(),
+        );
+        Kit {
+            faults,
+            store,
+            archives,
+            telegram,
+            handler,
+            next_update: AtomicI64::new(1),
+        }
+    }
+
+    /// Records `events` in `user_id`'s stream, as earlier updates would have (with their live
+    /// rows).
+    pub async fn given(&self, user_id: i64, events: Vec<Event>) -> &Kit {
+        let state = self.store.state_of(user_id);
+        let update_id = self.next_update.fetch_add(1, Ordering::SeqCst);
+        let recorded = record(user_id, &state, events, update_id);
+        self.store
+            .write(Append {
+                user_id,
+                expected_version: state.version,
+                events: &recorded.events,
+                state: &recorded.next,
+                changes: &recorded.changes,
+                receipt: ReceiptWrite::NoReceipt,
+            })
+            .expect("the given events follow the stream");
+        self
+    }
+
+    /// `text` from `user_id` in their private chat, delivered until handled; what it showed and
+    /// recorded.
+    pub async fn when(&self, user_id: i64, text: &str) -> Then {
+        let update_id = self.next_update.fetch_add(1, Ordering::SeqCst);
+        let shown_before = self.telegram.shown_in(user_id).len();
+        let outcome = self
+            .deliver(&updates::text(update_id, user_id, user_id, text))
+            .await
+            .unwrap_or_else(|e| panic!("{text:?} was not handled: {e}"));
+        let events = self.store.stream(user_id);
+        Then {
+            outcome,
+            shown: self.telegram.shown_in(user_id)[shown_before..]
+                .iter()
+                .map(|s| s.summary())
+                .collect(),
+            events: events
+                .into_iter()
+                .filter(|e| e.update_id == update_id)
+                .collect(),
+        }
+    }
+
+    /// Delivers `update` as a queue does: again after each failure worth retrying (after the
+    /// lease of an interrupted try runs out), until it is handled or fails for good.
+    pub async fn deliver(&self, update: &Value) -> Result<Outcome, HandleError> {
+        let mut last = None;
+        for _ in 0..MAX_DELIVERIES {
+            match self.handler.handle(update).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(error) if error.is_retryable() => {
+                    if matches!(error, HandleError::InProgress { .. }) {
+                        self.store.expire_leases();
+                    }
+                    last = Some(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(last.expect("at least one delivery"))
+    }
+}
+
+/// What one update did.
+#[derive(Debug)]
+pub struct Then {
+    pub outcome: Outcome,
+    /// What the chat showed after it (texts; `<file name>` for documents).
+    pub shown: Vec<String>,
+    /// The events it recorded.
+    pub events: Vec<RecordedEvent>,
+}
+
+impl Then {
+    pub fn then_replies(&self, expected: &[&str]) -> &Then {
+        assert_eq!(self.shown, expected, "the replies");
+        self
+    }
+
+    pub fn then_events(&self, names: &[&str]) -> &Then {
+        let recorded: Vec<&str> = self.events.iter().map(|e| e.event.name()).collect();
+        assert_eq!(recorded, names, "the events");
+        self
+    }
+}

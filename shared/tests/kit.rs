@@ -1,0 +1,148 @@
+//! The command role on the in-memory kit: given/when/then examples, and the property that a
+//! crash between any two port calls, followed by the queue's redeliveries, leaves exactly the
+//! events and archives of a run without crashes, and shows every reply (a reply shows twice
+//! only where a crash hit right after it was sent: one per crash at most).
+
+use cloud_ai_shared::domain::events::Event;
+use cloud_ai_shared::handlers::Outcome;
+use cloud_ai_shared::testing::faults::{Fault, Faults};
+use cloud_ai_shared::testing::kit::{ADA, Kit};
+use proptest::prelude::*;
+use uuid::Uuid;
+
+const BOB: i64 = 777;
+
+/// A runtime whose clock jumps over waits (Telegram's retry pauses) as soon as all is idle.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn given_a_session_when_listing_then_it_is_shown_and_nothing_is_recorded() {
+    runtime().block_on(async {
+        let kit = Kit::new();
+        let session_id = Uuid::from_u128(7);
+        kit.given(
+            ADA,
+            vec![
+                Event::SessionCreated {
+                    session_id,
+                    model_name: "llama3".into(),
+                    chat_id: ADA,
+                    created_at: 1_764_000_000,
+                },
+                Event::Switched { session_id },
+            ],
+        )
+        .await;
+        kit.when(ADA, "/listsessions")
+            .await
+            .then_events(&[])
+            .then_replies(&[
+                "Your sessions:\n1. llama3 · 0 messages · last 2025-11-24 16:00 UTC ← active\n\nSwitch with /switch <number>.",
+            ]);
+        kit.when(ADA, "Hello")
+            .await
+            .then_events(&["MessagePosted"])
+            .then_replies(&[
+                "Saved to session 1. No model backend is configured yet, so there is no AI reply; /status says more.",
+            ]);
+    });
+}
+
+#[test]
+fn a_crash_after_the_append_finishes_the_update_once_on_redelivery() {
+    runtime().block_on(async {
+        // Calls of a first message: load (access), receipt, take (limit), load, list (adoption),
+        // original_sessions, ..., append: fail the append after it wrote.
+        let probe = Kit::new();
+        probe.when(ADA, "/newsession").await;
+        let append_at = probe
+            .faults
+            .journal()
+            .iter()
+            .position(|c| c.name == "append")
+            .expect("an append");
+        let kit = Kit::with_faults(Faults::planned([(append_at, Fault::After)]));
+        let then = kit.when(ADA, "/newsession").await;
+        assert_eq!(then.outcome, Outcome::Resumed, "finished by a redelivery");
+        then.then_events(&["SessionCreated", "Switched"])
+            .then_replies(&["Started session 1 (llama3). It is now active."]);
+        assert_eq!(kit.faults.injected(), 1);
+    });
+}
+
+/// What a user may send in the property below.
+const TEXTS: &[&str] = &[
+    "/start",
+    "/newsession",
+    "/listsessions",
+    "/switch 1",
+    "/switch 2",
+    "/history",
+    "/archive",
+    "/archive 1",
+    "/listarchives",
+    "/export 1",
+    "/status",
+    "hello",
+    "and another thing",
+];
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![Just(Fault::Before), Just(Fault::After)]
+}
+
+/// Consecutive repeats folded into one: a reply resent after a crash.
+fn folded(shown: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in shown {
+        if out.last() != Some(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn crashes_between_any_two_steps_leave_exactly_once_events_and_every_reply(
+        updates in prop::collection::vec((prop::bool::ANY, prop::sample::select(TEXTS)), 1..12),
+        plan in prop::collection::vec((0usize..300, fault()), 0..6),
+    ) {
+        runtime().block_on(async {
+            let calm = Kit::new();
+            let crashing = Kit::with_faults(Faults::planned(plan));
+            for (from_bob, text) in &updates {
+                let user = if *from_bob { BOB } else { ADA };
+                calm.when(user, text).await;
+                crashing.when(user, text).await;
+            }
+            for user in [ADA, BOB] {
+                let expected = calm.store.stream(user);
+                let got = crashing.store.stream(user);
+                prop_assert_eq!(got, expected, "the events of {}", user);
+                let shown = |kit: &Kit| -> Vec<String> {
+                    kit.telegram.shown_in(user).iter().map(|s| s.summary()).collect()
+                };
+                let (calm_shown, crash_shown) = (shown(&calm), shown(&crashing));
+                prop_assert_eq!(folded(&crash_shown), folded(&calm_shown));
+                prop_assert!(crash_shown.len() >= calm_shown.len(), "a reply was lost");
+                prop_assert!(
+                    crash_shown.len() - calm_shown.len() <= crashing.faults.injected(),
+                    "{} replies shown twice after {} crashes",
+                    crash_shown.len() - calm_shown.len(),
+                    crashing.faults.injected()
+                );
+            }
+            prop_assert_eq!(crashing.archives.keys(), calm.archives.keys());
+            Ok(())
+        })?;
+    }
+}
