@@ -5,57 +5,20 @@
 //! note; the user's message stays in the session either way.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::domain::backend::{
-    AnswerFailure, BackendFacts, BackendStatus, ContextBudget, trim_to_budget,
-};
+use crate::domain::backend::{AnswerFailure, BackendFacts, BackendStatus, trim_to_budget};
 use crate::domain::events::Role;
 use crate::domain::replies;
 use crate::model::{ChatRequest, ModelBackend, ModelError, ModelMessage};
 use crate::store::{EventStore, Receipt, SessionRows};
 use crate::telegram::Telegram;
-use crate::telegram::live_message::{LiveMessage, LiveSettings, LiveStats};
+use crate::telegram::live_message::{LiveMessage, LiveStats};
 
 use super::error::HandleError;
-
-#[derive(Debug, Clone)]
-pub struct AnswerSettings {
-    pub budget: ContextBudget,
-    /// The most messages read from the session before trimming to the budget.
-    pub max_context_messages: usize,
-    /// How long the model may send nothing, once it has started, before the answer is given up.
-    pub stall: Duration,
-    /// How long the model may take to send its first text (loading included).
-    pub first_token: Duration,
-    pub typing_every: Duration,
-    pub live: LiveSettings,
-    /// Time kept back from the invocation's deadline to finish and record the answer.
-    pub reserve: Duration,
-    /// The longest an answer may take when the caller sets no deadline.
-    pub time_limit: Duration,
-}
-
-impl Default for AnswerSettings {
-    fn default() -> AnswerSettings {
-        AnswerSettings {
-            budget: ContextBudget {
-                max_chars: 24_000,
-                system_prompt: None,
-            },
-            max_context_messages: 200,
-            stall: Duration::from_secs(60),
-            first_token: Duration::from_secs(60),
-            typing_every: Duration::from_secs(4),
-            live: LiveSettings::default(),
-            reserve: Duration::from_secs(8),
-            time_limit: Duration::from_secs(600),
-        }
-    }
-}
+pub use super::settings::AnswerSettings;
 
 /// How an answer ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,5 +26,8 @@ where
             other => return other,
         }
     }
-    Err(HandleError::Contention { user_id })
+    Err(HandleError::Contention {
+        user_id,
+        tries: MAX_CONFLICT_RETRIES,
+    })
 }

@@ -8,7 +8,6 @@ use crate::store::StoreError;
 use crate::telegram::TelegramError;
 
 use super::adoption::AdoptError;
-use super::append::MAX_CONFLICT_RETRIES;
 use super::archiver::ArchiverError;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +28,8 @@ pub enum HandleError {
     /// A bus event that is not one of ours; retrying cannot help.
     #[error("not a cloud-ai event: {0}")]
     MalformedEvent(String),
-    #[error("the stream of user {user_id} kept moving; gave up after {MAX_CONFLICT_RETRIES} tries")]
-    Contention { user_id: i64 },
+    #[error("the stream of user {user_id} kept moving; gave up after {tries} tries")]
+    Contention { user_id: i64, tries: usize },
     /// An event names an update whose receipt is not (yet) there: a read that did not see the
     /// write, or an event from elsewhere. Retried, so the bus dead-letters it in the end.
     #[error("no receipt for update {update_id} of user {user_id}")]

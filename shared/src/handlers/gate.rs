@@ -1,6 +1,7 @@
 //! Before anything is written for an update: whether it is for the bot at all, whose stream it
-//! goes to, whether the sender may use the bot, and whether they are over a limit. Refusals and
-//! limits are told at most once a window and never recorded as events.
+//! goes to, whether the sender may use the bot, and whether they are over a limit (and, after an
+//! answer, charging its tokens). Refusals and limits are told at most once a window and never
+//! recorded as events.
 
 use std::sync::Arc;
 
@@ -177,4 +178,13 @@ impl Gate {
 /// chat they need not.
 pub(super) fn reply_target(incoming: &Incoming) -> Option<i64> {
     (incoming.chat == ChatKind::Group).then_some(incoming.message_id)
+}
+
+/// Charges an answer's tokens to `asker`, against their daily tokens (checked before the next
+/// chat message by [`Gate::over_a_limit`]). A failure costs the count, never the answer.
+pub(super) async fn charge_tokens(quotas: &dyn Quotas, asker: i64, tokens: u64) {
+    let day = Window::day(chrono::Utc::now().timestamp());
+    if let Err(error) = quotas.take(asker, TOKENS, day, tokens, u64::MAX).await {
+        tracing::warn!(%error, user_id = asker, tokens, "the answer's tokens could not be counted");
+    }
 }

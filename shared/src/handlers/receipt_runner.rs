@@ -10,11 +10,10 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::archive::ArchiveStore;
-use crate::bus::{BusEvent, EventBus};
+use crate::bus::BusEvent;
 use crate::domain::backend::AnswerFailure;
 use crate::domain::decide::Reply;
 use crate::domain::events::{Event, Role};
-use crate::domain::limits::{TOKENS, Window};
 use crate::domain::record::record;
 use crate::domain::replies;
 use crate::store::{
@@ -27,17 +26,9 @@ use super::append::with_conflict_retry;
 use super::archiver::Archiver;
 use super::delivery;
 use super::error::HandleError;
+use super::gate::charge_tokens;
 use super::outcome::Outcome;
-
-/// Where an update's events go, and so who runs its archive jobs.
-#[derive(Clone)]
-pub enum Pipeline {
-    /// Everything in this process: archive jobs run here; nothing is published.
-    Local,
-    /// Events are published on the bus; archive jobs are the archiver role's, which runs them
-    /// when it receives the `Archived` event.
-    Bus(Arc<dyn EventBus>),
-}
+pub use super::settings::Pipeline;
 
 /// What becomes of a chat message.
 #[derive(Clone)]
@@ -230,7 +221,13 @@ impl ReceiptRunner {
         };
         let (generated, stats, tokens) = answerer.answer(ports, question, receipt).await?;
         if let Some(tokens) = tokens {
-            self.count_tokens(user_id, receipt, tokens).await;
+            // Charged to whoever asked (in a group, the member).
+            let asker = if receipt.asked_by != 0 {
+                receipt.asked_by
+            } else {
+                user_id
+            };
+            charge_tokens(self.quotas.as_ref(), asker, tokens).await;
         }
         tracing::info!(
             user_id,
@@ -250,20 +247,6 @@ impl ReceiptRunner {
                 self.store.save_progress(user_id, receipt).await?;
                 Ok(())
             }
-        }
-    }
-
-    /// Charges the answer's tokens to whoever asked (in a group, the member), against their
-    /// daily tokens. A failure costs the count, never the answer.
-    async fn count_tokens(&self, user_id: i64, receipt: &Receipt, tokens: u64) {
-        let asker = if receipt.asked_by != 0 {
-            receipt.asked_by
-        } else {
-            user_id
-        };
-        let day = Window::day(chrono::Utc::now().timestamp());
-        if let Err(error) = self.quotas.take(asker, TOKENS, day, tokens, u64::MAX).await {
-            tracing::warn!(%error, user_id = asker, tokens, "the answer's tokens could not be counted");
         }
     }
 
