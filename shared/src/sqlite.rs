@@ -319,7 +319,7 @@ pub mod spool {
                 seq,
                 spool.table(),
                 error,
-                crate::domain::replies::rfc3339(chrono::Utc::now().timestamp()),
+                crate::domain::time::rfc3339(chrono::Utc::now().timestamp()),
                 permanent
             ],
         )?;

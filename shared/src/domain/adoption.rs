@@ -17,8 +17,8 @@ use super::archive_doc::is_valid_model_name;
 use super::events::{ChatMessage, Event};
 use super::projection::{Row, RowChange, SessionRow, coalesce};
 use super::record::{Recorded, record};
-use super::replies::rfc3339;
 use super::state::{ArchiveSummary, UserState};
+use super::time::rfc3339;
 
 /// The most events in one adoption append. A message writes its event and its row, and one
 /// DynamoDB transaction holds at most 100 items (with the state and a session row besides).

@@ -360,7 +360,7 @@ fn archive(state: &UserState, number: usize, ctx: &Context) -> Decision {
         events: vec![Event::Archived {
             session_id: session.session_id,
             s3_key: archive_key(ctx.user_id, session.session_id),
-            archived_at: replies::rfc3339(ctx.date),
+            archived_at: super::time::rfc3339(ctx.date),
         }],
         replies: vec![Reply::text(replies::archived(
             number,

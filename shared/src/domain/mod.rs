@@ -15,5 +15,6 @@ pub mod projection;
 pub mod record;
 pub mod replies;
 pub mod state;
+pub mod time;
 pub mod update;
 pub mod update_text;

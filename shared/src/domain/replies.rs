@@ -66,13 +66,6 @@ pub fn time(ts: i64) -> String {
     )
 }
 
-pub fn rfc3339(ts: i64) -> String {
-    DateTime::<Utc>::from_timestamp(ts, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
 fn messages(count: u64) -> String {
     if count == 1 {
         "1 message".to_string()

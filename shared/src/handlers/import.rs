@@ -6,8 +6,8 @@ use crate::archive::ArchiveStore;
 use crate::domain::archive_doc::{ImportError, MAX_IMPORT_BYTES, may_be_archive, validate_import};
 use crate::domain::decide::{ImportOutcome, StoredImport, import_refusal};
 use crate::domain::keys::{archive_key, derived_session_id};
-use crate::domain::replies::rfc3339;
 use crate::domain::state::UserState;
+use crate::domain::time::rfc3339;
 use crate::domain::update::{DocumentRef, Incoming};
 use crate::telegram::{Telegram, TelegramError};
 

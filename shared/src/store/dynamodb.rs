@@ -133,14 +133,10 @@ impl DynamoDbStore {
             .build()
     }
 
-    /// The transaction's writes, and the position of the receipt's among them (cancellation
-    /// reasons come back by position).
-    fn transaction(
-        &self,
-        append: &Append<'_>,
-        now: i64,
-    ) -> (Vec<TransactWriteItem>, Option<usize>) {
-        let recorded_at = crate::domain::replies::rfc3339(now);
+    /// The transaction's writes, each named by what it writes (DynamoDB gives cancellation
+    /// reasons by position; the names say which check failed).
+    fn transaction(&self, append: &Append<'_>, now: i64) -> Vec<(Write, TransactWriteItem)> {
+        let recorded_at = crate::domain::time::rfc3339(now);
         let state_condition = if append.expected_version == 0 {
             ("attribute_not_exists(pk)", None)
         } else {
@@ -149,29 +145,37 @@ impl DynamoDbStore {
                 Some((":expected", n(append.expected_version))),
             )
         };
-        let mut writes = vec![self.put(
-            items::state_item(append.user_id, append.state),
-            Some(state_condition),
+        let mut writes = vec![(
+            Write::State,
+            self.put(
+                items::state_item(append.user_id, append.state),
+                Some(state_condition),
+            ),
         )];
-        let receipt_at = append.receipt.receipt().map(|receipt| {
+        if let Some(receipt) = append.receipt.receipt() {
             let condition = match append.receipt {
                 ReceiptWrite::New(_) => "attribute_not_exists(sk)",
                 _ => "attribute_exists(sk)",
             };
-            writes.push(self.put(
-                items::receipt_item(append.user_id, receipt, now, now + FINISH_LEASE_SECONDS),
-                Some((condition, None)),
+            writes.push((
+                Write::Receipt,
+                self.put(
+                    items::receipt_item(append.user_id, receipt, now, now + FINISH_LEASE_SECONDS),
+                    Some((condition, None)),
+                ),
             ));
-            writes.len() - 1
-        });
+        }
         writes.extend(append.events.iter().map(|event| {
-            self.put(
-                items::event_item(append.user_id, event, &recorded_at),
-                Some(("attribute_not_exists(sk)", None)),
+            (
+                Write::Event,
+                self.put(
+                    items::event_item(append.user_id, event, &recorded_at),
+                    Some(("attribute_not_exists(sk)", None)),
+                ),
             )
         }));
         writes.extend(append.changes.iter().map(|change| {
-            match change {
+            let item = match change {
                 RowChange::Put(row) => self.put(items::row_item(row), None),
                 RowChange::Delete(sk) => TransactWriteItem::builder()
                     .delete(
@@ -182,9 +186,10 @@ impl DynamoDbStore {
                             .expect("table and key are set"),
                     )
                     .build(),
-            }
+            };
+            (Write::Row, item)
         }));
-        (writes, receipt_at)
+        writes
     }
 
     /// Deletes rows by sort key in batches, retrying what DynamoDB leaves unprocessed.
@@ -234,6 +239,20 @@ impl DynamoDbStore {
     }
 }
 
+/// What one write of an append's transaction writes, so a cancellation reason (given by
+/// position) is read by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// The folded state, guarded by the expected version.
+    State,
+    /// The update's receipt: created once, or replaced.
+    Receipt,
+    /// One event, at a version no one has written.
+    Event,
+    /// A live row, unconditional.
+    Row,
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -276,7 +295,8 @@ impl EventStore for DynamoDbStore {
                     _ => backend("PutItem", e),
                 });
         }
-        let (writes, receipt_at) = self.transaction(&append, now);
+        let (names, writes): (Vec<Write>, Vec<TransactWriteItem>) =
+            self.transaction(&append, now).into_iter().unzip();
         let result = self
             .client
             .transact_write_items()
@@ -291,29 +311,30 @@ impl EventStore for DynamoDbStore {
             && let TransactWriteItemsError::TransactionCanceledException(cancelled) = context.err()
         {
             let reasons = cancelled.cancellation_reasons();
-            let failed = |index: Option<usize>| {
-                index.and_then(|i| reasons.get(i)).and_then(|r| r.code())
-                    == Some("ConditionalCheckFailed")
+            let failed = |write: Write| {
+                names.iter().zip(reasons).any(|(name, reason)| {
+                    *name == write && reason.code() == Some("ConditionalCheckFailed")
+                })
             };
             // A transaction in flight on the same items means the stream is moving.
             let moving = reasons
                 .iter()
                 .any(|r| r.code() == Some("TransactionConflict"));
             match append.receipt {
-                ReceiptWrite::Existing(receipt) if failed(receipt_at) => {
+                ReceiptWrite::Existing(receipt) if failed(Write::Receipt) => {
                     return Err(StoreError::Corrupt(format!(
                         "the receipt of update {} is gone",
                         receipt.update_id
                     )));
                 }
-                ReceiptWrite::New(receipt) if failed(receipt_at) => {
+                ReceiptWrite::New(receipt) if failed(Write::Receipt) => {
                     return Err(StoreError::AlreadyRecorded {
                         update_id: receipt.update_id,
                     });
                 }
                 _ => {}
             }
-            if failed(Some(0)) || moving || reasons.is_empty() {
+            if failed(Write::State) || failed(Write::Event) || moving || reasons.is_empty() {
                 return Err(StoreError::VersionConflict {
                     user_id: append.user_id,
                     expected: append.expected_version,
@@ -479,7 +500,7 @@ impl OffsetStore for DynamoDbStore {
             // The original bot's row: the next offset (update id + 1); 0 means none yet. It
             // puts the whole row, so a row without our attribute was last written by it.
             (None, Some(next)) => {
-                let written = number(ORIGINAL_WRITTEN_AT)?.map(crate::domain::replies::rfc3339);
+                let written = number(ORIGINAL_WRITTEN_AT)?.map(crate::domain::time::rfc3339);
                 tracing::warn!(
                     next_offset = next,
                     written_at = written.as_deref().unwrap_or("?"),

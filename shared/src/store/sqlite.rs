@@ -239,7 +239,7 @@ fn append_in(tx: &Transaction<'_>, append: &Append<'_>, now: i64) -> Result<(), 
         return Ok(());
     }
     check_version(tx, append.user_id, append.expected_version)?;
-    let recorded_at = crate::domain::replies::rfc3339(now);
+    let recorded_at = crate::domain::time::rfc3339(now);
     for event in append.events {
         tx.execute(
             "INSERT INTO events (user_id, version, update_id, event_type, event, recorded_at)
