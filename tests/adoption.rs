@@ -18,7 +18,7 @@ use cloud_ai_shared::domain::state::UserState;
 use cloud_ai_shared::error::{BackendError, Retry};
 use cloud_ai_shared::handlers::Adopter;
 use cloud_ai_shared::handlers::poller::{PollSettings, Poller};
-use cloud_ai_shared::store::{Append, EventStore, Receipt, ReceiptWrite, StoreError};
+use cloud_ai_shared::store::{Append, EventStore, ReceiptWrite, StoreError};
 use cloud_ai_shared::telegram::http::HttpTelegram;
 use cloud_ai_tests::bot::{TOKEN, TestBot};
 use cloud_ai_tests::fake_telegram::Sent;
@@ -233,7 +233,7 @@ impl EventStore for CrashingStore {
     async fn load(&self, user_id: i64) -> Result<UserState, StoreError> {
         self.inner.load(user_id).await
     }
-    async fn append(&self, append: Append<'_>) -> Result<(), StoreError> {
+    async fn append(&self, append: Append) -> Result<(), StoreError> {
         let allowed = self
             .appends_left
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -247,18 +247,6 @@ impl EventStore for CrashingStore {
     }
     async fn events(&self, user_id: i64) -> Result<Vec<RecordedEvent>, StoreError> {
         self.inner.events(user_id).await
-    }
-    async fn receipt(&self, user_id: i64, update_id: i64) -> Result<Option<Receipt>, StoreError> {
-        self.inner.receipt(user_id, update_id).await
-    }
-    async fn save_progress(&self, user_id: i64, receipt: &Receipt) -> Result<(), StoreError> {
-        self.inner.save_progress(user_id, receipt).await
-    }
-    async fn claim(&self, u: i64, id: i64, now: i64, until: i64) -> Result<bool, StoreError> {
-        self.inner.claim(u, id, now, until).await
-    }
-    async fn release(&self, user_id: i64, update_id: i64) -> Result<(), StoreError> {
-        self.inner.release(user_id, update_id).await
     }
 }
 
@@ -340,10 +328,10 @@ async fn a_second_adoption_writes_nothing_and_a_user_of_ours_is_never_merged() {
         .append(Append {
             user_id: SMALL,
             expected_version: 0,
-            events: &created.events,
-            state: &created.next,
-            changes: &created.changes,
-            receipt: ReceiptWrite::NoReceipt,
+            events: created.events,
+            state: created.next,
+            changes: created.changes,
+            receipt: ReceiptWrite::None,
         })
         .await
         .unwrap();

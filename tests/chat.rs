@@ -11,9 +11,8 @@ use cloud_ai_shared::handlers::{CommandHandler, Settings};
 use cloud_ai_shared::model::ModelBackend;
 use cloud_ai_shared::model::ollama::Ollama;
 use cloud_ai_shared::model::openai::OpenAiCompatible;
-use cloud_ai_shared::telegram::http::HttpTelegram;
 use cloud_ai_shared::telegram::live_message::LiveSettings;
-use cloud_ai_tests::bot::{TOKEN, TestBot};
+use cloud_ai_tests::bot::TestBot;
 use cloud_ai_tests::fake_model::{Ending, FakeModel, Script, unreachable_url};
 use cloud_ai_tests::fake_telegram::{Failure, Shown};
 use cloud_ai_tests::fixtures;
@@ -347,22 +346,15 @@ async fn failures_give_a_clear_message_and_keep_the_users_message() {
 
 /// A handler whose DEFAULT_MODEL the fake backend does not have.
 fn handler_defaulting_to(chat: &Chat, api: Api, default_model: &str) -> CommandHandler {
-    CommandHandler::new(
-        chat.bot.store.clone(),
-        chat.bot.store.clone(),
-        chat.bot.store.clone(),
-        chat.bot.store.clone(),
-        chat.bot.archives.clone(),
-        Arc::new(HttpTelegram::new(&chat.bot.telegram.base_url, TOKEN)),
-        Settings {
+    chat.bot
+        .handler_with(Settings {
             default_model: default_model.into(),
             ..cloud_ai_tests::bot::settings()
-        },
-    )
-    .answering_with(Answerer::new(
-        backend(api, &chat.model.base_url),
-        settings(Duration::from_millis(50)),
-    ))
+        })
+        .answering_with(Answerer::new(
+            backend(api, &chat.model.base_url),
+            settings(Duration::from_millis(50)),
+        ))
 }
 
 #[tokio::test]

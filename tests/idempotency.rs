@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use cloud_ai_shared::domain::events::{Event, RecordedEvent};
 use cloud_ai_shared::domain::state::UserState;
 use cloud_ai_shared::handlers::{HandleError, Outcome};
-use cloud_ai_shared::store::{Append, EventStore, Receipt, ReceiptWrite, StoreError};
+use cloud_ai_shared::store::{Append, EventStore, Receipt, ReceiptWrite, Receipts, StoreError};
 use cloud_ai_tests::bot::TestBot;
 use cloud_ai_tests::fake_telegram::Failure;
 use cloud_ai_tests::fixtures;
@@ -140,10 +140,10 @@ async fn racing_appends_to_one_stream_leave_exactly_the_winners_writes() {
                 .append(Append {
                     user_id: user,
                     expected_version: 0,
-                    events: &events,
-                    state: &state,
-                    changes: &[],
-                    receipt: ReceiptWrite::New(&receipt),
+                    events: events.to_vec(),
+                    state,
+                    changes: Vec::new(),
+                    receipt: ReceiptWrite::Create(receipt),
                 })
                 .await;
             (update_id, result)

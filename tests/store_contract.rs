@@ -14,13 +14,13 @@ use cloud_ai_shared::sqlite::Database;
 use cloud_ai_shared::store::sqlite::SqliteStore;
 use cloud_ai_shared::store::{
     Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt,
-    ReceiptWrite, SessionRows, StoreError,
+    ReceiptWrite, Receipts, SessionRows, StoreError,
 };
 use cloud_ai_tests::bot::TestBot;
 use uuid::Uuid;
 
-trait Store: EventStore + SessionRows + OffsetStore + Quotas {}
-impl<T: EventStore + SessionRows + OffsetStore + Quotas> Store for T {}
+trait Store: EventStore + Receipts + SessionRows + OffsetStore + Quotas {}
+impl<T: EventStore + Receipts + SessionRows + OffsetStore + Quotas> Store for T {}
 
 fn receipt(update_id: i64) -> Receipt {
     Receipt {
@@ -49,10 +49,10 @@ async fn append(
         .append(Append {
             user_id,
             expected_version: state.version,
-            events: &recorded.events,
-            state: &recorded.next,
-            changes: &recorded.changes,
-            receipt: ReceiptWrite::New(&receipt(update_id)),
+            events: recorded.events,
+            state: recorded.next.clone(),
+            changes: recorded.changes,
+            receipt: ReceiptWrite::Create(receipt(update_id)),
         })
         .await?;
     Ok(recorded.next)
@@ -143,12 +143,12 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
     let receipt_only = Append {
         user_id: user,
         expected_version: state.version,
-        events: &[],
-        state: &state,
-        changes: &[],
-        receipt: ReceiptWrite::New(&receipt(6)),
+        events: Vec::new(),
+        state: state.clone(),
+        changes: Vec::new(),
+        receipt: ReceiptWrite::Create(receipt(6)),
     };
-    store.append(receipt_only).await.unwrap();
+    store.append(receipt_only.clone()).await.unwrap();
     let twice = store.append(receipt_only).await;
     assert!(matches!(twice, Err(StoreError::AlreadyRecorded { .. })));
 
@@ -184,10 +184,10 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
         .append(Append {
             user_id: user,
             expected_version: state.version,
-            events: &recorded.events,
-            state: &recorded.next,
-            changes: &recorded.changes,
-            receipt: ReceiptWrite::Existing(&answered),
+            events: recorded.events,
+            state: recorded.next,
+            changes: recorded.changes,
+            receipt: ReceiptWrite::Update(answered),
         })
         .await
         .unwrap();

@@ -13,7 +13,7 @@ use cloud_ai_shared::aws;
 use cloud_ai_shared::domain::archive_doc::ArchiveDocument;
 use cloud_ai_shared::domain::events::RecordedEvent;
 use cloud_ai_shared::domain::projection::Rows;
-use cloud_ai_shared::handlers::{CommandHandler, HandleError, Outcome, Settings};
+use cloud_ai_shared::handlers::{CommandHandler, HandleError, Outcome, Settings, StoragePorts};
 use cloud_ai_shared::store::dynamodb::DynamoDbStore;
 use cloud_ai_shared::store::{EventStore, SessionRows};
 use cloud_ai_shared::telegram::http::HttpTelegram;
@@ -117,23 +117,6 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
         .expect("enable TTL");
 }
 
-/// A command handler (without a bus) on these stores and this fake Telegram.
-fn new_handler(
-    store: &Arc<DynamoDbStore>,
-    archives: &Arc<S3ArchiveStore>,
-    telegram: &FakeTelegram,
-) -> CommandHandler {
-    CommandHandler::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        archives.clone(),
-        Arc::new(HttpTelegram::new(&telegram.base_url, TOKEN)),
-        settings(),
-    )
-}
-
 /// The test bot's settings: `@cloudaibot` (id 123456789, from [`TOKEN`]), open to everyone, with
 /// [`ADMIN`] as its admin, and no practical limit on messages a minute. Access tests build handlers with a private policy instead.
 pub fn settings() -> Settings {
@@ -157,17 +140,13 @@ impl TestBot {
     /// Another command handler on this bot's table, bucket and fake Telegram (add a bus to it
     /// with `publishing_to`).
     pub fn new_handler(&self) -> CommandHandler {
-        new_handler(&self.store, &self.archives, &self.telegram)
+        self.handler_with(settings())
     }
 
     /// A command handler on this bot's stores with other settings (another access policy).
     pub fn handler_with(&self, settings: Settings) -> CommandHandler {
         CommandHandler::new(
-            self.store.clone(),
-            self.store.clone(),
-            self.store.clone(),
-            self.store.clone(),
-            self.archives.clone(),
+            StoragePorts::of(self.store.clone(), self.archives.clone()),
             Arc::new(HttpTelegram::new(&self.telegram.base_url, TOKEN)),
             settings,
         )
@@ -193,7 +172,11 @@ impl TestBot {
             .expect("create the bucket");
         let store = Arc::new(aws::dynamodb_store(&config, &table));
         let telegram = FakeTelegram::start(TOKEN).await;
-        let handler = new_handler(&store, &archives, &telegram);
+        let handler = CommandHandler::new(
+            StoragePorts::of(store.clone(), archives.clone()),
+            Arc::new(HttpTelegram::new(&telegram.base_url, TOKEN)),
+            settings(),
+        );
         TestBot {
             telegram,
             table,

@@ -15,18 +15,17 @@ use super::dispatch_events::EventDispatcher;
 use super::dispatch_updates::UpdateDispatcher;
 use super::polling::poll_until_stopped;
 use super::retry::RetryPolicy;
-use crate::archive::ArchiveStore;
 use crate::archive::fs::FsArchiveStore;
 use crate::bus::sqlite::{SqliteBus, archived};
 use crate::config::Config;
 use crate::domain::backend::resolve_model;
 use crate::handlers::menu::set_command_menus;
 use crate::handlers::poller::{PollError, PollSettings, Poller};
-use crate::handlers::{CommandHandler, Settings};
+use crate::handlers::{CommandHandler, Settings, StoragePorts};
 use crate::queue::sqlite::SqliteQueue;
 use crate::sqlite::{Database, DatabaseError};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{EventStore, OffsetStore, OriginalSessions, Quotas, SessionRows, StoreError};
+use crate::store::{OffsetStore, StoreError};
 use crate::telegram::http::HttpTelegram;
 use crate::telegram::{Telegram, TelegramError};
 use crate::wiring;
@@ -146,20 +145,17 @@ fn start_error(error: TelegramError, url: &str) -> StartError {
     }
 }
 
-struct StoragePorts {
-    store: Arc<dyn EventStore>,
-    rows: Arc<dyn SessionRows>,
-    quotas: Arc<dyn Quotas>,
-    originals: Arc<dyn OriginalSessions>,
+/// The stores the roles use, and the poller's offset.
+struct Stores {
+    ports: StoragePorts,
     offsets: Arc<dyn OffsetStore>,
-    archives: Arc<dyn ArchiveStore>,
 }
 
 async fn storage(
     config: &Config,
     embedded: &EmbeddedConfig,
     db: &Database,
-) -> Result<StoragePorts, StartError> {
+) -> Result<Stores, StartError> {
     match embedded.storage {
         Storage::Embedded => {
             let store = Arc::new(SqliteStore::new(db.clone()));
@@ -170,13 +166,12 @@ async fn storage(
                     "updates left unfinished by the last run will be finished now"
                 );
             }
-            Ok(StoragePorts {
-                store: store.clone(),
-                rows: store.clone(),
-                quotas: store.clone(),
-                originals: store.clone(),
+            Ok(Stores {
+                ports: StoragePorts::of(
+                    store.clone(),
+                    Arc::new(FsArchiveStore::new(&embedded.data_dir)),
+                ),
                 offsets: store,
-                archives: Arc::new(FsArchiveStore::new(&embedded.data_dir)),
             })
         }
         #[cfg(not(feature = "aws"))]
@@ -188,13 +183,12 @@ async fn storage(
         Storage::Aws => {
             let sdk = crate::aws::load_config().await;
             let store = Arc::new(crate::aws::dynamodb_store(&sdk, &config.table_name));
-            Ok(StoragePorts {
-                store: store.clone(),
-                rows: store.clone(),
-                quotas: store.clone(),
-                originals: store.clone(),
+            Ok(Stores {
+                ports: StoragePorts::of(
+                    store.clone(),
+                    Arc::new(crate::aws::s3_archive_store(&sdk, &config.bucket_name)),
+                ),
                 offsets: store,
-                archives: Arc::new(crate::aws::s3_archive_store(&sdk, &config.bucket_name)),
             })
         }
     }
@@ -214,8 +208,8 @@ impl EmbeddedBot {
         let username = check_telegram(&telegram, &config.telegram_api_url).await?;
         let menus = set_command_menus(telegram.as_ref(), &config.access).await;
         tracing::info!(menus, "Telegram's command menus are set");
-        let ports = storage(config, embedded, &db).await?;
-        let offset = ports.offsets.last_update_id().await?;
+        let stores = storage(config, embedded, &db).await?;
+        let offset = stores.offsets.last_update_id().await?;
         let dead_letters = DeadLetters::new(db.clone());
         let queue = SqliteQueue::new(db.clone());
         let bus = SqliteBus::new(db, archived);
@@ -245,15 +239,8 @@ impl EmbeddedBot {
             ..wiring::settings(config)
         };
         let role = || {
-            let handler = CommandHandler::new(
-                ports.store.clone(),
-                ports.rows.clone(),
-                ports.quotas.clone(),
-                ports.originals.clone(),
-                ports.archives.clone(),
-                telegram.clone(),
-                settings.clone(),
-            );
+            let handler =
+                CommandHandler::new(stores.ports.clone(), telegram.clone(), settings.clone());
             match &answerer {
                 Some(answerer) => handler.answering_with(answerer.clone()),
                 None => handler,
@@ -272,7 +259,7 @@ impl EmbeddedBot {
             poller: Poller::new(
                 telegram.clone(),
                 Arc::new(queue.clone()),
-                ports.offsets.clone(),
+                stores.offsets.clone(),
                 PollSettings::default(),
             ),
             updates: UpdateDispatcher {

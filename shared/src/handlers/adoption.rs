@@ -216,18 +216,19 @@ impl Adopter {
         for events in steps {
             let tally = Tally::of(&events);
             let recorded = record_step(user_id, &state, events, originals, update_id);
+            let written = recorded.events.len() as u64;
             self.store
                 .append(Append {
                     user_id,
                     expected_version: state.version,
-                    events: &recorded.events,
-                    state: &recorded.next,
-                    changes: &recorded.changes,
-                    receipt: ReceiptWrite::NoReceipt,
+                    events: recorded.events,
+                    state: recorded.next.clone(),
+                    changes: recorded.changes,
+                    receipt: ReceiptWrite::None,
                 })
                 .await?;
             adoption.written.add(tally);
-            adoption.events += recorded.events.len() as u64;
+            adoption.events += written;
             adoption.appends += 1;
             state = recorded.next;
         }

@@ -13,7 +13,7 @@ use crate::domain::backend::{AnswerFailure, BackendFacts, BackendStatus, trim_to
 use crate::domain::events::Role;
 use crate::domain::replies;
 use crate::model::{ChatRequest, ModelBackend, ModelError, ModelMessage};
-use crate::store::{EventStore, Receipt, SessionRows};
+use crate::store::{Receipt, Receipts, SessionRows};
 use crate::telegram::Telegram;
 use crate::telegram::live_message::{LiveMessage, LiveStats};
 
@@ -124,7 +124,7 @@ impl Answerer {
         );
         let mut progress = InProgress {
             live: &mut live,
-            store: ports.store,
+            receipts: ports.receipts,
             user_id: question.user_id,
             receipt,
             tokens: None,
@@ -265,7 +265,7 @@ impl Answerer {
 pub struct AnswerPorts<'a> {
     pub telegram: &'a dyn Telegram,
     pub rows: &'a dyn SessionRows,
-    pub store: &'a dyn EventStore,
+    pub receipts: &'a dyn Receipts,
 }
 
 /// What to answer: a session's conversation, by a model, before a deadline.
@@ -281,7 +281,7 @@ pub struct Question<'a> {
 /// An answer being shown: its messages, and the receipt that remembers them.
 struct InProgress<'l, 'a> {
     live: &'l mut LiveMessage<'a>,
-    store: &'a dyn EventStore,
+    receipts: &'a dyn Receipts,
     user_id: i64,
     receipt: &'l mut Receipt,
     /// The tokens the answer took, once the backend says.
@@ -295,7 +295,9 @@ impl InProgress<'_, '_> {
         let ids = self.live.message_ids();
         if ids != self.receipt.answer_message_ids {
             self.receipt.answer_message_ids = ids;
-            self.store.save_progress(self.user_id, self.receipt).await?;
+            self.receipts
+                .save_progress(self.user_id, self.receipt)
+                .await?;
         }
         Ok(())
     }

@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::archive::ArchiveStore;
 use crate::bus::EventBus;
 use crate::domain::adoption::may_adopt;
 use crate::domain::command::Command;
@@ -22,9 +21,7 @@ use crate::domain::decide::{
 };
 use crate::domain::record::record;
 use crate::domain::update::{ChatKind, Classified, Content, Incoming, classify};
-use crate::store::{
-    Append, EventStore, OriginalSessions, Quotas, Receipt, ReceiptWrite, SessionRows, StoreError,
-};
+use crate::store::{Append, Receipt, ReceiptWrite, StoreError};
 use crate::telegram::Telegram;
 
 use super::adoption::Adopter;
@@ -37,6 +34,7 @@ use super::import;
 use super::outcome::Outcome;
 use super::receipt_runner::{ChatAnswers, Pipeline, ReceiptRunner};
 use super::settings::Settings;
+use super::storage::StoragePorts;
 
 #[derive(Clone)]
 pub struct CommandHandler {
@@ -48,28 +46,33 @@ pub struct CommandHandler {
 
 impl CommandHandler {
     pub fn new(
-        store: Arc<dyn EventStore>,
-        rows: Arc<dyn SessionRows>,
-        quotas: Arc<dyn Quotas>,
-        originals: Arc<dyn OriginalSessions>,
-        archives: Arc<dyn ArchiveStore>,
+        storage: StoragePorts,
         telegram: Arc<dyn Telegram>,
         settings: Settings,
     ) -> CommandHandler {
+        let StoragePorts {
+            events,
+            receipts,
+            rows,
+            quotas,
+            originals,
+            archives,
+        } = storage;
         CommandHandler {
-            adopter: Adopter::new(store.clone(), originals, archives.clone()),
+            adopter: Adopter::new(events.clone(), originals, archives.clone()),
             gate: Gate {
-                store: store.clone(),
+                store: events.clone(),
                 quotas: quotas.clone(),
                 telegram: telegram.clone(),
                 archives: archives.clone(),
                 settings,
             },
             runner: ReceiptRunner {
-                store,
+                store: events,
+                receipts,
                 rows: rows.clone(),
                 quotas,
-                archiver: Archiver::new(rows.clone(), archives.clone()),
+                archiver: Archiver::new(rows, archives.clone()),
                 archives,
                 telegram,
                 pipeline: Pipeline::Local,
@@ -99,7 +102,7 @@ impl CommandHandler {
         update_id: i64,
     ) -> Result<Outcome, HandleError> {
         let runner = self.runner.archiving_here();
-        match runner.store.receipt(user_id, update_id).await? {
+        match runner.receipts.receipt(user_id, update_id).await? {
             Some(receipt) => runner.finish_earlier(user_id, receipt, None).await,
             None => {
                 tracing::error!(user_id, update_id, "no receipt for an update to finish");
@@ -140,8 +143,8 @@ impl CommandHandler {
             Routed::To(route) => route,
         };
         let user_id = route.owner;
-        let store = &self.runner.store;
-        if let Some(receipt) = store.receipt(user_id, incoming.update_id).await? {
+        let receipts = &self.runner.receipts;
+        if let Some(receipt) = receipts.receipt(user_id, incoming.update_id).await? {
             return self.runner.finish_earlier(user_id, receipt, deadline).await;
         }
         if self
@@ -163,7 +166,7 @@ impl CommandHandler {
             }
             Err(HandleError::Store(StoreError::AlreadyRecorded { update_id })) => {
                 // Another delivery of the same update won the race.
-                let receipt = store.receipt(user_id, update_id).await?.ok_or_else(|| {
+                let receipt = receipts.receipt(user_id, update_id).await?.ok_or_else(|| {
                     StoreError::Corrupt(format!("receipt of update {update_id} vanished"))
                 })?;
                 self.runner.finish_earlier(user_id, receipt, deadline).await
@@ -244,10 +247,10 @@ impl CommandHandler {
             .append(Append {
                 user_id,
                 expected_version: state.version,
-                events: &recorded.events,
-                state: &recorded.next,
-                changes: &recorded.changes,
-                receipt: ReceiptWrite::New(&receipt),
+                events: recorded.events,
+                state: recorded.next,
+                changes: recorded.changes,
+                receipt: ReceiptWrite::Create(receipt.clone()),
             })
             .await?;
         Ok(receipt)

@@ -17,6 +17,7 @@ pub mod poller;
 mod receipt_runner;
 pub mod settings;
 pub mod sqs_batch;
+pub mod storage;
 
 pub use adoption::{AdoptError, Adopter, Adoption, Tally};
 pub use archiver::{Archiver, ArchiverError};
@@ -25,3 +26,4 @@ pub use error::HandleError;
 pub use outcome::Outcome;
 pub use receipt_runner::{ChatAnswers, Pipeline};
 pub use settings::Settings;
+pub use storage::StoragePorts;

@@ -17,7 +17,7 @@ use crate::domain::events::{Event, Role};
 use crate::domain::record::record;
 use crate::domain::replies;
 use crate::store::{
-    Append, EventStore, FINISH_LEASE_SECONDS, Quotas, Receipt, ReceiptWrite, SessionRows,
+    Append, EventStore, FINISH_LEASE_SECONDS, Quotas, Receipt, ReceiptWrite, Receipts, SessionRows,
 };
 use crate::telegram::Telegram;
 
@@ -50,6 +50,7 @@ enum Finished {
 #[derive(Clone)]
 pub(super) struct ReceiptRunner {
     pub store: Arc<dyn EventStore>,
+    pub receipts: Arc<dyn Receipts>,
     /// The conversation an answer is generated from.
     pub rows: Arc<dyn SessionRows>,
     pub quotas: Arc<dyn Quotas>,
@@ -87,7 +88,7 @@ impl ReceiptRunner {
         }
         let now = chrono::Utc::now().timestamp();
         if !self
-            .store
+            .receipts
             .claim(user_id, receipt.update_id, now, now + FINISH_LEASE_SECONDS)
             .await?
         {
@@ -115,7 +116,7 @@ impl ReceiptRunner {
         let update_id = receipt.update_id;
         let result = self.finish(user_id, receipt, deadline).await;
         if !matches!(result, Ok(Finished::Complete))
-            && let Err(error) = self.store.release(user_id, update_id).await
+            && let Err(error) = self.receipts.release(user_id, update_id).await
         {
             tracing::warn!(%error, update_id, "could not give the receipt's lease back; the next try waits for it to expire");
         }
@@ -140,7 +141,7 @@ impl ReceiptRunner {
                 self.archiver.run(job).await?;
             }
             receipt.archive_jobs_done = true;
-            self.store.save_progress(user_id, &receipt).await?;
+            self.receipts.save_progress(user_id, &receipt).await?;
         }
         while receipt.replies_sent < receipt.replies.len() {
             let reply = receipt.replies[receipt.replies_sent].clone();
@@ -154,7 +155,7 @@ impl ReceiptRunner {
                 _ => {
                     self.deliver(&receipt, &reply).await?;
                     receipt.replies_sent += 1;
-                    self.store.save_progress(user_id, &receipt).await?;
+                    self.receipts.save_progress(user_id, &receipt).await?;
                 }
             }
         }
@@ -186,7 +187,7 @@ impl ReceiptRunner {
             bus.publish(&events).await?;
         }
         receipt.unpublished.clear();
-        self.store.save_progress(user_id, receipt).await?;
+        self.receipts.save_progress(user_id, receipt).await?;
         Ok(())
     }
 
@@ -205,13 +206,13 @@ impl ReceiptRunner {
             let text = replies::answer_failed(&AnswerFailure::Unreachable);
             self.deliver(receipt, &Reply::text(text)).await?;
             receipt.replies_sent += 1;
-            self.store.save_progress(user_id, receipt).await?;
+            self.receipts.save_progress(user_id, receipt).await?;
             return Ok(());
         };
         let ports = AnswerPorts {
             telegram: self.telegram.as_ref(),
             rows: self.rows.as_ref(),
-            store: self.store.as_ref(),
+            receipts: self.receipts.as_ref(),
         };
         let question = Question {
             user_id,
@@ -244,7 +245,7 @@ impl ReceiptRunner {
             }
             _ => {
                 receipt.replies_sent += 1;
-                self.store.save_progress(user_id, receipt).await?;
+                self.receipts.save_progress(user_id, receipt).await?;
                 Ok(())
             }
         }
@@ -266,7 +267,7 @@ impl ReceiptRunner {
             next_receipt.replies_sent += 1;
             if state.session(session_id).is_none() {
                 // Archived while the model wrote: the answer was shown, the session is gone.
-                self.store.save_progress(user_id, &next_receipt).await?;
+                self.receipts.save_progress(user_id, &next_receipt).await?;
                 return Ok(next_receipt);
             }
             let event = Event::MessagePosted {
@@ -285,10 +286,10 @@ impl ReceiptRunner {
                 .append(Append {
                     user_id,
                     expected_version: state.version,
-                    events: &recorded.events,
-                    state: &recorded.next,
-                    changes: &recorded.changes,
-                    receipt: ReceiptWrite::Existing(&next_receipt),
+                    events: recorded.events,
+                    state: recorded.next,
+                    changes: recorded.changes,
+                    receipt: ReceiptWrite::Update(next_receipt.clone()),
                 })
                 .await?;
             Ok(next_receipt)

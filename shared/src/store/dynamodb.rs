@@ -23,7 +23,7 @@ use uuid::Uuid;
 use self::items::{Item, key, n, s};
 use super::{
     Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt,
-    ReceiptWrite, SessionRows, StoreError,
+    ReceiptWrite, Receipts, SessionRows, StoreError,
 };
 use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::limits::Window;
@@ -135,7 +135,7 @@ impl DynamoDbStore {
 
     /// The transaction's writes, each named by what it writes (DynamoDB gives cancellation
     /// reasons by position; the names say which check failed).
-    fn transaction(&self, append: &Append<'_>, now: i64) -> Vec<(Write, TransactWriteItem)> {
+    fn transaction(&self, append: &Append, now: i64) -> Vec<(Write, TransactWriteItem)> {
         let recorded_at = crate::domain::time::rfc3339(now);
         let state_condition = if append.expected_version == 0 {
             ("attribute_not_exists(pk)", None)
@@ -148,13 +148,13 @@ impl DynamoDbStore {
         let mut writes = vec![(
             Write::State,
             self.put(
-                items::state_item(append.user_id, append.state),
+                items::state_item(append.user_id, &append.state),
                 Some(state_condition),
             ),
         )];
         if let Some(receipt) = append.receipt.receipt() {
             let condition = match append.receipt {
-                ReceiptWrite::New(_) => "attribute_not_exists(sk)",
+                ReceiptWrite::Create(_) => "attribute_not_exists(sk)",
                 _ => "attribute_exists(sk)",
             };
             writes.push((
@@ -266,11 +266,11 @@ impl EventStore for DynamoDbStore {
         }
     }
 
-    async fn append(&self, append: Append<'_>) -> Result<(), StoreError> {
+    async fn append(&self, append: Append) -> Result<(), StoreError> {
         let now = now();
         if append.events.is_empty()
             && append.changes.is_empty()
-            && let ReceiptWrite::New(receipt) = append.receipt
+            && let ReceiptWrite::Create(receipt) = &append.receipt
         {
             return self
                 .client
@@ -321,13 +321,13 @@ impl EventStore for DynamoDbStore {
                 .iter()
                 .any(|r| r.code() == Some("TransactionConflict"));
             match append.receipt {
-                ReceiptWrite::Existing(receipt) if failed(Write::Receipt) => {
+                ReceiptWrite::Update(receipt) if failed(Write::Receipt) => {
                     return Err(StoreError::Corrupt(format!(
                         "the receipt of update {} is gone",
                         receipt.update_id
                     )));
                 }
-                ReceiptWrite::New(receipt) if failed(Write::Receipt) => {
+                ReceiptWrite::Create(receipt) if failed(Write::Receipt) => {
                     return Err(StoreError::AlreadyRecorded {
                         update_id: receipt.update_id,
                     });
@@ -352,7 +352,10 @@ impl EventStore for DynamoDbStore {
             .map(items::parse_event)
             .collect()
     }
+}
 
+#[async_trait]
+impl Receipts for DynamoDbStore {
     async fn receipt(&self, user_id: i64, update_id: i64) -> Result<Option<Receipt>, StoreError> {
         self.get(user_id, items::receipt_sk(update_id))
             .await?

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, OriginalSessions, Quotas,
-    Receipt, ReceiptWrite, SessionRows, StoreError,
+    Receipt, ReceiptWrite, Receipts, SessionRows, StoreError,
 };
 use crate::domain::adoption::OriginalSession;
 use crate::domain::events::{ChatMessage, RecordedEvent};
@@ -68,7 +68,7 @@ impl MemoryStore {
     }
 
     /// Appends outside the fault plan (a test's given events).
-    pub fn write(&self, append: Append<'_>) -> Result<(), StoreError> {
+    pub fn write(&self, append: Append) -> Result<(), StoreError> {
         self.tables.lock().unwrap().append(&append, now())
     }
 
@@ -96,17 +96,17 @@ fn now() -> i64 {
 
 impl Tables {
     /// All of an append or none: every check before the first write.
-    fn append(&mut self, append: &Append<'_>, now: i64) -> Result<(), StoreError> {
+    fn append(&mut self, append: &Append, now: i64) -> Result<(), StoreError> {
         let user_id = append.user_id;
-        match append.receipt {
-            ReceiptWrite::New(receipt)
+        match &append.receipt {
+            ReceiptWrite::Create(receipt)
                 if self.receipts.contains_key(&(user_id, receipt.update_id)) =>
             {
                 return Err(StoreError::AlreadyRecorded {
                     update_id: receipt.update_id,
                 });
             }
-            ReceiptWrite::Existing(receipt)
+            ReceiptWrite::Update(receipt)
                 if !self.receipts.contains_key(&(user_id, receipt.update_id)) =>
             {
                 return Err(corrupt_gone(receipt.update_id));
@@ -133,7 +133,7 @@ impl Tables {
                 .or_default()
                 .extend(append.events.iter().cloned());
             self.states.insert(user_id, append.state.clone());
-            apply_changes(self.rows.entry(user_id).or_default(), append.changes);
+            apply_changes(self.rows.entry(user_id).or_default(), &append.changes);
         }
         Ok(())
     }
@@ -167,7 +167,7 @@ impl EventStore for MemoryStore {
         step.after(Ok(state.unwrap_or_default()))
     }
 
-    async fn append(&self, append: Append<'_>) -> Result<(), StoreError> {
+    async fn append(&self, append: Append) -> Result<(), StoreError> {
         let step = self.enter("append")?;
         let result = self.tables.lock().unwrap().append(&append, now());
         step.after(result)
@@ -178,7 +178,10 @@ impl EventStore for MemoryStore {
         let events = self.tables.lock().unwrap().events.get(&user_id).cloned();
         step.after(Ok(events.unwrap_or_default()))
     }
+}
 
+#[async_trait]
+impl Receipts for MemoryStore {
     async fn receipt(&self, user_id: i64, update_id: i64) -> Result<Option<Receipt>, StoreError> {
         let step = self.enter("receipt")?;
         let tables = self.tables.lock().unwrap();

@@ -90,51 +90,59 @@ pub const RECEIPT_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
 /// One atomic append: events at `expected_version + 1 ..`, the new folded state, the projection
 /// changes and the receipt. All of it is written, or none.
-#[derive(Debug, Clone, Copy)]
-pub struct Append<'a> {
+#[derive(Debug, Clone)]
+pub struct Append {
     pub user_id: i64,
     pub expected_version: u64,
-    pub events: &'a [RecordedEvent],
-    pub state: &'a UserState,
-    pub changes: &'a [RowChange],
-    pub receipt: ReceiptWrite<'a>,
+    pub events: Vec<RecordedEvent>,
+    pub state: UserState,
+    pub changes: Vec<RowChange>,
+    pub receipt: ReceiptWrite,
 }
 
 /// What an append does with an update's receipt.
-#[derive(Debug, Clone, Copy)]
-pub enum ReceiptWrite<'a> {
+#[derive(Debug, Clone)]
+pub enum ReceiptWrite {
     /// Creates it: an update's decision (`AlreadyRecorded` if it exists).
-    New(&'a Receipt),
+    Create(Receipt),
     /// Replaces the one the update already has: its answer, recorded once shown.
-    Existing(&'a Receipt),
+    Update(Receipt),
     /// None: events that no update decided (the original bot's data, adopted).
-    NoReceipt,
+    None,
 }
 
-impl<'a> ReceiptWrite<'a> {
-    pub fn receipt(self) -> Option<&'a Receipt> {
+impl ReceiptWrite {
+    pub fn receipt(&self) -> Option<&Receipt> {
         match self {
-            ReceiptWrite::New(receipt) | ReceiptWrite::Existing(receipt) => Some(receipt),
-            ReceiptWrite::NoReceipt => None,
+            ReceiptWrite::Create(receipt) | ReceiptWrite::Update(receipt) => Some(receipt),
+            ReceiptWrite::None => None,
         }
     }
 }
 
+/// The event streams: per-user, versioned, appended to atomically with their state, rows and
+/// receipt.
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// The user's folded state (version 0 and empty for a new user).
     async fn load(&self, user_id: i64) -> Result<UserState, StoreError>;
     /// Appends atomically. Fails with `VersionConflict` when the stream moved on, and with
     /// `AlreadyRecorded` when a new receipt exists. With no events and no changes, only the
-    /// receipt is written.
-    async fn append(&self, append: Append<'_>) -> Result<(), StoreError>;
+    /// receipt is written. A receipt written here is leased to the appender for
+    /// [`FINISH_LEASE_SECONDS`].
+    async fn append(&self, append: Append) -> Result<(), StoreError>;
     /// The whole stream, in order.
     async fn events(&self, user_id: i64) -> Result<Vec<RecordedEvent>, StoreError>;
+}
+
+/// The updates' receipts: how far each got, and who holds the right to finish it.
+#[async_trait]
+pub trait Receipts: Send + Sync {
     async fn receipt(&self, user_id: i64, update_id: i64) -> Result<Option<Receipt>, StoreError>;
     /// Records how far a receipt's replies and jobs got (keeping its lease).
     async fn save_progress(&self, user_id: i64, receipt: &Receipt) -> Result<(), StoreError>;
     /// Takes the right to finish a receipt until `until` (Unix seconds), if nobody holds it at
-    /// `now`. `append` gives the appender that right for [`FINISH_LEASE_SECONDS`].
+    /// `now`.
     async fn claim(
         &self,
         user_id: i64,

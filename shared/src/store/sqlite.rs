@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, OriginalSessions, Quotas,
-    RECEIPT_TTL_SECONDS, Receipt, ReceiptWrite, SessionRows, StoreError,
+    RECEIPT_TTL_SECONDS, Receipt, ReceiptWrite, Receipts, SessionRows, StoreError,
 };
 use crate::domain::adoption::OriginalSession;
 use crate::domain::events::{ChatMessage, RecordedEvent, Role};
@@ -128,12 +128,12 @@ pub struct RecoveryReport {
 fn write_receipt(
     tx: &Transaction<'_>,
     user_id: i64,
-    write: ReceiptWrite<'_>,
+    write: &ReceiptWrite,
     now: i64,
 ) -> Result<(), StoreError> {
     let lease_until = now + FINISH_LEASE_SECONDS;
     match write {
-        ReceiptWrite::New(receipt) => {
+        ReceiptWrite::Create(receipt) => {
             let inserted = tx
                 .execute(
                     "INSERT OR IGNORE INTO receipts (user_id, update_id, receipt, lease_until, expires_at)
@@ -153,7 +153,7 @@ fn write_receipt(
                 });
             }
         }
-        ReceiptWrite::Existing(receipt) => {
+        ReceiptWrite::Update(receipt) => {
             let updated = tx
                 .execute(
                     "UPDATE receipts SET receipt = ?3, lease_until = ?4 WHERE user_id = ?1 AND update_id = ?2",
@@ -167,7 +167,7 @@ fn write_receipt(
                 )));
             }
         }
-        ReceiptWrite::NoReceipt => {}
+        ReceiptWrite::None => {}
     }
     Ok(())
 }
@@ -232,15 +232,15 @@ fn apply_change(tx: &Transaction<'_>, user_id: i64, change: &RowChange) -> rusql
     Ok(())
 }
 
-fn append_in(tx: &Transaction<'_>, append: &Append<'_>, now: i64) -> Result<(), StoreError> {
+fn append_in(tx: &Transaction<'_>, append: &Append, now: i64) -> Result<(), StoreError> {
     // The receipt is checked first, as the DynamoDB adapter reads its cancellation reasons.
-    write_receipt(tx, append.user_id, append.receipt, now)?;
+    write_receipt(tx, append.user_id, &append.receipt, now)?;
     if append.events.is_empty() && append.changes.is_empty() {
         return Ok(());
     }
     check_version(tx, append.user_id, append.expected_version)?;
     let recorded_at = crate::domain::time::rfc3339(now);
-    for event in append.events {
+    for event in &append.events {
         tx.execute(
             "INSERT INTO events (user_id, version, update_id, event_type, event, recorded_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -263,10 +263,10 @@ fn append_in(tx: &Transaction<'_>, append: &Append<'_>, now: i64) -> Result<(), 
     }
     tx.execute(
         "INSERT OR REPLACE INTO user_state (user_id, version, state) VALUES (?1, ?2, ?3)",
-        params![append.user_id, append.state.version, to_json(append.state)],
+        params![append.user_id, append.state.version, to_json(&append.state)],
     )
     .map_err(backend)?;
-    for change in append.changes {
+    for change in &append.changes {
         apply_change(tx, append.user_id, change).map_err(backend)?;
     }
     Ok(())
@@ -309,14 +309,13 @@ impl EventStore for SqliteStore {
         }
     }
 
-    async fn append(&self, append: Append<'_>) -> Result<(), StoreError> {
-        let owned = OwnedAppend::from(&append);
+    async fn append(&self, append: Append) -> Result<(), StoreError> {
         self.db
             .call(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(backend)?;
-                append_in(&tx, &owned.borrow(), now())?;
+                append_in(&tx, &append, now())?;
                 tx.commit().map_err(backend)
             })
             .await
@@ -345,7 +344,10 @@ impl EventStore for SqliteStore {
             })
             .collect()
     }
+}
 
+#[async_trait]
+impl Receipts for SqliteStore {
     async fn receipt(&self, user_id: i64, update_id: i64) -> Result<Option<Receipt>, StoreError> {
         let text: Option<String> = self
             .db
@@ -703,48 +705,5 @@ impl OriginalSessions for SqliteStore {
 
     async fn users_with_original_sessions(&self) -> Result<Vec<i64>, StoreError> {
         Ok(Vec::new())
-    }
-}
-
-/// An [`Append`] that can move to the blocking pool.
-struct OwnedAppend {
-    user_id: i64,
-    expected_version: u64,
-    events: Vec<RecordedEvent>,
-    state: UserState,
-    changes: Vec<RowChange>,
-    /// The receipt, and whether the append creates it.
-    receipt: Option<(Receipt, bool)>,
-}
-
-impl OwnedAppend {
-    fn from(append: &Append<'_>) -> OwnedAppend {
-        OwnedAppend {
-            user_id: append.user_id,
-            expected_version: append.expected_version,
-            events: append.events.to_vec(),
-            state: append.state.clone(),
-            changes: append.changes.to_vec(),
-            receipt: match append.receipt {
-                ReceiptWrite::New(receipt) => Some((receipt.clone(), true)),
-                ReceiptWrite::Existing(receipt) => Some((receipt.clone(), false)),
-                ReceiptWrite::NoReceipt => None,
-            },
-        }
-    }
-
-    fn borrow(&self) -> Append<'_> {
-        Append {
-            user_id: self.user_id,
-            expected_version: self.expected_version,
-            events: &self.events,
-            state: &self.state,
-            changes: &self.changes,
-            receipt: match &self.receipt {
-                Some((receipt, true)) => ReceiptWrite::New(receipt),
-                Some((receipt, false)) => ReceiptWrite::Existing(receipt),
-                None => ReceiptWrite::NoReceipt,
-            },
-        }
     }
 }

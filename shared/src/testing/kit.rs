@@ -19,7 +19,7 @@ use crate::domain::access::AccessPolicy;
 use crate::domain::events::{Event, RecordedEvent};
 use crate::domain::limits::Limits;
 use crate::domain::record::record;
-use crate::handlers::{CommandHandler, HandleError, Outcome, Settings};
+use crate::handlers::{CommandHandler, HandleError, Outcome, Settings, StoragePorts};
 use crate::store::memory::MemoryStore;
 use crate::store::{Append, ReceiptWrite};
 use crate::telegram::memory::MemoryTelegram;
@@ -73,11 +73,7 @@ impl Kit {
         let archives = Arc::new(MemoryArchives::new(faults.clone()));
         let telegram = Arc::new(MemoryTelegram::new(faults.clone()));
         let handler = CommandHandler::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            archives.clone(),
+            StoragePorts::of(store.clone(), archives.clone()),
             telegram.clone(),
             settings(),
         );
@@ -101,10 +97,10 @@ impl Kit {
             .write(Append {
                 user_id,
                 expected_version: state.version,
-                events: &recorded.events,
-                state: &recorded.next,
-                changes: &recorded.changes,
-                receipt: ReceiptWrite::NoReceipt,
+                events: recorded.events,
+                state: recorded.next,
+                changes: recorded.changes,
+                receipt: ReceiptWrite::None,
             })
             .expect("the given events follow the stream");
         self

@@ -8,8 +8,8 @@ use aws_config::SdkConfig;
 use super::{answerer, settings};
 use crate::aws;
 use crate::config::{Config, ConfigError};
-use crate::handlers::CommandHandler;
 use crate::handlers::poller::{PollSettings, Poller};
+use crate::handlers::{CommandHandler, StoragePorts};
 use crate::telegram::http::HttpTelegram;
 
 /// A Lambda's configuration: its environment, with the secrets its `<NAME>_PARAMETER`
@@ -39,11 +39,10 @@ pub fn command_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
 fn storage_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
     let store = Arc::new(aws::dynamodb_store(sdk, &config.table_name));
     CommandHandler::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        store,
-        Arc::new(aws::s3_archive_store(sdk, &config.bucket_name)),
+        StoragePorts::of(
+            store,
+            Arc::new(aws::s3_archive_store(sdk, &config.bucket_name)),
+        ),
         telegram(config),
         settings(config),
     )
