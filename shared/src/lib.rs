@@ -11,6 +11,7 @@ pub mod archive;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod bus;
+pub mod clock;
 pub mod config;
 pub mod domain;
 #[cfg(feature = "embedded")]

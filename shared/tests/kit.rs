@@ -76,6 +76,30 @@ fn a_crash_after_the_append_finishes_the_update_once_on_redelivery() {
     });
 }
 
+#[test]
+fn over_the_minute_limit_a_user_is_told_once_and_may_write_again_the_next_minute() {
+    runtime().block_on(async {
+        let mut settings = cloud_ai_shared::testing::kit::settings();
+        settings.limits.messages_per_minute = 2;
+        let kit = Kit::with_settings(settings);
+        kit.when(ADA, "one")
+            .await
+            .then_events(&["SessionCreated", "Switched", "MessagePosted"]);
+        kit.when(ADA, "two").await.then_events(&["MessagePosted"]);
+        let over = kit.when(ADA, "three").await;
+        assert_eq!(over.outcome, Outcome::Limited);
+        over.then_events(&[]);
+        assert_eq!(over.shown.len(), 1, "told once: {:?}", over.shown);
+        assert!(over.shown[0].contains("(2 a minute)"), "{:?}", over.shown);
+        kit.when(ADA, "four")
+            .await
+            .then_events(&[])
+            .then_replies(&[]);
+        kit.clock.advance(60);
+        kit.when(ADA, "five").await.then_events(&["MessagePosted"]);
+    });
+}
+
 /// What a user may send in the property below.
 const TEXTS: &[&str] = &[
     "/start",

@@ -432,6 +432,12 @@ fn missing_model(model: &str, installed: Option<&[String]>) -> String {
     }
 }
 
+/// `/export` of an archive whose file is gone from the archive store.
+pub fn archive_file_missing() -> String {
+    "That archive's file is missing from storage, so I can't send it. Nothing else was changed."
+        .to_string()
+}
+
 pub fn empty_answer() -> String {
     "(The model answered with no text.)".to_string()
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::bus::EventBus;
+use crate::clock::{Clock, SystemClock};
 use crate::domain::adoption::may_adopt;
 use crate::domain::command::Command;
 use crate::domain::decide::{
@@ -58,6 +59,7 @@ impl CommandHandler {
             originals,
             archives,
         } = storage;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         CommandHandler {
             adopter: Adopter::new(events.clone(), originals, archives.clone()),
             gate: Gate {
@@ -66,6 +68,7 @@ impl CommandHandler {
                 telegram: telegram.clone(),
                 archives: archives.clone(),
                 settings,
+                clock: clock.clone(),
             },
             runner: ReceiptRunner {
                 store: events,
@@ -77,8 +80,16 @@ impl CommandHandler {
                 telegram,
                 pipeline: Pipeline::Local,
                 answers: ChatAnswers::StoredOnly,
+                clock,
             },
         }
+    }
+
+    /// Decides by `clock` (leases, usage windows, answers' times) instead of the system's.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> CommandHandler {
+        self.gate.clock = clock.clone();
+        self.runner.clock = clock;
+        self
     }
 
     /// Answers chat messages with a model backend.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::archive::ArchiveStore;
 use crate::domain::decide::Reply;
+use crate::domain::replies;
 use crate::telegram::text::{MAX_CAPTION_UTF16, MAX_MESSAGE_UTF16, split, truncate};
 use crate::telegram::{SentMessage, Telegram, TelegramError, TextFormat};
 
@@ -45,8 +46,8 @@ pub(super) async fn deliver(
             }
             None => {
                 tracing::error!(key = %s3_key, "an archive named in the stream is missing from the archive store");
-                let text = "That archive's file is missing from storage, so I can't send it. Nothing else was changed.";
-                with_retries(|| telegram.send_text(chat_id, reply_to, text, TextFormat::Plain))
+                let text = replies::archive_file_missing();
+                with_retries(|| telegram.send_text(chat_id, reply_to, &text, TextFormat::Plain))
                     .await?;
             }
         },

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::archive::ArchiveStore;
+use crate::clock::Clock;
 use crate::domain::access::{BOT_STREAM, REFUSAL_QUIET_SECONDS, Sender};
 use crate::domain::command::{Command, parse};
 use crate::domain::decide::Reply;
@@ -44,6 +45,7 @@ pub(super) struct Gate {
     pub telegram: Arc<dyn Telegram>,
     pub archives: Arc<dyn ArchiveStore>,
     pub settings: Settings,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Gate {
@@ -97,7 +99,7 @@ impl Gate {
         answering: bool,
     ) -> Result<bool, HandleError> {
         let limits = self.settings.limits;
-        let now = chrono::Utc::now().timestamp();
+        let now = self.clock.now();
         let sender = incoming.user_id;
         let minute = Window::minute(now);
         let mut over = None;
@@ -142,7 +144,7 @@ impl Gate {
 
     /// Tells a stranger, once an hour at most, how to get in; stores nothing about the update.
     pub async fn refuse(&self, incoming: &Incoming) -> Result<(), HandleError> {
-        let now = chrono::Utc::now().timestamp();
+        let now = self.clock.now();
         let tell = self
             .quotas
             .note_refusal(incoming.user_id, now, REFUSAL_QUIET_SECONDS)
@@ -182,8 +184,8 @@ pub(super) fn reply_target(incoming: &Incoming) -> Option<i64> {
 
 /// Charges an answer's tokens to `asker`, against their daily tokens (checked before the next
 /// chat message by [`Gate::over_a_limit`]). A failure costs the count, never the answer.
-pub(super) async fn charge_tokens(quotas: &dyn Quotas, asker: i64, tokens: u64) {
-    let day = Window::day(chrono::Utc::now().timestamp());
+pub(super) async fn charge_tokens(quotas: &dyn Quotas, asker: i64, tokens: u64, now: i64) {
+    let day = Window::day(now);
     if let Err(error) = quotas.take(asker, TOKENS, day, tokens, u64::MAX).await {
         tracing::warn!(%error, user_id = asker, tokens, "the answer's tokens could not be counted");
     }

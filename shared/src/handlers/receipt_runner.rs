@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::archive::ArchiveStore;
 use crate::bus::BusEvent;
+use crate::clock::Clock;
 use crate::domain::backend::AnswerFailure;
 use crate::domain::decide::Reply;
 use crate::domain::events::{Event, Role};
@@ -59,6 +60,7 @@ pub(super) struct ReceiptRunner {
     pub archiver: Archiver,
     pub pipeline: Pipeline,
     pub answers: ChatAnswers,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl ReceiptRunner {
@@ -86,7 +88,7 @@ impl ReceiptRunner {
             );
             return Ok(Outcome::Duplicate);
         }
-        let now = chrono::Utc::now().timestamp();
+        let now = self.clock.now();
         if !self
             .receipts
             .claim(user_id, receipt.update_id, now, now + FINISH_LEASE_SECONDS)
@@ -228,7 +230,7 @@ impl ReceiptRunner {
             } else {
                 user_id
             };
-            charge_tokens(self.quotas.as_ref(), asker, tokens).await;
+            charge_tokens(self.quotas.as_ref(), asker, tokens, self.clock.now()).await;
         }
         tracing::info!(
             user_id,
@@ -274,7 +276,7 @@ impl ReceiptRunner {
                 session_id,
                 role: Role::Assistant,
                 content: text.clone(),
-                ts: chrono::Utc::now().timestamp(),
+                ts: self.clock.now(),
             };
             let recorded = record(user_id, &state, vec![event], sent.update_id);
             if let Pipeline::Bus(_) = self.pipeline {

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use serde_json::Value;
 
 use crate::archive::memory::MemoryArchives;
+use crate::clock::ManualClock;
 use crate::domain::access::AccessPolicy;
 use crate::domain::events::{Event, RecordedEvent};
 use crate::domain::limits::Limits;
@@ -34,6 +35,8 @@ const MAX_DELIVERIES: usize = 100;
 
 pub struct Kit {
     pub faults: Arc<Faults>,
+    /// The handler's clock: still until a test moves it.
+    pub clock: Arc<ManualClock>,
     pub store: Arc<MemoryStore>,
     pub archives: Arc<MemoryArchives>,
     pub telegram: Arc<MemoryTelegram>,
@@ -68,17 +71,29 @@ impl Kit {
 
     /// A kit whose adapters fail as `faults` plans.
     pub fn with_faults(faults: Faults) -> Kit {
+        Kit::build(faults, settings())
+    }
+
+    /// A kit whose bot runs with `settings` (other limits, a private access list).
+    pub fn with_settings(settings: Settings) -> Kit {
+        Kit::build(Faults::default(), settings)
+    }
+
+    fn build(faults: Faults, settings: Settings) -> Kit {
         let faults = Arc::new(faults);
+        let clock = Arc::new(ManualClock::new());
         let store = Arc::new(MemoryStore::new(faults.clone()));
         let archives = Arc::new(MemoryArchives::new(faults.clone()));
         let telegram = Arc::new(MemoryTelegram::new(faults.clone()));
         let handler = CommandHandler::new(
             StoragePorts::of(store.clone(), archives.clone()),
             telegram.clone(),
-            settings(),
-        );
+            settings,
+        )
+        .with_clock(clock.clone());
         Kit {
             faults,
+            clock,
             store,
             archives,
             telegram,
