@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use crate::config::{Config, ModelBackendConfig};
 use crate::domain::backend::ContextBudget;
-use crate::handlers::Settings;
 use crate::handlers::answer::{AnswerSettings, Answerer};
+use crate::handlers::{CommandHandler, Settings, StoragePorts};
 use crate::model::ModelBackend;
 use crate::model::ollama::Ollama;
 use crate::model::openai::OpenAiCompatible;
+use crate::telegram::Telegram;
 #[cfg(feature = "aws")]
 pub use roles::{
     command_handler, lambda_config, poller, poller_with, publishing_command_handler,
@@ -50,6 +51,21 @@ pub fn answerer(config: &Config) -> Option<Answerer> {
         ..AnswerSettings::default()
     };
     Some(Answerer::new(model, settings))
+}
+
+/// The command role on `ports`, answering with `answerer` when a model backend is configured:
+/// the one composition of the role, for the Lambdas and the one-process bot alike.
+pub fn command_role(
+    ports: StoragePorts,
+    telegram: Arc<dyn Telegram>,
+    settings: Settings,
+    answerer: Option<Answerer>,
+) -> CommandHandler {
+    let handler = CommandHandler::new(ports, telegram, settings);
+    match answerer {
+        Some(answerer) => handler.answering_with(answerer),
+        None => handler,
+    }
 }
 
 /// The command role's settings from configuration (the bot's name, when known only from

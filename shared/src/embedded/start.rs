@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::domain::backend::resolve_model;
 use crate::handlers::menu::set_command_menus;
 use crate::handlers::poller::{PollError, PollSettings, Poller};
-use crate::handlers::{CommandHandler, Settings, StoragePorts};
+use crate::handlers::{Settings, StoragePorts};
 use crate::queue::sqlite::SqliteQueue;
 use crate::sqlite::{Database, DatabaseError};
 use crate::store::sqlite::SqliteStore;
@@ -239,12 +239,12 @@ impl EmbeddedBot {
             ..wiring::settings(config)
         };
         let role = || {
-            let handler =
-                CommandHandler::new(stores.ports.clone(), telegram.clone(), settings.clone());
-            match &answerer {
-                Some(answerer) => handler.answering_with(answerer.clone()),
-                None => handler,
-            }
+            wiring::command_role(
+                stores.ports.clone(),
+                telegram.clone(),
+                settings.clone(),
+                answerer.clone(),
+            )
         };
         let waiting = queue.entries().waiting().await.unwrap_or(0);
         tracing::info!(

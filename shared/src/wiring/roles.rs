@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::{answerer, settings};
+use super::{answerer, command_role, settings};
 use crate::aws;
 use crate::config::{Config, ConfigError};
 use crate::handlers::poller::{PollSettings, Poller};
@@ -29,22 +29,13 @@ fn telegram(config: &Config) -> Arc<HttpTelegram> {
 
 /// The command role without a bus: runs archive jobs itself (the archiver role, and one process).
 pub fn command_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
-    let handler = storage_handler(config, sdk);
-    match answerer(config) {
-        Some(answerer) => handler.answering_with(answerer),
-        None => handler,
-    }
-}
-
-fn storage_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
     let store = Arc::new(aws::dynamodb_store(sdk, &config.table_name));
-    CommandHandler::new(
-        StoragePorts::of(
-            store,
-            Arc::new(aws::s3_archive_store(sdk, &config.bucket_name)),
-        ),
+    let archives = Arc::new(aws::s3_archive_store(sdk, &config.bucket_name));
+    command_role(
+        StoragePorts::of(store, archives),
         telegram(config),
         settings(config),
+        answerer(config),
     )
 }
 
