@@ -23,21 +23,14 @@ pub struct ManualClock(std::sync::atomic::AtomicI64);
 
 #[cfg(feature = "testing")]
 impl ManualClock {
-    /// Starts at the system's time.
-    pub fn new() -> ManualClock {
-        ManualClock(std::sync::atomic::AtomicI64::new(SystemClock.now()))
+    /// Starts at `ts` (Unix seconds), so that two runs of a test see the same times.
+    pub fn at(ts: i64) -> ManualClock {
+        ManualClock(std::sync::atomic::AtomicI64::new(ts))
     }
 
     pub fn advance(&self, seconds: i64) {
         self.0
             .fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-#[cfg(feature = "testing")]
-impl Default for ManualClock {
-    fn default() -> ManualClock {
-        ManualClock::new()
     }
 }
 

@@ -2,6 +2,8 @@
 //! version. Adapters: [`ollama`] (`/api/chat` NDJSON) and [`openai`] (`/v1/chat/completions` SSE).
 
 pub mod lines;
+#[cfg(feature = "testing")]
+pub mod memory;
 pub mod ollama;
 pub mod openai;
 

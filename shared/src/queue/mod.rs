@@ -1,6 +1,8 @@
 //! The update queue port: raw Telegram updates on their way from the poller to the command role,
 //! ordered per chat and deduplicated by update id.
 
+#[cfg(feature = "testing")]
+pub mod memory;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
 #[cfg(feature = "aws")]

@@ -20,7 +20,9 @@ use crate::domain::access::AccessPolicy;
 use crate::domain::events::{Event, RecordedEvent};
 use crate::domain::limits::Limits;
 use crate::domain::record::record;
+use crate::handlers::answer::{AnswerSettings, Answerer};
 use crate::handlers::{CommandHandler, HandleError, Outcome, Settings, StoragePorts};
+use crate::model::memory::MemoryModel;
 use crate::store::memory::MemoryStore;
 use crate::store::{Append, ReceiptWrite};
 use crate::telegram::memory::MemoryTelegram;
@@ -42,6 +44,8 @@ pub struct Kit {
     pub telegram: Arc<MemoryTelegram>,
     pub handler: CommandHandler,
     next_update: AtomicI64,
+    /// Every update delivered so far, to deliver again.
+    delivered: std::sync::Mutex<Vec<Value>>,
 }
 
 impl Default for Kit {
@@ -74,6 +78,17 @@ impl Kit {
         Kit::build(faults, settings())
     }
 
+    /// A kit whose bot answers chat messages with an in-memory model (`llama3`, answering
+    /// "Echo: <message>" in pieces of `piece_chars`), and whose adapters fail as `faults` plans.
+    pub fn answering(faults: Faults, piece_chars: usize) -> Kit {
+        let mut kit = Kit::build(faults, settings());
+        let model = Arc::new(MemoryModel::new(&["llama3:latest"], piece_chars));
+        kit.handler = kit
+            .handler
+            .answering_with(Answerer::new(model, AnswerSettings::default()));
+        kit
+    }
+
     /// A kit whose bot runs with `settings` (other limits, a private access list).
     pub fn with_settings(settings: Settings) -> Kit {
         Kit::build(Faults::default(), settings)
@@ -81,7 +96,8 @@ impl Kit {
 
     fn build(faults: Faults, settings: Settings) -> Kit {
         let faults = Arc::new(faults);
-        let clock = Arc::new(ManualClock::new());
+        // The kit's updates are dated from 1 764 000 000 on (see `updates`).
+        let clock = Arc::new(ManualClock::at(1_764_000_000));
         let store = Arc::new(MemoryStore::new(faults.clone()));
         let archives = Arc::new(MemoryArchives::new(faults.clone()));
         let telegram = Arc::new(MemoryTelegram::new(faults.clone()));
@@ -99,6 +115,7 @@ impl Kit {
             telegram,
             handler,
             next_update: AtomicI64::new(1),
+            delivered: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -126,8 +143,10 @@ impl Kit {
     pub async fn when(&self, user_id: i64, text: &str) -> Then {
         let update_id = self.next_update.fetch_add(1, Ordering::SeqCst);
         let shown_before = self.telegram.shown_in(user_id).len();
+        let update = updates::text(update_id, user_id, user_id, text);
+        self.delivered.lock().unwrap().push(update.clone());
         let outcome = self
-            .deliver(&updates::text(update_id, user_id, user_id, text))
+            .deliver(&update)
             .await
             .unwrap_or_else(|e| panic!("{text:?} was not handled: {e}"));
         let events = self.store.stream(user_id);
@@ -142,6 +161,16 @@ impl Kit {
                 .filter(|e| e.update_id == update_id)
                 .collect(),
         }
+    }
+
+    /// Delivers every update again, as an at-least-once queue may; their outcomes.
+    pub async fn redeliver_all(&self) -> Vec<Outcome> {
+        let delivered = self.delivered.lock().unwrap().clone();
+        let mut outcomes = Vec::new();
+        for update in &delivered {
+            outcomes.push(self.deliver(update).await.expect("a redelivery is handled"));
+        }
+        outcomes
     }
 
     /// Delivers `update` as a queue does: again after each failure worth retrying (after the
