@@ -56,7 +56,7 @@ impl LineReader {
 }
 
 /// What one line of a streamed answer says.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub enum Line {
     /// More of the answer.
     Text(String),

@@ -12,11 +12,16 @@ use serde::Serialize;
 
 use crate::domain::events::Role;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ModelError {
-    /// The backend could not be reached (down, refused, timed out before answering).
-    #[error("the model backend at {url} cannot be reached: {detail}")]
-    Unreachable { url: String, detail: String },
+    /// The backend could not be reached (down, refused, timed out before answering); the HTTP
+    /// client's error is kept as the source (without the URL, which is given once).
+    #[error("the model backend at {url} cannot be reached: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: std::sync::Arc<reqwest::Error>,
+    },
     /// The backend does not have the model.
     #[error("the model backend has no model {model:?}: {detail}")]
     UnknownModel { model: String, detail: String },

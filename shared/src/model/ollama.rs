@@ -28,7 +28,7 @@ impl Ollama {
     fn unreachable(&self, error: reqwest::Error) -> ModelError {
         ModelError::Unreachable {
             url: self.base_url.clone(),
-            detail: error.without_url().to_string(),
+            source: std::sync::Arc::new(error.without_url()),
         }
     }
 

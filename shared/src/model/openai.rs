@@ -37,7 +37,7 @@ impl OpenAiCompatible {
     fn unreachable(&self, error: reqwest::Error) -> ModelError {
         ModelError::Unreachable {
             url: self.base_url.clone(),
-            detail: error.without_url().to_string(),
+            source: std::sync::Arc::new(error.without_url()),
         }
     }
 }
