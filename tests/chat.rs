@@ -77,6 +77,14 @@ impl Chat {
         self.bot.telegram.chat_messages(ADA)
     }
 
+    /// The texts the chat shows from message `before` on.
+    fn shown_since(&self, before: usize) -> Vec<String> {
+        self.messages()[before..]
+            .iter()
+            .map(|m| m.text.clone())
+            .collect()
+    }
+
     fn last_message(&self) -> String {
         self.messages().pop().expect("a message").text
     }
@@ -393,12 +401,8 @@ async fn a_missing_model_offers_the_installed_ones_and_model_answers_the_message
         // Choosing one answers the message that was left unanswered, in the chosen session.
         let shown_before = chat.messages().len();
         chat.say("/model qwen2.5:7b").await;
-        let shown: Vec<String> = chat.messages()[shown_before..]
-            .iter()
-            .map(|m| m.text.clone())
-            .collect();
         assert_eq!(
-            shown,
+            chat.shown_since(shown_before),
             [
                 "Started session 2 (qwen2.5:7b). It is now active.\nYour last message goes along: qwen2.5:7b answers it now.",
                 "Echo: Hello mistral",
@@ -423,12 +427,8 @@ async fn a_model_installed_later_answers_the_waiting_message_in_place() {
     phi.handle(&fixtures::text(2, ADA, ADA, "/model phi3"))
         .await
         .unwrap();
-    let shown: Vec<String> = chat.messages()[shown_before..]
-        .iter()
-        .map(|m| m.text.clone())
-        .collect();
     assert_eq!(
-        shown,
+        chat.shown_since(shown_before),
         [
             "Your active session already uses phi3:latest. It answers your last message now.",
             "Echo: Hello phi",

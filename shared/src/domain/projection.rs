@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
-use super::events::{Event, Role};
+use super::events::{ChatMessage, Event, Role};
 use super::keys::session_sort_key;
 use super::state::{SessionSummary, UserState};
 
@@ -198,6 +198,22 @@ pub fn coalesce(changes: impl IntoIterator<Item = RowChange>) -> Vec<RowChange> 
 
 /// The live rows, keyed by sort key.
 pub type Rows = BTreeMap<String, Row>;
+
+/// A session's messages among `rows`, oldest first.
+pub fn session_messages(rows: &Rows, session_id: Uuid) -> Vec<ChatMessage> {
+    let prefix = message_prefix(session_id);
+    rows.range(prefix.clone()..)
+        .take_while(|(key, _)| key.starts_with(&prefix))
+        .filter_map(|(_, row)| match row {
+            Row::Message(m) => Some(ChatMessage {
+                role: m.role,
+                content: m.content.clone(),
+                ts: m.ts,
+            }),
+            Row::Session(_) => None,
+        })
+        .collect()
+}
 
 pub fn apply_changes(rows: &mut Rows, changes: &[RowChange]) {
     for change in changes {

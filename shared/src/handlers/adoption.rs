@@ -217,20 +217,19 @@ impl Adopter {
             let tally = Tally::of(&events);
             let recorded = record_step(user_id, &state, events, originals, update_id);
             let written = recorded.events.len() as u64;
+            let next = recorded.next.clone();
             self.store
-                .append(Append {
+                .append(Append::of(
                     user_id,
-                    expected_version: state.version,
-                    events: recorded.events,
-                    state: recorded.next.clone(),
-                    changes: recorded.changes,
-                    receipt: ReceiptWrite::None,
-                })
+                    state.version,
+                    recorded,
+                    ReceiptWrite::None,
+                ))
                 .await?;
             adoption.written.add(tally);
             adoption.events += written;
             adoption.appends += 1;
-            state = recorded.next;
+            state = next;
         }
         Ok(())
     }

@@ -246,7 +246,7 @@ impl CommandHandler {
             asked_by: incoming.user_id,
             replies: decision.replies,
             archive_jobs_done: recorded.archive_jobs.is_empty(),
-            archive_jobs: recorded.archive_jobs,
+            archive_jobs: recorded.archive_jobs.clone(),
             unpublished: match self.runner.pipeline {
                 Pipeline::Bus(_) => recorded.events.clone(),
                 Pipeline::Local => Vec::new(),
@@ -254,15 +254,9 @@ impl CommandHandler {
             replies_sent: 0,
             answer_message_ids: Vec::new(),
         };
+        let write = ReceiptWrite::Create(receipt.clone());
         store
-            .append(Append {
-                user_id,
-                expected_version: state.version,
-                events: recorded.events,
-                state: recorded.next,
-                changes: recorded.changes,
-                receipt: ReceiptWrite::Create(receipt.clone()),
-            })
+            .append(Append::of(user_id, state.version, recorded, write))
             .await?;
         Ok(receipt)
     }

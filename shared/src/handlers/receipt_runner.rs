@@ -284,15 +284,9 @@ impl ReceiptRunner {
                     .unpublished
                     .extend(recorded.events.iter().cloned());
             }
+            let write = ReceiptWrite::Update(next_receipt.clone());
             self.store
-                .append(Append {
-                    user_id,
-                    expected_version: state.version,
-                    events: recorded.events,
-                    state: recorded.next,
-                    changes: recorded.changes,
-                    receipt: ReceiptWrite::Update(next_receipt.clone()),
-                })
+                .append(Append::of(user_id, state.version, recorded, write))
                 .await?;
             Ok(next_receipt)
         })

@@ -14,7 +14,7 @@ use super::{
 use crate::domain::adoption::OriginalSession;
 use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::limits::Window;
-use crate::domain::projection::{Row, Rows, apply_changes, message_prefix};
+use crate::domain::projection::{Rows, apply_changes, message_prefix, session_messages};
 use crate::domain::state::UserState;
 use crate::testing::faults::Faults;
 
@@ -139,22 +139,9 @@ impl Tables {
     }
 
     fn messages(&self, user_id: i64, session_id: Uuid) -> Vec<ChatMessage> {
-        let prefix = message_prefix(session_id);
         self.rows
             .get(&user_id)
-            .map(|rows| {
-                rows.range(prefix.clone()..)
-                    .take_while(|(key, _)| key.starts_with(&prefix))
-                    .filter_map(|(_, row)| match row {
-                        Row::Message(m) => Some(ChatMessage {
-                            role: m.role,
-                            content: m.content.clone(),
-                            ts: m.ts,
-                        }),
-                        Row::Session(_) => None,
-                    })
-                    .collect()
-            })
+            .map(|rows| session_messages(rows, session_id))
             .unwrap_or_default()
     }
 }

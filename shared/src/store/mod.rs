@@ -18,6 +18,7 @@ use crate::domain::decide::Reply;
 use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::limits::Window;
 use crate::domain::projection::{RowChange, Rows};
+use crate::domain::record::Recorded;
 use crate::domain::state::UserState;
 use crate::error::BackendError;
 
@@ -98,6 +99,25 @@ pub struct Append {
     pub state: UserState,
     pub changes: Vec<RowChange>,
     pub receipt: ReceiptWrite,
+}
+
+impl Append {
+    /// The append of `recorded` (folded from the stream at `expected_version`) with `receipt`.
+    pub fn of(
+        user_id: i64,
+        expected_version: u64,
+        recorded: Recorded,
+        receipt: ReceiptWrite,
+    ) -> Append {
+        Append {
+            user_id,
+            expected_version,
+            events: recorded.events,
+            state: recorded.next,
+            changes: recorded.changes,
+            receipt,
+        }
+    }
 }
 
 /// What an append does with an update's receipt.

@@ -126,14 +126,12 @@ impl Kit {
         let update_id = self.next_update.fetch_add(1, Ordering::SeqCst);
         let recorded = record(user_id, &state, events, update_id);
         self.store
-            .write(Append {
+            .write(Append::of(
                 user_id,
-                expected_version: state.version,
-                events: recorded.events,
-                state: recorded.next,
-                changes: recorded.changes,
-                receipt: ReceiptWrite::None,
-            })
+                state.version,
+                recorded,
+                ReceiptWrite::None,
+            ))
             .expect("the given events follow the stream");
         self
     }

@@ -10,7 +10,7 @@ use cloud_ai_shared::domain::decide::{
 };
 use cloud_ai_shared::domain::events::{ChatMessage, Event, RecordedEvent, Role};
 use cloud_ai_shared::domain::projection::{
-    Row, RowChange, Rows, apply_changes, changes_for, coalesce, message_prefix, settle_archive,
+    Row, RowChange, Rows, apply_changes, changes_for, coalesce, session_messages, settle_archive,
 };
 use cloud_ai_shared::domain::state::UserState;
 
@@ -71,20 +71,7 @@ impl Bot {
         let Some(active) = self.state.active else {
             return Vec::new();
         };
-        let prefix = message_prefix(active);
-        let mut recent: Vec<ChatMessage> = self
-            .rows
-            .range(prefix.clone()..)
-            .take_while(|(key, _)| key.starts_with(&prefix))
-            .filter_map(|(_, row)| match row {
-                Row::Message(m) => Some(ChatMessage {
-                    role: m.role,
-                    content: m.content.clone(),
-                    ts: m.ts,
-                }),
-                Row::Session(_) => None,
-            })
-            .collect();
+        let mut recent = session_messages(&self.rows, active);
         let skip = recent.len().saturating_sub(HISTORY_LENGTH);
         recent.drain(..skip);
         recent
