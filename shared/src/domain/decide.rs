@@ -505,7 +505,7 @@ fn model(state: &UserState, name: Option<&str>, ctx: &Context) -> Decision {
             ))],
         }
     };
-    carry_unanswered(&mut decision, existing.map(|(_, s)| s), model, ctx);
+    carry_unanswered(&mut decision, model, ctx);
     decision
 }
 
@@ -516,19 +516,17 @@ fn unanswered<'a>(ctx: &Context<'a>) -> Option<&'a ChatMessage> {
 
 /// A last message the model never answered (its model was missing, the backend down) goes
 /// along to the session `/model` chose, and is answered there instead of being left behind.
-fn carry_unanswered(
-    decision: &mut Decision,
-    existing: Option<&super::state::SessionSummary>,
-    model: &str,
-    ctx: &Context,
-) {
+fn carry_unanswered(decision: &mut Decision, model: &str, ctx: &Context) {
     let Some(last) = unanswered(ctx) else {
         return;
     };
-    let session_id = existing.map_or_else(
-        || derived_session_id(ctx.user_id, ctx.update_id, "session"),
-        |s| s.session_id,
-    );
+    // The session the decision makes active, opened or existing.
+    let Some(session_id) = decision.events.iter().find_map(|e| match e {
+        Event::Switched { session_id } => Some(*session_id),
+        _ => None,
+    }) else {
+        return;
+    };
     decision.events.push(Event::MessagePosted {
         session_id,
         role: Role::User,
