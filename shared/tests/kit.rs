@@ -5,6 +5,7 @@
 
 use cloud_ai_shared::domain::events::Event;
 use cloud_ai_shared::handlers::Outcome;
+use cloud_ai_shared::model::memory::MemoryModel;
 use cloud_ai_shared::testing::faults::{Fault, Faults};
 use cloud_ai_shared::testing::kit::{ADA, Kit};
 use proptest::prelude::*;
@@ -73,6 +74,40 @@ fn a_crash_after_the_append_finishes_the_update_once_on_redelivery() {
         then.then_events(&["SessionCreated", "Switched"])
             .then_replies(&["Started session 1 (llama3). It is now active."]);
         assert_eq!(kit.faults.injected(), 1);
+    });
+}
+
+#[test]
+fn an_answer_complete_before_its_first_send_is_one_message_and_no_edit() {
+    runtime().block_on(async {
+        let model = MemoryModel::new(&["llama3:latest"], 2).all_at_once();
+        let kit = Kit::answering_with(Faults::default(), model);
+        let started = tokio::time::Instant::now();
+        kit.when(ADA, "Hello there").await;
+        let calls = |name: &str| {
+            kit.faults
+                .journal()
+                .iter()
+                .filter(|c| c.name == name)
+                .count()
+        };
+        assert_eq!(
+            (calls("sendMessage"), calls("editMessageText")),
+            (1, 0),
+            "one message, never edited"
+        );
+        let shown: Vec<String> = kit
+            .telegram
+            .shown_in(ADA)
+            .iter()
+            .map(|s| s.summary())
+            .collect();
+        assert_eq!(shown, ["Echo: Hello there"]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(500),
+            "nothing waited for the edit interval: {:?}",
+            started.elapsed()
+        );
     });
 }
 

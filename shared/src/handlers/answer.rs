@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::domain::backend::{AnswerFailure, BackendFacts, BackendStatus, trim_to_budget};
 use crate::domain::events::Role;
 use crate::domain::replies;
-use crate::model::{ChatRequest, ModelBackend, ModelError, ModelMessage};
+use crate::model::{AnswerStream, ChatRequest, ModelBackend, ModelError, ModelMessage};
 use crate::store::{Receipt, Receipts, SessionRows};
 use crate::telegram::Telegram;
 use crate::telegram::live_message::{LiveMessage, LiveStats};
@@ -209,6 +209,19 @@ impl Answerer {
                     }
                     Some(Ok(piece)) => {
                         text.push_str(&piece);
+                        // What has arrived is shown, not each piece: an answer complete before
+                        // its first send goes out as one message, with no edit to wait for.
+                        match take_arrived(stream.as_mut(), &mut text).await {
+                            Arrived::More => {}
+                            Arrived::End => {
+                                progress.tokens = stream.tokens_used();
+                                return Ok(Generated::Complete(text));
+                            }
+                            Arrived::Failed(error) => {
+                                tracing::warn!(%error, "the model's answer broke off");
+                                return Ok(failed(&text, self.failure_of(error).await));
+                            }
+                        }
                         let known = progress.live.message_ids().len();
                         if let Err(error) = progress.live.show(&text).await {
                             // Never recorded as complete: the model had more to say.
@@ -300,6 +313,30 @@ impl InProgress<'_, '_> {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// What the stream held beyond the pieces already taken.
+enum Arrived {
+    /// Nothing more yet.
+    More,
+    /// Its end.
+    End,
+    Failed(ModelError),
+}
+
+/// Appends to `text` every piece that has already arrived, without waiting for one.
+async fn take_arrived(stream: &mut dyn AnswerStream, text: &mut String) -> Arrived {
+    loop {
+        tokio::select! {
+            biased;
+            piece = stream.next() => match piece {
+                Some(Ok(piece)) => text.push_str(&piece),
+                Some(Err(error)) => return Arrived::Failed(error),
+                None => return Arrived::End,
+            },
+            () = std::future::ready(()) => return Arrived::More,
+        }
     }
 }
 

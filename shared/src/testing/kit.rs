@@ -81,11 +81,15 @@ impl Kit {
     /// A kit whose bot answers chat messages with an in-memory model (`llama3`, answering
     /// "Echo: <message>" in pieces of `piece_chars`), and whose adapters fail as `faults` plans.
     pub fn answering(faults: Faults, piece_chars: usize) -> Kit {
+        Kit::answering_with(faults, MemoryModel::new(&["llama3:latest"], piece_chars))
+    }
+
+    /// A kit whose bot answers chat messages with `model`.
+    pub fn answering_with(faults: Faults, model: MemoryModel) -> Kit {
         let mut kit = Kit::build(faults, settings());
-        let model = Arc::new(MemoryModel::new(&["llama3:latest"], piece_chars));
         kit.handler = kit
             .handler
-            .answering_with(Answerer::new(model, AnswerSettings::default()));
+            .answering_with(Answerer::new(Arc::new(model), AnswerSettings::default()));
         kit
     }
 
