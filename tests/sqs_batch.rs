@@ -123,3 +123,96 @@ async fn a_body_with_a_lone_surrogate_escape_is_answered() {
     assert!(failures(&response).is_empty(), "{response:?}");
     assert_eq!(bot.telegram.texts(), vec!["half \u{fffd} pair"]);
 }
+
+/// Three chats in one batch: their answers stream at the same time, so the batch takes about as
+/// long as its slowest chat, while one chat's two messages are still answered in order.
+#[tokio::test]
+async fn the_chats_of_a_batch_are_answered_at_once_each_in_order() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use cloud_ai_shared::handlers::answer::{AnswerSettings, Answerer};
+    use cloud_ai_shared::model::ollama::Ollama;
+    use cloud_ai_tests::fake_model::{FakeModel, Script};
+
+    let bot = TestBot::start().await;
+    let model = FakeModel::start(&["llama3:latest"]).await;
+    let handler = bot.new_handler().answering_with(Answerer::new(
+        Arc::new(Ollama::new(&model.base_url)),
+        AnswerSettings::default(),
+    ));
+    for _ in 0..4 {
+        model.script(Script::text(
+            "one two three four",
+            4,
+            Duration::from_millis(60),
+        ));
+    }
+    let bodies = [
+        (
+            "m1",
+            61,
+            fixtures::text(1, 61, 61, "first of 61").to_string(),
+        ),
+        (
+            "m2",
+            62,
+            fixtures::text(2, 62, 62, "only of 62").to_string(),
+        ),
+        (
+            "m3",
+            61,
+            fixtures::text(3, 61, 61, "second of 61").to_string(),
+        ),
+        (
+            "m4",
+            63,
+            fixtures::text(4, 63, 63, "only of 63").to_string(),
+        ),
+    ];
+    let groups: Vec<String> = bodies
+        .iter()
+        .map(|(_, chat, _)| format!("chat{chat}"))
+        .collect();
+    let records: Vec<(&str, &str, &str)> = bodies
+        .iter()
+        .zip(&groups)
+        .map(|((id, _, body), group)| (*id, group.as_str(), body.as_str()))
+        .collect();
+    let response = handle_batch(
+        &handler,
+        &cloud_ai_tests::queues::sqs_event_in_groups(&records),
+    )
+    .await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(
+        model.most_at_once(),
+        3,
+        "the three chats' answers streamed at once"
+    );
+    for chat in [61, 62, 63] {
+        let shown: Vec<String> = bot
+            .telegram
+            .chat_messages(chat)
+            .iter()
+            .map(|m| m.text.clone())
+            .collect();
+        let answers = if chat == 61 { 2 } else { 1 };
+        assert_eq!(shown, vec!["one two three four"; answers], "chat {chat}");
+    }
+    let asked: Vec<String> = model
+        .requests()
+        .iter()
+        .filter_map(|r| {
+            r["messages"].as_array()?.last()?["content"]
+                .as_str()
+                .map(String::from)
+        })
+        .filter(|text| text.ends_with("of 61"))
+        .collect();
+    assert_eq!(
+        asked,
+        ["first of 61", "second of 61"],
+        "chat 61 in its order"
+    );
+}

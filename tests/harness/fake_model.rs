@@ -72,6 +72,29 @@ struct Inner {
     requests: Vec<Value>,
     /// When each answer's first piece was written to the connection.
     first_pieces: Vec<std::time::Instant>,
+    /// Ollama answers being streamed now, and the most there were at once.
+    streaming: usize,
+    most_streaming: usize,
+}
+
+/// One Ollama answer being streamed, counted while it lives.
+struct Streaming(Shared);
+
+impl Streaming {
+    fn begin(inner: Shared) -> Streaming {
+        {
+            let mut inner = inner.lock().unwrap();
+            inner.streaming += 1;
+            inner.most_streaming = inner.most_streaming.max(inner.streaming);
+        }
+        Streaming(inner)
+    }
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().streaming -= 1;
+    }
 }
 
 #[derive(Clone)]
@@ -119,6 +142,11 @@ impl FakeModel {
         self.inner.lock().unwrap().first_pieces.clone()
     }
 
+    /// The most Ollama answers that were streamed at the same time.
+    pub fn most_at_once(&self) -> usize {
+        self.inner.lock().unwrap().most_streaming
+    }
+
     /// The chat requests received so far (their JSON bodies).
     pub fn requests(&self) -> Vec<Value> {
         self.inner.lock().unwrap().requests.clone()
@@ -156,7 +184,9 @@ fn take_script(inner: &mut Inner, body: &Value) -> Script {
 
 fn ndjson_stream(script: Script, model: String, inner: Shared) -> Body {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
+    let streaming = Streaming::begin(inner.clone());
     tokio::spawn(async move {
+        let _streaming = streaming;
         tokio::time::sleep(script.first_delay).await;
         let count = script.pieces.len();
         for (index, piece) in script.pieces.into_iter().enumerate() {

@@ -65,15 +65,27 @@ pub async fn drain(client: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Receive
     }
 }
 
-/// An `SqsEvent` as Lambda's event source mapping delivers it, one record per (id, body).
+/// An `SqsEvent` as Lambda's event source mapping delivers it, one record per (id, body), all
+/// of one message group.
 pub fn sqs_event(records: &[(&str, &str)]) -> aws_lambda_events::event::sqs::SqsEvent {
+    let grouped: Vec<(&str, &str, &str)> = records
+        .iter()
+        .map(|(id, body)| (*id, "chat1", *body))
+        .collect();
+    sqs_event_in_groups(&grouped)
+}
+
+/// An `SqsEvent` of records (id, message group, body), in that order.
+pub fn sqs_event_in_groups(
+    records: &[(&str, &str, &str)],
+) -> aws_lambda_events::event::sqs::SqsEvent {
     let records: Vec<serde_json::Value> = records
         .iter()
-        .map(|(id, body)| {
+        .map(|(id, group, body)| {
             serde_json::json!({
                 "messageId": id, "receiptHandle": format!("handle-{id}"), "body": body,
                 "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764064800000",
-                               "MessageGroupId": "chat1", "MessageDeduplicationId": id,
+                               "MessageGroupId": group, "MessageDeduplicationId": id,
                                "SequenceNumber": "1", "SenderId": "AIDA", "ApproximateFirstReceiveTimestamp": "1764064800001"},
                 "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
                 "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:cloud-ai-updates.fifo", "awsRegion": "us-east-1"
