@@ -159,6 +159,9 @@ async fn edits_are_throttled_to_one_a_second_and_the_last_shows_everything() {
         times.len() >= 3,
         "several edits over three seconds: {times:?}"
     );
+    // The edits while the answer streams are a second apart; the last, once it is written, is
+    // not held back.
+    times.pop();
     for pair in times.windows(2) {
         let gap = pair[1] - pair[0];
         assert!(

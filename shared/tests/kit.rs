@@ -112,6 +112,28 @@ fn an_answer_complete_before_its_first_send_is_one_message_and_no_edit() {
 }
 
 #[test]
+fn a_streamed_answer_shows_its_end_as_soon_as_it_is_written() {
+    runtime().block_on(async {
+        // Pieces arrive one at a time: the first is sent, the rest come in one last edit.
+        let kit = Kit::answering(Faults::default(), 3);
+        let started = tokio::time::Instant::now();
+        kit.when(ADA, "Hello there").await;
+        let shown: Vec<String> = kit
+            .telegram
+            .shown_in(ADA)
+            .iter()
+            .map(|s| s.summary())
+            .collect();
+        assert_eq!(shown, ["Echo: Hello there"]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(500),
+            "the last edit did not wait out the one-second interval: {:?}",
+            started.elapsed()
+        );
+    });
+}
+
+#[test]
 fn over_the_minute_limit_a_user_is_told_once_and_may_write_again_the_next_minute() {
     runtime().block_on(async {
         let mut settings = cloud_ai_shared::testing::kit::settings();

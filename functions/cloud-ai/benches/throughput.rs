@@ -4,7 +4,8 @@
 //! memory (VmHWM).
 //!
 //! `cargo bench -p cloud-ai --bench throughput` (set `BENCH_USERS`, `BENCH_MESSAGES` to change
-//! the burst: users × messages each; `CLOUD_AI_BIN` to measure another build of the binary).
+//! the burst: users × messages each; `BENCH_ANSWER=words` for answers streamed word by word
+//! instead of in one piece; `CLOUD_AI_BIN` to measure another build of the binary).
 
 use std::time::{Duration, Instant};
 
@@ -41,9 +42,12 @@ async fn main() {
     conversation.ask(&bot, 1, "/start").await;
 
     let total = users * messages;
-    // Instant answers: the whole text in one piece, at once.
+    // Instant answers: the whole text in one piece, at once; or streamed a word at a time, as
+    // fast as the model server writes them.
+    let word_by_word = std::env::var("BENCH_ANSWER").is_ok_and(|v| v == "words");
+    let piece_chars = if word_by_word { 6 } else { ANSWER.len() };
     for _ in 0..total {
-        model.script(Script::text(ANSWER, ANSWER.len(), Duration::ZERO));
+        model.script(Script::text(ANSWER, piece_chars, Duration::ZERO));
     }
     let chats: Vec<i64> = (0..users).map(|user| 1000 + user as i64).collect();
     let answered = || {
@@ -72,7 +76,12 @@ async fn main() {
     assert!(bot.terminate(Duration::from_secs(30)).await.success());
     assert_eq!(answered(), total, "every message was answered once");
     println!(
-        "{total} chat messages from {users} users: {:.1} s, {:.0} updates/s end to end; peak memory {:.1} MiB",
+        "{total} chat messages from {users} users, answers {}: {:.1} s, {:.0} updates/s end to end; peak memory {:.1} MiB",
+        if word_by_word {
+            "word by word"
+        } else {
+            "in one piece"
+        },
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),
         peak_kib as f64 / 1024.0

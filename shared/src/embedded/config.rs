@@ -65,7 +65,7 @@ impl EmbeddedConfig {
         let number = |name: &'static str, default: u64, max: u64| {
             whole_number(name, get(name), default, max)
         };
-        let workers = number("WORKERS", 16, 1024)? as usize;
+        let workers = number("WORKERS", 256, 4096)? as usize;
         let command_workers = match get("COMMAND_WORKERS") {
             Some(value) if value == "0" => 0,
             Some(value) => whole_number("COMMAND_WORKERS", Some(value), 1, 1024)? as usize,
@@ -103,7 +103,7 @@ mod tests {
         assert!(bad.unwrap_err().to_string().contains("WORKERS"));
         let bad = EmbeddedConfig::from_lookup(|n| (n == "STORAGE").then(|| "s3".into()));
         assert!(bad.unwrap_err().to_string().contains("STORAGE"));
-        assert_eq!((config.workers, config.command_workers), (16, 4));
+        assert_eq!((config.workers, config.command_workers), (256, 64));
         let bad = EmbeddedConfig::from_lookup(|n| (n == "COMMAND_WORKERS").then(|| "16".into()));
         assert!(bad.unwrap_err().to_string().contains("COMMAND_WORKERS"));
     }

@@ -1,8 +1,9 @@
 //! An answer shown while it is written: the first piece is sent at once, later text arrives by
 //! `editMessageText` at most once per `min_interval` per chat, text past a message's limit
-//! continues in further messages, and `finish` always leaves the whole text shown. It honours
-//! 429's `retry_after`, ignores "message is not modified", and falls back to plain text when
-//! Telegram refuses a message's markup.
+//! continues in further messages, and `finish` always leaves the whole text shown. Its first call
+//! goes at once (Telegram allows a short burst; the interval paces the stream of edits), so a
+//! finished answer never waits out the interval. It honours 429's `retry_after`, ignores "message
+//! is not modified", and falls back to plain text when Telegram refuses a message's markup.
 
 use std::time::Duration;
 
@@ -57,7 +58,10 @@ pub struct LiveMessage<'a> {
     reply_to: Option<i64>,
     settings: LiveSettings,
     pages: Vec<Page>,
+    /// When the interval allows the next call.
     next_call: Instant,
+    /// Until when Telegram asked us to wait (429's `retry_after`, or a failure's back-off).
+    held_until: Instant,
     pub stats: LiveStats,
 }
 
@@ -85,6 +89,7 @@ impl<'a> LiveMessage<'a> {
                 })
                 .collect(),
             next_call: Instant::now(),
+            held_until: Instant::now(),
             stats: LiveStats::default(),
         }
     }
@@ -103,7 +108,8 @@ impl<'a> LiveMessage<'a> {
     /// or new message per interval. Never waits. Fails only on refusals that later calls cannot
     /// overcome (the chat is gone, the bot blocked).
     pub async fn show(&mut self, text: &str) -> Result<(), TelegramError> {
-        if !self.pages.is_empty() && Instant::now() < self.next_call {
+        let now = Instant::now();
+        if now < self.held_until || (!self.pages.is_empty() && now < self.next_call) {
             return Ok(());
         }
         let targets = self.targets(text);
@@ -130,14 +136,21 @@ impl<'a> LiveMessage<'a> {
     pub async fn finish(&mut self, text: &str) -> Result<(), TelegramError> {
         let targets = self.targets(text);
         let mut failures = 0;
+        let mut first = true;
         while let Some(index) = self.first_stale(&targets) {
-            tokio::time::sleep_until(self.next_call).await;
+            let due = if first {
+                self.held_until
+            } else {
+                self.next_call.max(self.held_until)
+            };
+            first = false;
+            tokio::time::sleep_until(due).await;
             match self.call(index, &targets[index]).await {
                 Ok(()) => failures = 0,
                 Err(e) if e.is_transient() && failures + 1 < FINISH_ATTEMPTS => {
                     failures += 1;
                     if e.retry_after().is_none() {
-                        self.next_call = Instant::now() + Duration::from_secs(1 << failures);
+                        self.held_until = Instant::now() + Duration::from_secs(1 << failures);
                     }
                 }
                 Err(e) => return Err(e),
@@ -146,7 +159,7 @@ impl<'a> LiveMessage<'a> {
         // Messages of an earlier, longer try that this text no longer needs.
         for index in targets.len()..self.pages.len() {
             if self.pages[index].shown.as_deref() != Some("…") {
-                tokio::time::sleep_until(self.next_call).await;
+                tokio::time::sleep_until(self.next_call.max(self.held_until)).await;
                 let _ = self.call(index, "…").await;
                 self.pages[index].shown = Some("…".into());
             }
@@ -235,7 +248,7 @@ impl<'a> LiveMessage<'a> {
             }
             Err(e) => {
                 if let Some(seconds) = e.retry_after() {
-                    self.next_call = Instant::now() + Duration::from_secs(seconds);
+                    self.held_until = Instant::now() + Duration::from_secs(seconds);
                 }
                 Err(e)
             }
