@@ -138,6 +138,28 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
         texts(store.all_messages(user, session).await.unwrap()),
         ["one", "two", "three"]
     );
+    // The context: the newest messages within a budget of characters (the newest always).
+    for (budget, expected) in [
+        (100, vec!["one", "two", "three"]),
+        (8, vec!["two", "three"]),
+        (7, vec!["three"]),
+        (2, vec!["three"]),
+    ] {
+        assert_eq!(
+            texts(
+                store
+                    .context_messages(user, session, 200, budget)
+                    .await
+                    .unwrap()
+            ),
+            expected,
+            "budget {budget}"
+        );
+    }
+    assert_eq!(
+        texts(store.context_messages(user, session, 2, 100).await.unwrap()),
+        ["two", "three"]
+    );
 
     // A receipt-only append (an update with no events) is recorded once too.
     let receipt_only = Append {

@@ -5,7 +5,8 @@
 //!
 //! `cargo bench -p cloud-ai --bench throughput` (set `BENCH_USERS`, `BENCH_MESSAGES` to change
 //! the burst: users × messages each; `BENCH_ANSWER=words` for answers streamed word by word
-//! instead of in one piece; `CLOUD_AI_BIN` to measure another build of the binary).
+//! instead of in one piece; `WORKERS`, `COMMAND_WORKERS` are passed to the bot; `CLOUD_AI_BIN`
+//! to measure another build of the binary).
 
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,14 @@ async fn main() {
     let telegram = FakeTelegram::start(TOKEN).await;
     let model = FakeModel::start(&["llama3:latest"]).await;
     let data_dir = temp_data_dir();
-    let env = chat_bot_env(&telegram, &data_dir, &model, &[("RUST_LOG", "warn".into())]);
+    let mut settings = vec![("RUST_LOG", "warn".to_string())];
+    // The bot's own settings worth comparing, passed through when given.
+    for name in ["WORKERS", "COMMAND_WORKERS"] {
+        if let Ok(value) = std::env::var(name) {
+            settings.push((name, value));
+        }
+    }
+    let env = chat_bot_env(&telegram, &data_dir, &model, &settings);
     // CLOUD_AI_BIN measures another build (say target/release/cloud-ai) with this harness.
     let binary = std::env::var("CLOUD_AI_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cloud-ai").to_string());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::domain::backend::{AnswerFailure, BackendFacts, BackendStatus, trim_to_budget};
+use crate::domain::backend::{AnswerFailure, BackendFacts, BackendStatus};
 use crate::domain::events::Role;
 use crate::domain::replies;
 use crate::model::{AnswerStream, ChatRequest, ModelBackend, ModelError, ModelMessage};
@@ -70,8 +70,14 @@ impl Answerer {
         session_id: Uuid,
         model: &str,
     ) -> Result<ChatRequest, HandleError> {
-        let recent = rows
-            .recent_messages(user_id, session_id, self.settings.max_context_messages)
+        let budget = self.settings.budget.max_chars;
+        let context = rows
+            .context_messages(
+                user_id,
+                session_id,
+                self.settings.max_context_messages,
+                budget,
+            )
             .await?;
         let mut messages: Vec<ModelMessage> = self
             .settings
@@ -81,7 +87,7 @@ impl Answerer {
             .map(|prompt| ModelMessage::new(Role::System, prompt.clone()))
             .collect();
         messages.extend(
-            trim_to_budget(&recent, self.settings.budget.max_chars)
+            context
                 .into_iter()
                 .map(|m| ModelMessage::new(m.role, m.content)),
         );
@@ -145,7 +151,11 @@ impl Answerer {
             Err(e) if e.is_transient() => return Err(e.into()),
             Err(e) => tracing::warn!(error = %e, "Telegram refused the answer; it is dropped"),
         }
-        progress.remember_messages().await?;
+        // A complete answer is recorded next, with its messages, in one write; anything else
+        // keeps its messages now, so a retry edits them instead of sending them again.
+        if !matches!(&generated, Generated::Complete(text) if !text.trim().is_empty()) {
+            progress.remember_messages().await?;
+        }
         let tokens = progress.tokens;
         Ok((generated, live.stats, tokens))
     }

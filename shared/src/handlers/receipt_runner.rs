@@ -134,7 +134,11 @@ impl ReceiptRunner {
         mut receipt: Receipt,
         deadline: Option<Instant>,
     ) -> Result<Finished, HandleError> {
-        self.publish(user_id, &mut receipt).await?;
+        // When a step follows here, its save records the publishing too (one write less); a
+        // crash before it publishes again, which the bus's consumers take as the same events.
+        let saved_later = receipt.replies_sent < receipt.replies.len()
+            && (receipt.archive_jobs_done || matches!(self.pipeline, Pipeline::Local));
+        self.publish(user_id, &mut receipt, saved_later).await?;
         if !receipt.archive_jobs_done {
             if let Pipeline::Bus(_) = self.pipeline {
                 return Ok(Finished::AwaitingArchiver);
@@ -152,7 +156,8 @@ impl ReceiptRunner {
                     self.answer(user_id, &mut receipt, *session_id, model, deadline)
                         .await?;
                     // The answer's own event.
-                    self.publish(user_id, &mut receipt).await?;
+                    let saved_later = receipt.replies_sent < receipt.replies.len();
+                    self.publish(user_id, &mut receipt, saved_later).await?;
                 }
                 _ => {
                     self.deliver(&receipt, &reply).await?;
@@ -175,8 +180,14 @@ impl ReceiptRunner {
         .await
     }
 
-    /// Publishes the receipt's unpublished events (when there is a bus) and records that.
-    async fn publish(&self, user_id: i64, receipt: &mut Receipt) -> Result<(), HandleError> {
+    /// Publishes the receipt's unpublished events (when there is a bus) and records that, now
+    /// or (`saved_later`) with the next step's save.
+    async fn publish(
+        &self,
+        user_id: i64,
+        receipt: &mut Receipt,
+        saved_later: bool,
+    ) -> Result<(), HandleError> {
         if receipt.unpublished.is_empty() {
             return Ok(());
         }
@@ -189,7 +200,9 @@ impl ReceiptRunner {
             bus.publish(&events).await?;
         }
         receipt.unpublished.clear();
-        self.receipts.save_progress(user_id, receipt).await?;
+        if !saved_later {
+            self.receipts.save_progress(user_id, receipt).await?;
+        }
         Ok(())
     }
 

@@ -439,6 +439,50 @@ impl SessionRows for DynamoDbStore {
         Ok(newest)
     }
 
+    /// Reads newest first in pages that grow (32, 128, 512 messages...), and stops as soon as
+    /// the budget is spent, so a long session costs what the budget needs, not `limit` rows.
+    async fn context_messages(
+        &self,
+        user_id: i64,
+        session_id: Uuid,
+        limit: usize,
+        max_chars: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let prefix = message_prefix(session_id);
+        let mut newest: Vec<ChatMessage> = Vec::new();
+        let mut chars = 0;
+        let mut page_size = 32;
+        let mut start = None;
+        while newest.len() < limit && chars < max_chars {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", n(user_id))
+                .expression_attribute_values(":prefix", s(&prefix))
+                .scan_index_forward(false)
+                .consistent_read(true)
+                .limit(page_size.min(limit - newest.len()) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| backend("Query", e))?;
+            for item in page.items.unwrap_or_default() {
+                let message = items::parse_message(&item)?;
+                chars += message.content.chars().count();
+                newest.push(message);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+            page_size *= 4;
+        }
+        newest.reverse();
+        Ok(crate::domain::backend::trim_to_budget(&newest, max_chars))
+    }
+
     async fn all_messages(
         &self,
         user_id: i64,

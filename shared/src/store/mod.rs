@@ -184,6 +184,19 @@ pub trait SessionRows: Send + Sync {
         session_id: Uuid,
         limit: usize,
     ) -> Result<Vec<ChatMessage>, StoreError>;
+    /// The newest messages of a session that fit in `max_chars` characters (the newest always,
+    /// however long), at most `limit`, oldest first: what an answer's context needs. Stores
+    /// whose reads cost by the row read only that far.
+    async fn context_messages(
+        &self,
+        user_id: i64,
+        session_id: Uuid,
+        limit: usize,
+        max_chars: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let recent = self.recent_messages(user_id, session_id, limit).await?;
+        Ok(crate::domain::backend::trim_to_budget(&recent, max_chars))
+    }
     /// Every message of a session, oldest first.
     async fn all_messages(
         &self,
