@@ -104,7 +104,7 @@ mod tests {
         let bad = EmbeddedConfig::from_lookup(|n| (n == "STORAGE").then(|| "s3".into()));
         assert!(bad.unwrap_err().to_string().contains("STORAGE"));
         assert_eq!((config.workers, config.command_workers), (256, 64));
-        let bad = EmbeddedConfig::from_lookup(|n| (n == "COMMAND_WORKERS").then(|| "16".into()));
+        let bad = EmbeddedConfig::from_lookup(|n| (n == "COMMAND_WORKERS").then(|| "256".into()));
         assert!(bad.unwrap_err().to_string().contains("COMMAND_WORKERS"));
     }
 }
