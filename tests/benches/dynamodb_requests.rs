@@ -5,7 +5,8 @@
 //! `TransactWriteItems`, so times there say little).
 //!
 //! `cargo bench -p cloud-ai-tests --bench dynamodb_requests` (`--profile dev` reuses the test
-//! build). `BENCH_SHAPES=5x20,1x1000` picks the bursts (users × messages each); `BENCH_TRACE=1`
+//! build). `BENCH_SHAPES=5x20,1x1000` picks the bursts (users × messages each; default
+//! 5x20,5x100,1x300: moto's whole-table copies make longer ones slow); `BENCH_TRACE=1`
 //! prints each request's operation and the sort keys it names.
 
 use std::collections::BTreeMap;
@@ -27,6 +28,12 @@ use cloud_ai_tests::bot::{TOKEN, TestBot, create_table, settings};
 use cloud_ai_tests::fake_model::{FakeModel, Script};
 use cloud_ai_tests::fixtures;
 use cloud_ai_tests::moto::MotoServer;
+
+/// A message and an answer of the sizes people write and models answer (about 200 and 400
+/// characters), so the context read meets its budget in a long session.
+const QUESTION: &str = "Could you explain how event sourcing keeps every change as an event, and why the current state is only a fold of them? I would like a short example with a bank account, please.";
+const ANSWER: &str =
+    "An event store keeps facts such as Deposited and Withdrawn; the balance is their sum. ";
 
 const WRITES: [&str; 5] = [
     "PutItem",
@@ -152,7 +159,7 @@ fn json_len(body: &[u8], path: &[&str]) -> u64 {
 
 fn shapes() -> Vec<(usize, usize)> {
     std::env::var("BENCH_SHAPES")
-        .unwrap_or_else(|_| "5x20,5x100,1x1000".into())
+        .unwrap_or_else(|_| "5x20,5x100,1x300".into())
         .split(',')
         .filter_map(|shape| {
             let (users, messages) = shape.split_once('x')?;
@@ -210,14 +217,15 @@ async fn run() {
                     AnswerSettings::default(),
                 ));
                 for _ in 0..users * messages {
-                    model.script(Script::text("Noted.", 6, Duration::ZERO));
+                    model.script(Script::text(&ANSWER.repeat(4), 40, Duration::ZERO));
                 }
             }
             let mut update_id = 1;
             for k in 0..messages {
                 for user in 0..users {
                     let user = 5000 + user as i64;
-                    let update = fixtures::text(update_id, user, user, &format!("message {k}"));
+                    let text = format!("message {k}: {}", QUESTION);
+                    let update = fixtures::text(update_id, user, user, &text);
                     update_id += 1;
                     handler.handle(&update).await.expect("handled");
                 }
