@@ -1,10 +1,10 @@
 //! The embedded database: one SQLite file (WAL, `synchronous = FULL`) that holds the event
 //! store, the live rows, the poller's offset, the update queue and the event bus of the
 //! one-process bot. The adapters in `store/sqlite.rs`, `queue/sqlite.rs` and `bus/sqlite.rs` are
-//! views on it; each call runs on tokio's blocking pool, one at a time.
+//! views on it; each call runs on the database's own thread, one at a time, and what queues up
+//! while a commit waits for the disk is committed together.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
@@ -125,11 +125,46 @@ pub enum DatabaseError {
     },
 }
 
-/// A shared handle on the database file.
+/// A shared handle on the database file: work for it goes to one thread that owns the
+/// connection.
+///
+/// Group commit: what is queued while a commit waits for the disk runs next in one transaction,
+/// each piece of work in its own savepoint (its failure undoes only its own writes), and one
+/// `COMMIT` (one sync, with `synchronous = FULL`) makes all of it durable. Each caller hears of
+/// its work only after that commit, and of a failed commit as its own failure.
 #[derive(Clone)]
 pub struct Database {
-    connection: Arc<Mutex<Connection>>,
+    thread: std::sync::Arc<DatabaseThread>,
 }
+
+/// The thread that owns the connection and the way to hand it work.
+struct DatabaseThread {
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for DatabaseThread {
+    /// The last handle waits for the thread to finish its work and close the connection: a
+    /// clean close checkpoints the WAL into the database file, as a process exit would not.
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        // (Dropped by work on the thread itself, it must not wait for itself.)
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Work for the connection, boxed: it runs (unless its group has already failed: `None`), says
+/// whether it succeeded, and returns how to hand its result over once the transaction it ran in
+/// is committed (or the group's failure).
+type Job = Box<dyn FnOnce(Option<&mut Connection>) -> (bool, Handover) + Send>;
+type Handover = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+
+/// The most pieces of work one commit takes.
+const MOST_IN_ONE_COMMIT: usize = 64;
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -155,38 +190,136 @@ impl Database {
             .map_err(open_error)?;
         check_integrity(&connection, path)?;
         migrate(&mut connection, path)?;
-        Ok(Database {
-            connection: Arc::new(Mutex::new(connection)),
-        })
+        Ok(Database::serving(connection))
     }
 
     /// A private database in memory (for tests and benchmarks).
     pub fn in_memory() -> Database {
         let mut connection = Connection::open_in_memory().expect("SQLite opens in memory");
         migrate(&mut connection, Path::new(":memory:")).expect("the schema applies");
+        Database::serving(connection)
+    }
+
+    /// Starts the thread that owns `connection`; it ends when the last handle is dropped.
+    fn serving(connection: Connection) -> Database {
+        let (jobs, queued) = std::sync::mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite".into())
+            .spawn(move || serve(connection, queued))
+            .expect("a thread for the database");
         Database {
-            connection: Arc::new(Mutex::new(connection)),
+            thread: std::sync::Arc::new(DatabaseThread {
+                jobs: Some(jobs),
+                thread: Some(thread),
+            }),
         }
     }
 
-    /// Runs `work` on the connection, off the async threads.
+    /// Runs `work` on the connection, off the async threads; its result once it is durable.
     pub async fn call<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
     {
-        let connection = self.connection.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            let mut guard = connection
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            work(&mut guard)
+        let (deliver, delivered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |connection| {
+            let result = connection.map(|connection| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection)))
+            });
+            let succeeded = matches!(result, Some(Ok(Ok(_))));
+            let handover: Handover = Box::new(move |group_failure| {
+                let result = match (result, group_failure) {
+                    (Some(Ok(Ok(_))) | None, Some(failure)) => {
+                        Ok(Err(E::from(copy_error(failure))))
+                    }
+                    (Some(result), _) => result,
+                    // Not run only when the group failed.
+                    (None, None) => unreachable!("work is skipped only in a failed group"),
+                };
+                let _ = deliver.send(result);
+            });
+            (succeeded, handover)
         });
-        match task.await {
+        self.thread
+            .jobs
+            .as_ref()
+            .expect("present until the last handle is dropped")
+            .send(job)
+            .expect("the database thread lives as long as its handles");
+        match delivered
+            .await
+            .expect("the database thread hands every result over")
+        {
             Ok(result) => result,
-            Err(error) => std::panic::resume_unwind(error.into_panic()),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
+    }
+}
+
+/// The database thread: runs what is queued, in groups of what queued up meanwhile.
+fn serve(mut connection: Connection, queued: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = queued.recv() {
+        let mut group = vec![first];
+        while group.len() < MOST_IN_ONE_COMMIT {
+            match queued.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        // Immediate: the write lock is taken before anything is read, so no other process's
+        // commit can come between. If it cannot begin, each piece of work runs on its own (in
+        // its own transaction, if it takes one) and meets the trouble itself.
+        let grouped = connection.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let mut failure = None;
+        let mut handovers = Vec::with_capacity(group.len());
+        for job in group {
+            if grouped && failure.is_none() {
+                failure = connection.execute_batch("SAVEPOINT work").err();
+            }
+            // Once the group has failed (SQLite may have rolled it all back), the rest is not
+            // run: it would commit on its own while its caller is told it failed.
+            if grouped && failure.is_some() {
+                handovers.push(job(None).1);
+                continue;
+            }
+            let (succeeded, handover) = job(Some(&mut connection));
+            if grouped {
+                let end = if succeeded {
+                    "RELEASE work"
+                } else {
+                    "ROLLBACK TO work; RELEASE work"
+                };
+                if let Err(e) = connection.execute_batch(end) {
+                    failure = Some(e);
+                }
+            }
+            handovers.push(handover);
+        }
+        if grouped {
+            if failure.is_none() {
+                failure = connection.execute_batch("COMMIT").err();
+            }
+            if failure.is_some() && !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+        }
+        for handover in handovers {
+            handover(failure.as_ref());
+        }
+    }
+}
+
+/// The same failure again (a commit's failure is each grouped caller's).
+fn copy_error(error: &rusqlite::Error) -> rusqlite::Error {
+    match error {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
     }
 }
 
@@ -307,7 +440,7 @@ pub mod spool {
         error: &str,
         permanent: bool,
     ) -> rusqlite::Result<()> {
-        let tx = conn.transaction()?;
+        let tx = conn.savepoint()?;
         tx.execute(
             &format!(
                 "INSERT INTO dead_letters (source, body, attempts, last_error, failed_at, permanent)
@@ -406,5 +539,132 @@ pub mod spool {
         pub async fn waiting(&self) -> Result<usize, SpoolError> {
             self.run(|conn, spool| len(conn, spool)).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Database;
+
+    /// A scratch file of its own, removed at the end.
+    struct ScratchFile(std::path::PathBuf);
+
+    impl Drop for ScratchFile {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+            }
+        }
+    }
+
+    fn scratch() -> ScratchFile {
+        ScratchFile(std::env::temp_dir().join(format!("cloud-ai-{}.db", uuid::Uuid::new_v4())))
+    }
+
+    async fn note(db: &Database, n: i64, fail: bool) -> Result<(), rusqlite::Error> {
+        db.call(move |conn| {
+            conn.execute("INSERT INTO notes (n) VALUES (?1)", [n])?;
+            if fail {
+                // Written, then failed: the write must not be kept.
+                return Err(rusqlite::Error::InvalidQuery);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The work queued behind a slow commit shares one transaction; one caller's failure (or
+    /// panic) undoes only its own writes, and everyone else's writes are there after a reopen.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn work_committed_together_fails_alone_and_lasts() {
+        let file = scratch();
+        let db = Database::open(&file.0).unwrap();
+        db.call(|conn| conn.execute_batch("CREATE TABLE notes (n INTEGER PRIMARY KEY)"))
+            .await
+            .unwrap();
+
+        // The first piece holds the thread while the rest queue up behind it.
+        let slow = db.call(|conn| {
+            std::thread::sleep(Duration::from_millis(200));
+            conn.execute("INSERT INTO notes (n) VALUES (0)", [])
+        });
+        let queued = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            futures::future::join_all((1..=40).map(|n| note(&db, n, n == 7))).await
+        };
+        let panicking = tokio::spawn({
+            let db = db.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                db.call(|conn| -> Result<(), rusqlite::Error> {
+                    conn.execute("INSERT INTO notes (n) VALUES (99)", [])?;
+                    panic!("a bug in one piece of work");
+                })
+                .await
+            }
+        });
+        let (slow, queued) = tokio::join!(slow, queued);
+        slow.unwrap();
+        for (i, result) in queued.iter().enumerate() {
+            let n = i + 1;
+            assert_eq!(result.is_err(), n == 7, "note {n}: {result:?}");
+        }
+        assert!(panicking.await.unwrap_err().is_panic());
+        drop(db);
+
+        let reopened = Database::open(&file.0).unwrap();
+        let kept: Vec<i64> = reopened
+            .call(|conn| {
+                let mut query = conn.prepare("SELECT n FROM notes ORDER BY n")?;
+                let rows = query.query_map([], |row| row.get(0))?;
+                rows.collect::<Result<Vec<i64>, rusqlite::Error>>()
+            })
+            .await
+            .unwrap();
+        let expected: Vec<i64> = (0..=40).filter(|n| *n != 7).collect();
+        assert_eq!(kept, expected);
+    }
+
+    /// A commit that fails is every grouped caller's failure, not a silent success.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_commit_is_each_callers_failure() {
+        let db = Database::in_memory();
+        db.call(|conn| {
+            conn.execute_batch(
+                "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+                 CREATE TABLE child (id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
+                 PRAGMA foreign_keys = ON;",
+            )
+        })
+        .await
+        .unwrap();
+        let slow = db.call(|_| {
+            std::thread::sleep(Duration::from_millis(200));
+            Ok::<_, rusqlite::Error>(())
+        });
+        // A deferred foreign key is checked at COMMIT: this piece makes the whole commit fail.
+        let queued = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let dangling = db.call(|conn| conn.execute("INSERT INTO child (id) VALUES (5)", []));
+            let innocent = db.call(|conn| conn.execute("INSERT INTO parent (id) VALUES (1)", []));
+            tokio::join!(dangling, innocent)
+        };
+        let (slow, (dangling, innocent)) = tokio::join!(slow, queued);
+        assert!(
+            slow.is_ok(),
+            "committed on its own before the others queued"
+        );
+        assert!(dangling.is_err());
+        assert!(
+            innocent.is_err(),
+            "told of the failed commit it was part of"
+        );
+        let parents: i64 = db
+            .call(|conn| conn.query_row("SELECT count(*) FROM parent", [], |row| row.get(0)))
+            .await
+            .unwrap();
+        assert_eq!(parents, 0, "nothing of the failed commit is kept");
     }
 }

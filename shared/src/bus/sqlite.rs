@@ -134,7 +134,7 @@ impl EventBus for SqliteBus {
         }
         self.db
             .call(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = conn.savepoint()?;
                 {
                     let mut insert = tx.prepare_cached(
                         "INSERT OR IGNORE INTO bus_events (user_id, version, detail_type, detail)

@@ -80,7 +80,7 @@ impl DeadLetters {
 }
 
 fn put_back(conn: &mut Connection, which: Which) -> rusqlite::Result<Redriven> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let letters: Vec<(i64, String, String)> = {
         let mut select = tx.prepare(
             "SELECT id, source, body FROM dead_letters WHERE permanent = 0 OR ?1 ORDER BY id",

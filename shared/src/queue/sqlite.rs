@@ -120,7 +120,7 @@ impl UpdateQueue for SqliteQueue {
         let outcome = self
             .db
             .call(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = conn.savepoint()?;
                 {
                     let mut insert = tx.prepare_cached(
                         "INSERT OR IGNORE INTO update_queue (update_id, group_id, body)

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::{
@@ -35,6 +35,13 @@ pub struct SqliteStore {
 
 fn backend(error: rusqlite::Error) -> StoreError {
     BackendError::sqlite("SQLite", error).into()
+}
+
+/// A failed commit of a group the work was in (see [`Database`]).
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        backend(error)
+    }
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -126,7 +133,7 @@ pub struct RecoveryReport {
 }
 
 fn write_receipt(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     user_id: i64,
     write: &ReceiptWrite,
     now: i64,
@@ -172,7 +179,7 @@ fn write_receipt(
     Ok(())
 }
 
-fn check_version(tx: &Transaction<'_>, user_id: i64, expected: u64) -> Result<(), StoreError> {
+fn check_version(tx: &Connection, user_id: i64, expected: u64) -> Result<(), StoreError> {
     let current: Option<u64> = tx
         .query_row(
             "SELECT version FROM user_state WHERE user_id = ?1",
@@ -187,7 +194,7 @@ fn check_version(tx: &Transaction<'_>, user_id: i64, expected: u64) -> Result<()
     Ok(())
 }
 
-fn apply_change(tx: &Transaction<'_>, user_id: i64, change: &RowChange) -> rusqlite::Result<()> {
+fn apply_change(tx: &Connection, user_id: i64, change: &RowChange) -> rusqlite::Result<()> {
     match change {
         RowChange::Put(Row::Session(row)) => tx.execute(
             "INSERT OR REPLACE INTO sessions (user_id, sk, chat_id, model_name, session_id, is_active,
@@ -232,7 +239,7 @@ fn apply_change(tx: &Transaction<'_>, user_id: i64, change: &RowChange) -> rusql
     Ok(())
 }
 
-fn append_in(tx: &Transaction<'_>, append: &Append, now: i64) -> Result<(), StoreError> {
+fn append_in(tx: &Connection, append: &Append, now: i64) -> Result<(), StoreError> {
     // The receipt is checked first, as the DynamoDB adapter reads its cancellation reasons.
     write_receipt(tx, append.user_id, &append.receipt, now)?;
     if append.events.is_empty() && append.changes.is_empty() {
@@ -312,9 +319,7 @@ impl EventStore for SqliteStore {
     async fn append(&self, append: Append) -> Result<(), StoreError> {
         self.db
             .call(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(backend)?;
+                let tx = conn.savepoint().map_err(backend)?;
                 append_in(&tx, &append, now())?;
                 tx.commit().map_err(backend)
             })
@@ -467,7 +472,7 @@ impl SessionRows for SqliteStore {
         let sk = session_sort_key.to_string();
         self.db
             .call(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = conn.savepoint()?;
                 tx.execute(
                     "DELETE FROM messages WHERE user_id = ?1 AND session_id = ?2",
                     params![user_id, session_id.to_string()],
@@ -626,7 +631,7 @@ impl Quotas for SqliteStore {
         let amount = i64::try_from(amount).unwrap_or(i64::MAX);
         self.db
             .call(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = conn.savepoint()?;
                 if amount > 0 {
                     // Windows before this one are of no use any more.
                     tx.execute(
