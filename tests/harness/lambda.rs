@@ -24,6 +24,8 @@ struct Api {
     waiting: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>>,
     init_error: Arc<Mutex<Option<Value>>>,
     deadline_ms: u64,
+    /// When the function first asked for an event: the end of its cold start.
+    first_next: Arc<std::sync::OnceLock<std::time::Instant>>,
 }
 
 pub struct LambdaProcess {
@@ -33,9 +35,12 @@ pub struct LambdaProcess {
     stderr: Arc<Mutex<String>>,
     /// Copies the process's stderr into `stderr` until the process closes it.
     reader: Option<tokio::task::JoinHandle<()>>,
+    /// Just before the process was started.
+    started: std::time::Instant,
 }
 
 async fn next(State(api): State<Api>) -> Response {
+    api.first_next.get_or_init(std::time::Instant::now);
     let Some((id, event)) = api.next.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
@@ -108,6 +113,7 @@ impl LambdaProcess {
             waiting: Arc::default(),
             init_error: Arc::default(),
             deadline_ms: deadline.as_millis() as u64,
+            first_next: Arc::default(),
         };
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -140,6 +146,7 @@ impl LambdaProcess {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        let started = std::time::Instant::now();
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
@@ -163,7 +170,30 @@ impl LambdaProcess {
             api,
             stderr,
             reader: Some(reader),
+            started,
         }
+    }
+
+    /// Its cold start: from starting the process to its first request for an event.
+    pub async fn cold_start(&self) -> Duration {
+        for _ in 0..3000 {
+            if let Some(ready) = self.api.first_next.get() {
+                return *ready - self.started;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("the function never asked for an event:\n{}", self.logs());
+    }
+
+    /// The process's peak resident memory so far, in KiB (`VmHWM` of `/proc/<pid>/status`).
+    pub fn peak_memory_kib(&self) -> u64 {
+        let pid = self.child.id().expect("the function is running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/<pid>/status")
     }
 
     /// Invokes the function with `event`; the function's response, or the error it reported.
