@@ -148,36 +148,24 @@ async fn the_chats_of_a_batch_are_answered_at_once_each_in_order() {
             Duration::from_millis(60),
         ));
     }
-    let bodies = [
-        (
-            "m1",
-            61,
-            fixtures::text(1, 61, 61, "first of 61").to_string(),
-        ),
-        (
-            "m2",
-            62,
-            fixtures::text(2, 62, 62, "only of 62").to_string(),
-        ),
-        (
-            "m3",
-            61,
-            fixtures::text(3, 61, 61, "second of 61").to_string(),
-        ),
-        (
-            "m4",
-            63,
-            fixtures::text(4, 63, 63, "only of 63").to_string(),
-        ),
+    // (message id, chat, update id, text)
+    let messages = [
+        ("m1", 61, 1, "first of 61"),
+        ("m2", 62, 2, "only of 62"),
+        ("m3", 61, 3, "second of 61"),
+        ("m4", 63, 4, "only of 63"),
     ];
-    let groups: Vec<String> = bodies
+    // Each chat is its own message group, as the poller queues it.
+    let bodies: Vec<(&str, String, String)> = messages
         .iter()
-        .map(|(_, chat, _)| format!("chat{chat}"))
+        .map(|&(id, chat, update, text)| {
+            let body = fixtures::text(update, chat, chat, text).to_string();
+            (id, format!("chat{chat}"), body)
+        })
         .collect();
     let records: Vec<(&str, &str, &str)> = bodies
         .iter()
-        .zip(&groups)
-        .map(|((id, _, body), group)| (*id, group.as_str(), body.as_str()))
+        .map(|(id, group, body)| (*id, group.as_str(), body.as_str()))
         .collect();
     let response = handle_batch(
         &handler,

@@ -96,13 +96,7 @@ fn an_answer_complete_before_its_first_send_is_one_message_and_no_edit() {
             (1, 0),
             "one message, never edited"
         );
-        let shown: Vec<String> = kit
-            .telegram
-            .shown_in(ADA)
-            .iter()
-            .map(|s| s.summary())
-            .collect();
-        assert_eq!(shown, ["Echo: Hello there"]);
+        assert_eq!(kit.telegram.summaries_in(ADA), ["Echo: Hello there"]);
         assert!(
             started.elapsed() < std::time::Duration::from_millis(500),
             "nothing waited for the edit interval: {:?}",
@@ -118,13 +112,7 @@ fn a_streamed_answer_shows_its_end_as_soon_as_it_is_written() {
         let kit = Kit::answering(Faults::default(), 3);
         let started = tokio::time::Instant::now();
         kit.when(ADA, "Hello there").await;
-        let shown: Vec<String> = kit
-            .telegram
-            .shown_in(ADA)
-            .iter()
-            .map(|s| s.summary())
-            .collect();
-        assert_eq!(shown, ["Echo: Hello there"]);
+        assert_eq!(kit.telegram.summaries_in(ADA), ["Echo: Hello there"]);
         assert!(
             started.elapsed() < std::time::Duration::from_millis(500),
             "the last edit did not wait out the one-second interval: {:?}",
@@ -210,7 +198,7 @@ proptest! {
                 let got = crashing.store.stream(user);
                 prop_assert_eq!(got, expected, "the events of {}", user);
                 let shown = |kit: &Kit| -> Vec<String> {
-                    kit.telegram.shown_in(user).iter().map(|s| s.summary()).collect()
+                    kit.telegram.summaries_in(user)
                 };
                 let (calm_shown, crash_shown) = (shown(&calm), shown(&crashing));
                 prop_assert_eq!(folded(&crash_shown), folded(&calm_shown));
@@ -261,7 +249,7 @@ proptest! {
             }
             prop_assert_eq!(crashing.store.stream(ADA), calm.store.stream(ADA));
             let shown = |kit: &Kit| -> Vec<String> {
-                kit.telegram.shown_in(ADA).iter().map(|s| s.summary()).collect()
+                kit.telegram.summaries_in(ADA)
             };
             let (calm_shown, crash_shown) = (shown(&calm), shown(&crashing));
             if updates.iter().any(|t| !t.starts_with('/')) {

@@ -15,15 +15,8 @@ const REPLIES: usize = 8;
 const TOKENS: usize = 100;
 const TOKENS_PER_SECOND: u64 = 25;
 
-fn main() {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(run());
-}
-
-async fn run() {
+#[tokio::main]
+async fn main() {
     let bot = TestBot::start().await;
     let model = FakeModel::start(&["llama3:latest"]).await;
     let handler = bot.new_handler().answering_with(Answerer::new(

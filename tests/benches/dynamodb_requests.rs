@@ -168,15 +168,8 @@ fn shapes() -> Vec<(usize, usize)> {
         .collect()
 }
 
-fn main() {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(run());
-}
-
-async fn run() {
+#[tokio::main]
+async fn main() {
     // The bot's archives and fake Telegram; each run gets its own table and counting client.
     let bot = TestBot::start().await;
     let config = MotoServer::shared().sdk_config().await;

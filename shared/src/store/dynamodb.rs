@@ -93,27 +93,44 @@ impl DynamoDbStore {
         let mut found = Vec::new();
         let mut start = None;
         loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", n(user_id))
-                .expression_attribute_values(":prefix", s(prefix))
-                .scan_index_forward(!newest_first)
-                .consistent_read(true)
-                .set_limit(limit.map(|l| (l - found.len()).min(i32::MAX as usize) as i32))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend("Query", e))?;
-            found.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
+            let rest = limit.map(|l| l - found.len());
+            let (items, next) = self
+                .prefix_page(user_id, prefix, newest_first, rest, start)
+                .await?;
+            found.extend(items);
+            start = next;
             let full = limit.is_some_and(|l| found.len() >= l);
             if start.is_none() || full {
                 return Ok(found);
             }
         }
+    }
+
+    /// One page of [`Self::query_prefix`] (at most `limit` items, from `start`), and where the
+    /// next begins, if anywhere.
+    async fn prefix_page(
+        &self,
+        user_id: i64,
+        prefix: &str,
+        newest_first: bool,
+        limit: Option<usize>,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", n(user_id))
+            .expression_attribute_values(":prefix", s(prefix))
+            .scan_index_forward(!newest_first)
+            .consistent_read(true)
+            .set_limit(limit.map(|l| l.min(i32::MAX as usize) as i32))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| backend("Query", e))?;
+        Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
     }
 
     fn put(
@@ -454,26 +471,16 @@ impl SessionRows for DynamoDbStore {
         let mut page_size = 32;
         let mut start = None;
         while newest.len() < limit && chars < max_chars {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", n(user_id))
-                .expression_attribute_values(":prefix", s(&prefix))
-                .scan_index_forward(false)
-                .consistent_read(true)
-                .limit(page_size.min(limit - newest.len()) as i32)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend("Query", e))?;
-            for item in page.items.unwrap_or_default() {
+            let size = page_size.min(limit - newest.len());
+            let (page, next) = self
+                .prefix_page(user_id, &prefix, true, Some(size), start)
+                .await?;
+            for item in page {
                 let message = items::parse_message(&item)?;
                 chars += message.content.chars().count();
                 newest.push(message);
             }
-            start = page.last_evaluated_key;
+            start = next;
             if start.is_none() {
                 break;
             }

@@ -83,6 +83,11 @@ impl MemoryTelegram {
             .collect()
     }
 
+    /// The summary of everything shown in `chat_id`, in order: what a test compares.
+    pub fn summaries_in(&self, chat_id: i64) -> Vec<String> {
+        self.shown_in(chat_id).iter().map(Shown::summary).collect()
+    }
+
     /// Everything shown, in every chat, in order.
     pub fn shown(&self) -> Vec<Shown> {
         self.chats.lock().unwrap().shown.clone()
