@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the three Lambda zips (poller, command, archiver) for provided.al2023 with cargo-lambda:
+# Builds the four Lambda zips (poller, webhook, command, archiver) for provided.al2023 with cargo-lambda:
 #   <target>/lambda/<function>/bootstrap.zip           x86_64 (default), or
 #   <target>/lambda/<function>/bootstrap.zip with ARCH=arm64
 # where <target> is cargo's target directory (CARGO_TARGET_DIR, else target/).
@@ -17,9 +17,9 @@ esac
 command -v cargo-lambda >/dev/null || { echo "cargo-lambda is missing: run scripts/setup.sh" >&2; exit 1; }
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 cargo lambda build --release "$flag" --output-format zip --lambda-dir "$LAMBDA_DIR" \
-  --package cloud-ai-poller --package cloud-ai-command --package cloud-ai-archiver
+  --package cloud-ai-poller --package cloud-ai-webhook --package cloud-ai-command --package cloud-ai-archiver
 # Each zip must hold an executable `bootstrap` for the requested architecture (ELF e_machine).
-for f in poller command archiver; do
+for f in poller webhook command archiver; do
   python3 - "$LAMBDA_DIR/$f/bootstrap.zip" "$arch" <<'PY'
 import struct, sys, zipfile
 path, arch = sys.argv[1], sys.argv[2]

@@ -8,7 +8,7 @@ bash scripts/setup.sh
 source scripts/tools.sh
 command -v terraform >/dev/null || { echo "terraform is missing: install Terraform 1.5 or newer" >&2; exit 1; }
 # The Terraform test deploys the Lambda zips; build them (x86_64) when they are not there yet.
-for f in poller command archiver; do
+for f in poller webhook command archiver; do
   [ -f "$LAMBDA_DIR/$f/bootstrap.zip" ] || { ARCH=x86_64 bash scripts/build-lambdas.sh; break; }
 done
 # Security scan of the Terraform: every check passes or is skipped inline with its reason.

@@ -52,7 +52,7 @@ fn zip_dir() -> String {
         .nth(3)
         .expect("the test runs from <target>/debug/deps");
     let dir = target.join("lambda");
-    for function in ["poller", "command", "archiver"] {
+    for function in ["poller", "webhook", "command", "archiver"] {
         let zip = dir.join(function).join("bootstrap.zip");
         assert!(
             zip.is_file(),

@@ -22,6 +22,10 @@ pub enum ConfigError {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -98,7 +102,52 @@ pub const SECRETS: &[SecretSources] = &[
         file: "OPENAI_API_KEY_FILE",
         parameter: "OPENAI_API_KEY_PARAMETER",
     },
+    SecretSources {
+        name: "WEBHOOK_SECRET",
+        file: "WEBHOOK_SECRET_FILE",
+        parameter: "WEBHOOK_SECRET_PARAMETER",
+    },
 ];
+
+/// The webhook Lambda's configuration. It holds no bot token: all it does is check Telegram's
+/// secret and queue the update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// `WEBHOOK_SECRET`: the `secret_token` given to `setWebhook`.
+    pub secret: Secret,
+    /// `QUEUE_URL`
+    pub queue_url: String,
+}
+
+impl WebhookConfig {
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<WebhookConfig, ConfigError> {
+        let get = |name: &'static str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        Ok(WebhookConfig {
+            secret: webhook_secret(get("WEBHOOK_SECRET")?)?,
+            queue_url: get("QUEUE_URL")?,
+        })
+    }
+}
+
+/// `value` as a webhook secret, as `setWebhook` takes it: 1 to 256 characters of `A-Z`, `a-z`,
+/// `0-9`, `_` and `-`.
+pub fn webhook_secret(value: String) -> Result<Secret, ConfigError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if value.is_empty() || value.len() > 256 || !value.chars().all(allowed) {
+        return Err(ConfigError::Invalid {
+            name: "WEBHOOK_SECRET",
+            reason: "Telegram takes 1 to 256 characters of A-Z, a-z, 0-9, _ and -".into(),
+        });
+    }
+    Ok(Secret(value))
+}
 
 /// A secret's variable and the variables that say where else to read it.
 pub struct SecretSources {
@@ -375,6 +424,40 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(bad.to_string().contains("ADMIN_USERS"), "{bad}");
+    }
+
+    #[test]
+    fn the_webhook_needs_a_secret_telegram_takes_and_the_queue() {
+        let config = WebhookConfig::from_lookup(lookup(&[
+            ("WEBHOOK_SECRET", "abc_DEF-123"),
+            ("QUEUE_URL", "http://queue"),
+        ]))
+        .unwrap();
+        assert_eq!(config.secret.expose(), "abc_DEF-123");
+        assert!(
+            !format!("{config:?}").contains("abc_DEF"),
+            "the secret is redacted"
+        );
+        assert_eq!(
+            WebhookConfig::from_lookup(lookup(&[("QUEUE_URL", "http://queue")])),
+            Err(ConfigError::Missing("WEBHOOK_SECRET"))
+        );
+        for bad in ["has space", "dots.are.out", &"x".repeat(257)] {
+            let result = WebhookConfig::from_lookup(lookup(&[
+                ("WEBHOOK_SECRET", bad),
+                ("QUEUE_URL", "http://queue"),
+            ]));
+            assert!(
+                matches!(
+                    result,
+                    Err(ConfigError::Invalid {
+                        name: "WEBHOOK_SECRET",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

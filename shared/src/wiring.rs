@@ -17,7 +17,7 @@ use crate::telegram::Telegram;
 #[cfg(feature = "aws")]
 pub use roles::{
     command_handler, lambda_config, poller, poller_with, publishing_command_handler,
-    set_command_menus,
+    set_command_menus, webhook_ingress,
 };
 
 /// JSON log lines on stderr, filtered by `RUST_LOG` (default `info`).

@@ -18,6 +18,7 @@ mod receipt_runner;
 pub mod settings;
 pub mod sqs_batch;
 pub mod storage;
+pub mod webhook;
 
 pub use adoption::{AdoptError, Adopter, Adoption, Tally};
 pub use archiver::{Archiver, ArchiverError};

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::domain::update_text::{for_log, read_update};
-use crate::queue::{MAX_BATCH, MAX_BATCH_BYTES, QueueError, QueuedUpdate, UpdateQueue, group_for};
+use crate::domain::update_text::for_log;
+use crate::queue::{
+    MAX_BATCH, MAX_BATCH_BYTES, NotAnUpdate, QueueError, QueuedUpdate, UpdateQueue,
+};
 use crate::store::{OffsetStore, StoreError};
 use crate::telegram::{Telegram, TelegramError};
 
@@ -159,24 +160,15 @@ impl Poller {
         let mut pending: Vec<QueuedUpdate> = Vec::new();
         for raw in updates {
             let text = raw.get();
-            match read_update(text) {
-                Ok(read) => {
-                    let Some(update_id) = read.update.get("update_id").and_then(Value::as_i64)
-                    else {
-                        tracing::warn!(
-                            text = for_log(text),
-                            "an update without update_id was skipped"
-                        );
-                        continue;
-                    };
-                    // The text goes on as Telegram sent it; the command role reads it the same way.
-                    pending.push(QueuedUpdate {
-                        update_id,
-                        group_id: group_for(&read.update),
-                        body: text.to_string(),
-                    });
+            match QueuedUpdate::from_text(text) {
+                Ok(update) => pending.push(update),
+                Err(NotAnUpdate::NoUpdateId) => {
+                    tracing::warn!(
+                        text = for_log(text),
+                        "an update without update_id was skipped"
+                    );
                 }
-                Err(error) => {
+                Err(NotAnUpdate::Unreadable(error)) => {
                     tracing::error!(
                         update_id = error.update_id,
                         %error,

@@ -10,6 +10,7 @@ pub mod sqs;
 
 use async_trait::async_trait;
 
+use crate::domain::update_text::{UnreadableUpdate, read_update};
 use crate::error::BackendError;
 
 /// One raw update, ready to queue.
@@ -26,6 +27,33 @@ pub struct QueuedUpdate {
     pub group_id: String,
     /// The update's JSON exactly as Telegram sent it.
     pub body: String,
+}
+
+/// Why text that came as an update cannot go on the queue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnUpdate {
+    #[error(transparent)]
+    Unreadable(#[from] UnreadableUpdate),
+    #[error("no update_id")]
+    NoUpdateId,
+}
+
+impl QueuedUpdate {
+    /// An update's text as Telegram sent it (from `getUpdates` or a webhook POST), ready to
+    /// queue: the text goes on unchanged, since the command role reads it the same way.
+    pub fn from_text(text: &str) -> Result<QueuedUpdate, NotAnUpdate> {
+        let read = read_update(text)?;
+        let update_id = read
+            .update
+            .get("update_id")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or(NotAnUpdate::NoUpdateId)?;
+        Ok(QueuedUpdate {
+            update_id,
+            group_id: group_for(&read.update),
+            body: text.to_string(),
+        })
+    }
 }
 
 /// Which updates of a batch the queue took.
@@ -80,8 +108,31 @@ pub fn group_for(update: &serde_json::Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::group_for;
+    use super::{NotAnUpdate, QueuedUpdate, group_for};
     use serde_json::json;
+
+    #[test]
+    fn an_update_is_queued_as_sent_and_anything_else_is_named() {
+        let text = r#"{"update_id": 9, "message": {"chat": {"id": 3}, "text": "hi"}}"#;
+        let queued = QueuedUpdate::from_text(text).unwrap();
+        assert_eq!(
+            (
+                queued.update_id,
+                queued.group_id.as_str(),
+                queued.body.as_str()
+            ),
+            (9, "chat3", text)
+        );
+        assert_eq!(
+            QueuedUpdate::from_text(r#"{"message": {}}"#),
+            Err(NotAnUpdate::NoUpdateId)
+        );
+        assert_eq!(QueuedUpdate::from_text("[9]"), Err(NotAnUpdate::NoUpdateId));
+        assert!(matches!(
+            QueuedUpdate::from_text("{not json"),
+            Err(NotAnUpdate::Unreadable(_))
+        ));
+    }
 
     #[test]
     fn updates_are_grouped_by_their_chat() {

@@ -7,8 +7,9 @@ use aws_config::SdkConfig;
 
 use super::{answerer, command_role, settings};
 use crate::aws;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, WebhookConfig};
 use crate::handlers::poller::{PollSettings, Poller};
+use crate::handlers::webhook::WebhookIngress;
 use crate::handlers::{CommandHandler, StoragePorts};
 use crate::telegram::http::HttpTelegram;
 
@@ -69,5 +70,17 @@ pub fn poller_with(
         Arc::new(aws::sqs_update_queue(sdk, config.require_queue_url()?)),
         Arc::new(aws::dynamodb_store(sdk, &config.table_name)),
         settings,
+    ))
+}
+
+/// The webhook role: its secret (from SSM, once per cold start) and the update queue.
+pub async fn webhook_ingress(sdk: &SdkConfig) -> Result<WebhookIngress, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let secrets = crate::parameters::read_secret_parameters(sdk, env).await?;
+    let config =
+        WebhookConfig::from_lookup(|name| secrets.get(name).cloned().or_else(|| env(name)))?;
+    Ok(WebhookIngress::new(
+        Arc::new(aws::sqs_update_queue(sdk, &config.queue_url)),
+        config.secret,
     ))
 }
