@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # One entry point for the deployed stack (LocalStack by default, AWS with AWS_ENDPOINT_URL="").
 #   scripts/stack.sh build                 build the Lambda zips (ARCH=x86_64|arm64)
-#   scripts/stack.sh deploy                terraform apply (needs TELEGRAM_TOKEN)
+#   scripts/stack.sh deploy                terraform apply (needs TELEGRAM_TOKEN; TF_VAR_ingress=webhook
+#                                          for webhook ingress)
+#   scripts/stack.sh webhook               register the stack's webhook URL and secret with Telegram
+#   scripts/stack.sh poll                  remove the webhook, so the scheduled poller can poll
 #   scripts/stack.sh send <fixture>        queue events/updates/<fixture>.json as the poller would
 #   scripts/stack.sh logs <function>       tail poller|command|archiver logs
 #   scripts/stack.sh redrive               count the dead letters and move them back to their queue
@@ -23,6 +26,26 @@ aws_cli() {
     aws "$@"
   fi
 }
+# The Bot API method $1 with the JSON body $2: the token and the body (which may hold the
+# webhook's secret) go through the environment, off any command line. Prints Telegram's answer; fails on ok: false.
+bot_api() {
+  TELEGRAM_TOKEN="${TELEGRAM_TOKEN:?set TELEGRAM_TOKEN to the bot token}" BODY="$2" python3 - "$1" <<'PY'
+import json, os, sys, urllib.error, urllib.request
+method, body = sys.argv[1], json.loads(os.environ["BODY"])
+base = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/")
+request = urllib.request.Request(f"{base}/bot{os.environ['TELEGRAM_TOKEN']}/{method}",
+    data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+try:
+    answer = json.load(urllib.request.urlopen(request, timeout=30))
+except urllib.error.HTTPError as e:
+    answer = json.load(e)
+except OSError as e:
+    sys.exit(f"{method}: cannot reach Telegram: {e}")
+if not answer.get("ok"):
+    sys.exit(f"{method}: Telegram said {answer.get('error_code')} {answer.get('description')}")
+print(json.dumps(answer))
+PY
+}
 tf_vars() {
   printf -- '-var=aws_endpoint_url=%s\n-var=lambda_architecture=%s\n-var=lambda_zip_dir=%s\n' \
     "$endpoint" "$arch" "$LAMBDA_DIR"
@@ -37,6 +60,28 @@ case "${1:-}" in
     terraform -chdir="$tf_dir" init -input=false
     # The token goes through the environment, never the command line.
     TF_VAR_telegram_token="$TELEGRAM_TOKEN" terraform -chdir="$tf_dir" apply -input=false -auto-approve $(tf_vars)
+    ;;
+  webhook)
+    # The URL and the secret from the stack; the bot handles messages only, so Telegram sends
+    # nothing else. A webhook of another program is not replaced without FORCE=1.
+    url=$(terraform -chdir="$tf_dir" output -raw webhook_url)
+    [ -n "$url" ] || { echo "the stack has no webhook: deploy with TF_VAR_ingress=webhook first" >&2; exit 1; }
+    parameter=$(terraform -chdir="$tf_dir" output -raw webhook_secret_parameter)
+    current=$(bot_api getWebhookInfo '{}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["url"])')
+    if [ -n "$current" ] && [ "$current" != "$url" ] && [ -z "${FORCE:-}" ]; then
+      echo "the token already has a webhook at $current, not this stack's $url: another program receives its updates (FORCE=1 replaces it)" >&2
+      exit 1
+    fi
+    secret=$(aws_cli ssm get-parameter --name "$parameter" --with-decryption --query Parameter.Value --output text)
+    body=$(URL="$url" SECRET="$secret" python3 -c 'import json,os; print(json.dumps({"url": os.environ["URL"], "secret_token": os.environ["SECRET"], "allowed_updates": ["message"], "max_connections": int(os.environ.get("MAX_CONNECTIONS", "40"))}))')
+    bot_api setWebhook "$body" >/dev/null
+    echo "webhook set: Telegram POSTs updates to $url (scripts/stack.sh poll removes it)"
+    ;;
+  poll)
+    # Updates waiting at Telegram are kept: the poller fetches them.
+    current=$(bot_api getWebhookInfo '{}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["url"])')
+    bot_api deleteWebhook '{"drop_pending_updates": false}' >/dev/null
+    echo "webhook removed${current:+ (it was $current)}: the scheduled poller fetches updates (deploy with TF_VAR_ingress=poll for its schedule)"
     ;;
   send)
     fixture="events/updates/${2:?name a fixture of events/updates, e.g. start}.json"
@@ -102,7 +147,7 @@ PY
     TF_VAR_telegram_token="${TELEGRAM_TOKEN:-unused}" terraform -chdir="$tf_dir" destroy -input=false -auto-approve $(tf_vars)
     ;;
   *)
-    sed -n '2,10p' "$0" >&2
+    sed -n '2,13p' "$0" >&2
     exit 2
     ;;
 esac

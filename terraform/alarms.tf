@@ -66,7 +66,9 @@ resource "aws_cloudwatch_metric_alarm" "any_occurrence" {
 }
 
 # The schedule runs the poller every few minutes; no run for 15 minutes means no updates arrive.
+# (With the webhook, Telegram does the retrying and reports the webhook's last error itself.)
 resource "aws_cloudwatch_metric_alarm" "poller_stopped" {
+  count               = local.webhook ? 0 : 1
   alarm_name          = "${var.name_prefix}-poller-stopped"
   alarm_description   = "The poller has not run for 15 minutes: updates are not being fetched. Check the schedule rule and the function."
   namespace           = "AWS/Lambda"
@@ -80,4 +82,9 @@ resource "aws_cloudwatch_metric_alarm" "poller_stopped" {
   treat_missing_data  = "breaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.poller_stopped
+  to   = aws_cloudwatch_metric_alarm.poller_stopped[0]
 }

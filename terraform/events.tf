@@ -1,22 +1,42 @@
-# The poller runs on a schedule (default bus) and polls for most of its timeout each time.
+# With ingress = "poll", the poller runs on a schedule (default bus) and polls for most of its
+# timeout each time. With ingress = "webhook" there is no schedule: Telegram POSTs updates.
 resource "aws_cloudwatch_event_rule" "poll" {
+  count               = local.webhook ? 0 : 1
   name                = "${var.name_prefix}-poll"
   description         = "Runs the poller, which long-polls Telegram."
   schedule_expression = var.poll_schedule
 }
 
 resource "aws_cloudwatch_event_target" "poll" {
-  rule      = aws_cloudwatch_event_rule.poll.name
+  count     = local.webhook ? 0 : 1
+  rule      = aws_cloudwatch_event_rule.poll[0].name
   target_id = "poller"
   arn       = aws_lambda_function.function["poller"].arn
 }
 
 resource "aws_lambda_permission" "poll" {
+  count         = local.webhook ? 0 : 1
   statement_id  = "AllowSchedule"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.function["poller"].function_name
   principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.poll.arn
+  source_arn    = aws_cloudwatch_event_rule.poll[0].arn
+}
+
+# The schedule's resources became optional (ingress); a stack deployed before keeps them.
+moved {
+  from = aws_cloudwatch_event_rule.poll
+  to   = aws_cloudwatch_event_rule.poll[0]
+}
+
+moved {
+  from = aws_cloudwatch_event_target.poll
+  to   = aws_cloudwatch_event_target.poll[0]
+}
+
+moved {
+  from = aws_lambda_permission.poll
+  to   = aws_lambda_permission.poll[0]
 }
 
 # The command function publishes every event here (source cloud-ai.command,

@@ -1,25 +1,29 @@
 locals {
   common_env = {
+    RUST_LOG         = "info"
+    AWS_ENDPOINT_URL = var.function_aws_endpoint_url
+  }
+  # The functions that talk to Telegram and the table: all but the webhook, which only queues.
+  bot_env = {
     TELEGRAM_TOKEN_PARAMETER = aws_ssm_parameter.telegram_token.name
     TABLE_NAME               = aws_dynamodb_table.sessions.name
-    RUST_LOG                 = "info"
-    AWS_ENDPOINT_URL         = var.function_aws_endpoint_url
   }
-  functions = {
+  functions = merge({
     poller = {
       # One poller at a time: two concurrent getUpdates calls make Telegram answer 409 Conflict.
+      # Deployed with either ingress; only ingress = "poll" schedules it.
       concurrency = 1
       timeout     = var.poller_timeout
       # ADMIN_USERS: the poller sets Telegram's command menus at cold start, the admins' too.
-      env = {
+      env = merge(local.bot_env, {
         QUEUE_URL   = aws_sqs_queue.updates.url
         ADMIN_USERS = var.admin_users
-      }
+      })
     }
     command = {
       concurrency = var.command_concurrency
       timeout     = var.command_timeout
-      env = {
+      env = merge(local.bot_env, {
         BUCKET_NAME              = aws_s3_bucket.archives.bucket
         EVENT_BUS_NAME           = aws_cloudwatch_event_bus.cloud_ai.name
         DEFAULT_MODEL            = var.default_model
@@ -31,14 +35,24 @@ locals {
         OPENAI_BASE_URL          = var.model_backend == "openai" ? var.openai_base_url : ""
         OPENAI_API_KEY_PARAMETER = local.openai_api_key_parameter == null ? "" : local.openai_api_key_parameter.name
         SYSTEM_PROMPT            = var.system_prompt
-      }
+      })
     }
     archiver = {
       concurrency = var.archiver_concurrency
       timeout     = var.archiver_timeout
-      env         = { BUCKET_NAME = aws_s3_bucket.archives.bucket }
+      env         = merge(local.bot_env, { BUCKET_NAME = aws_s3_bucket.archives.bucket })
     }
-  }
+    }, local.webhook ? {
+    webhook = {
+      concurrency = var.webhook_concurrency
+      # It only checks a header and queues: a few seconds even when SQS is slow.
+      timeout = 10
+      env = {
+        QUEUE_URL                = aws_sqs_queue.updates.url
+        WEBHOOK_SECRET_PARAMETER = aws_ssm_parameter.webhook_secret[0].name
+      }
+    }
+  } : {})
 }
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -67,9 +81,9 @@ resource "aws_cloudwatch_log_group" "function" {
 
 resource "aws_lambda_function" "function" {
   #checkov:skip=CKV_AWS_117:The functions call the public Telegram API and touch no private network resources; a VPC would only add a NAT gateway.
-  #checkov:skip=CKV_AWS_116:No function is left without a dead-letter path: command's is its queue's redrive, archiver's is its EventBridge target's DLQ, and a failed poll is retried by the next scheduled run.
+  #checkov:skip=CKV_AWS_116:No function is left without a dead-letter path: command's is its queue's redrive, archiver's is its EventBridge target's DLQ, a failed poll is retried by the next scheduled run, and a webhook request that fails is answered 500 and sent again by Telegram.
   #checkov:skip=CKV_AWS_272:The zips are built by the deployer's own pipeline (scripts/build-lambdas.sh); AWS Signer is not available on LocalStack, the development target.
-  #checkov:skip=CKV_AWS_173:Environment variables are encrypted at rest with the AWS managed key and hold no secret (the token and the API key are SSM SecureString parameters, named here). A customer key adds cost without a reader to keep out.
+  #checkov:skip=CKV_AWS_173:Environment variables are encrypted at rest with the AWS managed key and hold no secret (the token, the API key and the webhook secret are SSM SecureString parameters, named here). A customer key adds cost without a reader to keep out.
   #checkov:skip=CKV_AWS_50:Every log line is JSON with the Lambda request id; the functions make few downstream calls, so X-Ray traces would add cost without insight.
   for_each         = local.functions
   function_name    = "${var.name_prefix}-${each.key}"
@@ -103,23 +117,27 @@ data "aws_iam_policy_document" "function" {
   }
 
   statement {
-    sid       = "Secrets"
-    actions   = ["ssm:GetParameter"]
-    resources = concat([aws_ssm_parameter.telegram_token.arn], each.key == "command" ? aws_ssm_parameter.openai_api_key[*].arn : [])
-  }
-
-  statement {
-    sid = "Table"
-    actions = {
-      poller   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-      command  = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"]
-      archiver = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"]
-    }[each.key]
-    resources = [aws_dynamodb_table.sessions.arn]
+    sid     = "Secrets"
+    actions = ["ssm:GetParameter"]
+    # The webhook reads only its secret, never the bot token.
+    resources = each.key == "webhook" ? aws_ssm_parameter.webhook_secret[*].arn : concat([aws_ssm_parameter.telegram_token.arn], each.key == "command" ? aws_ssm_parameter.openai_api_key[*].arn : [])
   }
 
   dynamic "statement" {
-    for_each = each.key == "poller" ? [1] : []
+    for_each = each.key == "webhook" ? [] : [1]
+    content {
+      sid = "Table"
+      actions = {
+        poller   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+        command  = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"]
+        archiver = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"]
+      }[each.key]
+      resources = [aws_dynamodb_table.sessions.arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = contains(["poller", "webhook"], each.key) ? [1] : []
     content {
       sid       = "QueueUpdates"
       actions   = ["sqs:SendMessage"]
@@ -146,7 +164,7 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
-    for_each = each.key == "poller" ? [] : [1]
+    for_each = contains(["command", "archiver"], each.key) ? [1] : []
     content {
       sid       = "Archives"
       actions   = ["s3:GetObject", "s3:PutObject"]
@@ -156,7 +174,7 @@ data "aws_iam_policy_document" "function" {
 
   dynamic "statement" {
     # Without ListBucket, S3 answers a missing archive with 403 instead of 404.
-    for_each = each.key == "poller" ? [] : [1]
+    for_each = contains(["command", "archiver"], each.key) ? [1] : []
     content {
       sid       = "ListArchives"
       actions   = ["s3:ListBucket"]

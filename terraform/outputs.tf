@@ -33,3 +33,16 @@ output "alarm_topic_arn" {
 output "telegram_token_parameter" {
   value = aws_ssm_parameter.telegram_token.name
 }
+
+output "ingress" {
+  value = var.ingress
+}
+
+output "webhook_url" {
+  description = "Where Telegram POSTs updates (ingress = webhook): scripts/stack.sh webhook registers it."
+  value       = local.webhook ? "${trimsuffix(aws_apigatewayv2_stage.webhook[0].invoke_url, "/")}/telegram" : ""
+}
+
+output "webhook_secret_parameter" {
+  value = local.webhook ? aws_ssm_parameter.webhook_secret[0].name : ""
+}

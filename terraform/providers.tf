@@ -15,6 +15,7 @@ provider "aws" {
   s3_use_path_style           = local.emulated
 
   endpoints {
+    apigatewayv2   = local.endpoint
     cloudwatch     = local.endpoint
     cloudwatchlogs = local.endpoint
     dynamodb       = local.endpoint
@@ -22,6 +23,7 @@ provider "aws" {
     iam            = local.endpoint
     lambda         = local.endpoint
     s3             = local.endpoint
+    secretsmanager = local.endpoint
     sns            = local.endpoint
     sqs            = local.endpoint
     ssm            = local.endpoint

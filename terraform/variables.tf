@@ -185,3 +185,42 @@ variable "tokens_per_day" {
   type        = number
   default     = 200000
 }
+
+variable "ingress" {
+  description = "How updates arrive: poll (a scheduled poller long-polls getUpdates) or webhook (Telegram POSTs each update to an API Gateway HTTP API; run scripts/stack.sh webhook after apply to register it)."
+  type        = string
+  default     = "poll"
+  validation {
+    condition     = contains(["poll", "webhook"], var.ingress)
+    error_message = "ingress must be poll or webhook."
+  }
+}
+
+variable "webhook_secret" {
+  description = "The webhook's secret_token (1 to 256 of A-Z, a-z, 0-9, _ and -). Empty: one is generated at the first apply and kept in SSM. It is read when the parameter is created: to change it later, apply with -replace='aws_ssm_parameter.webhook_secret[0]', then run scripts/stack.sh webhook."
+  type        = string
+  default     = ""
+  sensitive   = true
+  validation {
+    condition     = var.webhook_secret == "" || can(regex("^[A-Za-z0-9_-]{1,256}$", var.webhook_secret))
+    error_message = "webhook_secret takes 1 to 256 characters of A-Z, a-z, 0-9, _ and -."
+  }
+}
+
+variable "webhook_concurrency" {
+  description = "Most webhook functions at once (Telegram sends at most setWebhook's max_connections requests at a time)."
+  type        = number
+  default     = 10
+}
+
+variable "webhook_throttle_rate" {
+  description = "Requests a second the webhook's API stage accepts in steady state (Telegram retries what is refused)."
+  type        = number
+  default     = 50
+}
+
+variable "webhook_throttle_burst" {
+  description = "Requests the webhook's API stage accepts at once."
+  type        = number
+  default     = 100
+}

@@ -496,6 +496,7 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
         serde_json::from_str(&workspace.ok(&["output", "-json", "-no-color"])).unwrap();
     an_update_travels_the_deployed_pipeline_to_an_archive(&sdk, &outputs).await;
     stack_sh_adopt_takes_over_the_original_bots_users(&workspace, &outputs);
+    the_stack_switches_to_webhook_ingress_and_back(&workspace, &vars, &sdk).await;
 
     run(with_vars(&["destroy", "-auto-approve", "-no-color"]));
     let tables = dynamodb.list_tables().send().await.unwrap();
@@ -504,6 +505,213 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
             .table_names()
             .contains(&"chatbot-sessions".to_string()),
         "destroy removed the table"
+    );
+}
+
+/// `ingress = "webhook"`: the HTTP API, its route and integration and the webhook function take
+/// the schedule's place, the function configured from its environment queues a POST with the
+/// generated secret and refuses one without it, a second plan is a no-op, and `poll` comes back.
+async fn the_stack_switches_to_webhook_ingress_and_back(
+    workspace: &Workspace,
+    vars: &[String],
+    sdk: &SdkConfig,
+) {
+    let moto = MotoServer::shared();
+    let args = |first: &[&str], ingress: &str| -> Vec<String> {
+        first
+            .iter()
+            .map(|a| a.to_string())
+            .chain(vars.iter().cloned())
+            .chain([format!("-var=ingress={ingress}")])
+            .collect()
+    };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        workspace.run(&refs)
+    };
+    let applied = run(args(&["apply", "-auto-approve", "-no-color"], "webhook"));
+    let applied_text = String::from_utf8_lossy(&applied.stdout).into_owned();
+    assert!(
+        applied.status.success(),
+        "apply with ingress = webhook:\n{applied_text}\n{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let outputs: serde_json::Value =
+        serde_json::from_str(&workspace.ok(&["output", "-json", "-no-color"])).unwrap();
+    let url = outputs["webhook_url"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(url.ends_with("/telegram"), "{url}");
+
+    let api = moto.boto3(
+        "import boto3, json\n\
+         api = boto3.client('apigatewayv2')\n\
+         apis = [a for a in api.get_apis()['Items'] if a['Name'] == 'cloud-ai-webhook']\n\
+         a = apis[0]['ApiId']\n\
+         routes = api.get_routes(ApiId=a)['Items']\n\
+         integrations = api.get_integrations(ApiId=a)['Items']\n\
+         stages = api.get_stages(ApiId=a)['Items']\n\
+         print(json.dumps({'apis': len(apis), 'protocol': apis[0]['ProtocolType'], \
+         'routes': [[r['RouteKey'], r.get('Target')] for r in routes], \
+         'integrations': [[i['IntegrationId'], i['IntegrationType'], i['IntegrationUri'], i['PayloadFormatVersion']] for i in integrations], \
+         'stages': [[s['StageName'], s.get('AutoDeploy'), s.get('AccessLogSettings', {}).get('DestinationArn', ''), \
+         s.get('DefaultRouteSettings', {}).get('ThrottlingRateLimit'), s.get('DefaultRouteSettings', {}).get('ThrottlingBurstLimit')] for s in stages]}))",
+    );
+    assert_eq!(
+        (api["apis"].as_i64(), api["protocol"].as_str()),
+        (Some(1), Some("HTTP")),
+        "{api}"
+    );
+    let integration = &api["integrations"][0];
+    assert_eq!(integration[1], "AWS_PROXY", "{api}");
+    assert!(
+        integration[2]
+            .as_str()
+            .unwrap()
+            .contains(":function:cloud-ai-webhook"),
+        "{api}"
+    );
+    assert_eq!(integration[3], "2.0", "{api}");
+    assert_eq!(
+        api["routes"],
+        serde_json::json!([[
+            "POST /telegram",
+            format!("integrations/{}", integration[0].as_str().unwrap())
+        ]]),
+        "{api}"
+    );
+    let stage = &api["stages"][0];
+    assert_eq!(
+        (&stage[0], &stage[1]),
+        (&"$default".into(), &true.into()),
+        "{api}"
+    );
+    assert!(
+        stage[2]
+            .as_str()
+            .unwrap()
+            .contains(":log-group:/aws/apigateway/cloud-ai-webhook"),
+        "access logs: {api}"
+    );
+    assert_eq!(
+        (stage[3].as_f64(), stage[4].as_i64()),
+        (Some(50.0), Some(100)),
+        "{api}"
+    );
+
+    // No schedule: Telegram brings the updates now.
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    assert!(
+        events
+            .describe_rule()
+            .name("cloud-ai-poll")
+            .send()
+            .await
+            .is_err(),
+        "the poll schedule is gone"
+    );
+
+    // The webhook function holds no token and reads only its secret, which never shows.
+    let configuration = aws_sdk_lambda::Client::new(sdk)
+        .get_function_configuration()
+        .function_name("cloud-ai-webhook")
+        .send()
+        .await
+        .unwrap();
+    let env = configuration
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !env.contains_key("TELEGRAM_TOKEN_PARAMETER") && !env.contains_key("TABLE_NAME"),
+        "{env:?}"
+    );
+    let secrets =
+        cloud_ai_shared::parameters::read_secret_parameters(sdk, |name| env.get(name).cloned())
+            .await
+            .unwrap();
+    let secret = secrets["WEBHOOK_SECRET"].clone();
+    assert!(
+        secret.len() == 64 && secret.chars().all(|c| c.is_ascii_alphanumeric()),
+        "a generated secret Telegram takes: {} characters",
+        secret.len()
+    );
+    assert!(
+        !applied_text.contains(&secret),
+        "the secret shows in apply's output"
+    );
+    let config = cloud_ai_shared::config::WebhookConfig::from_lookup(|name| {
+        secrets.get(name).or_else(|| env.get(name)).cloned()
+    })
+    .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let ingress = cloud_ai_shared::handlers::webhook::WebhookIngress::new(
+        std::sync::Arc::new(cloud_ai_shared::aws::sqs_update_queue(
+            sdk,
+            &config.queue_url,
+        )),
+        config.secret,
+    );
+    let mut post = event_file("webhook-update.json");
+    let stranger: aws_lambda_events::event::apigw::ApiGatewayV2httpRequest =
+        serde_json::from_value(post.clone()).unwrap();
+    post["headers"]["x-telegram-bot-api-secret-token"] = secret.clone().into();
+    let telegram: aws_lambda_events::event::apigw::ApiGatewayV2httpRequest =
+        serde_json::from_value(post.clone()).unwrap();
+    assert_eq!(ingress.receive_http_api(&stranger).await.status_code, 401);
+    assert_eq!(ingress.receive_http_api(&telegram).await.status_code, 200);
+    let queued = drain(&sqs, &config.queue_url).await;
+    assert_eq!(
+        queued.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        [post["body"].as_str().unwrap()],
+        "the POST went on the stack's queue"
+    );
+
+    let plan = run(args(
+        &["plan", "-detailed-exitcode", "-no-color"],
+        "webhook",
+    ));
+    let plan_text = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "the webhook plan drifts:\n{plan_text}"
+    );
+    assert!(
+        !plan_text.contains(&secret),
+        "the secret shows in plan's output"
+    );
+
+    let back = run(args(&["apply", "-auto-approve", "-no-color"], "poll"));
+    assert!(
+        back.status.success(),
+        "back to poll:\n{}\n{}",
+        String::from_utf8_lossy(&back.stdout),
+        String::from_utf8_lossy(&back.stderr)
+    );
+    let poll = events
+        .describe_rule()
+        .name("cloud-ai-poll")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(poll.schedule_expression(), Some("rate(1 minute)"));
+    let gone = moto.boto3(
+        "import boto3, json\n\
+         apis = boto3.client('apigatewayv2').get_apis()['Items']\n\
+         print(json.dumps([a['Name'] for a in apis]))",
+    );
+    assert_eq!(gone, serde_json::json!([]), "the HTTP API is gone");
+    assert!(
+        aws_sdk_lambda::Client::new(sdk)
+            .get_function_configuration()
+            .function_name("cloud-ai-webhook")
+            .send()
+            .await
+            .is_err(),
+        "the webhook function is gone"
     );
 }
 

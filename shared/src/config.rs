@@ -149,6 +149,22 @@ pub fn webhook_secret(value: String) -> Result<Secret, ConfigError> {
     Ok(Secret(value))
 }
 
+/// The secrets unset in the environment whose `<NAME>_FILE` names a file: read, by variable name.
+pub fn secrets_from_files() -> Result<std::collections::HashMap<String, String>, ConfigError> {
+    let mut from_files = std::collections::HashMap::new();
+    for secret in SECRETS {
+        let set = std::env::var(secret.name).is_ok_and(|v| !v.trim().is_empty());
+        if let (false, Ok(path)) = (set, std::env::var(secret.file)) {
+            let text = std::fs::read_to_string(path.trim()).map_err(|e| ConfigError::Invalid {
+                name: secret.file,
+                reason: format!("cannot read {}: {e}", path.trim()),
+            })?;
+            from_files.insert(secret.name.to_string(), text);
+        }
+    }
+    Ok(from_files)
+}
+
 /// A secret's variable and the variables that say where else to read it.
 pub struct SecretSources {
     pub name: &'static str,
@@ -160,19 +176,7 @@ impl Config {
     /// Reads the environment; a secret unset there is read from the file its `_FILE`
     /// variable names.
     pub fn from_env() -> Result<Config, ConfigError> {
-        let mut from_files = std::collections::HashMap::new();
-        for secret in SECRETS {
-            let set = std::env::var(secret.name).is_ok_and(|v| !v.trim().is_empty());
-            if let (false, Ok(path)) = (set, std::env::var(secret.file)) {
-                let text =
-                    std::fs::read_to_string(path.trim()).map_err(|e| ConfigError::Invalid {
-                        name: secret.file,
-                        reason: format!("cannot read {}: {e}", path.trim()),
-                    })?;
-                from_files.insert(secret.name.to_string(), text);
-            }
-        }
-        Config::from_env_with(&from_files)
+        Config::from_env_with(&secrets_from_files()?)
     }
 
     /// Reads the environment, with `secrets` (read elsewhere) first.

@@ -17,9 +17,10 @@ mod config;
 pub mod dead_letters;
 mod dispatch_events;
 mod dispatch_updates;
+mod http;
 mod polling;
 mod retry;
 mod start;
 
-pub use config::{DEFAULT_DATA_DIR, EmbeddedConfig, Storage};
+pub use config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN_ADDR, EmbeddedConfig, Storage, WebhookSettings};
 pub use start::{DATABASE_FILE, EmbeddedBot, LOCK_FILE, StartError};

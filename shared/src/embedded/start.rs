@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::config::{EmbeddedConfig, Storage};
+use super::config::{EmbeddedConfig, Storage, WebhookSettings};
 use super::dead_letters::DeadLetters;
 use super::dispatch_events::EventDispatcher;
 use super::dispatch_updates::UpdateDispatcher;
+use super::http::HttpServer;
 use super::polling::poll_until_stopped;
 use super::retry::RetryPolicy;
 use crate::archive::fs::FsArchiveStore;
@@ -21,12 +22,13 @@ use crate::config::Config;
 use crate::domain::backend::resolve_model;
 use crate::handlers::menu::set_command_menus;
 use crate::handlers::poller::{PollError, PollSettings, Poller};
+use crate::handlers::webhook::WebhookIngress;
 use crate::handlers::{Settings, StoragePorts};
 use crate::queue::sqlite::SqliteQueue;
 use crate::sqlite::{Database, DatabaseError};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{OffsetStore, StoreError};
-use crate::telegram::http::HttpTelegram;
+use crate::telegram::http::{HttpTelegram, WebhookRegistration};
 use crate::telegram::{Telegram, TelegramError};
 use crate::wiring;
 
@@ -34,6 +36,8 @@ use crate::wiring;
 pub const DATABASE_FILE: &str = "cloud-ai.sqlite3";
 /// Held locked while a bot runs on the data folder.
 pub const LOCK_FILE: &str = "cloud-ai.lock";
+/// Requests Telegram may have open to the webhook at once (its default).
+const WEBHOOK_CONNECTIONS: u32 = 40;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -60,14 +64,35 @@ pub enum StartError {
     #[error("the storage cannot be used: {0}")]
     Storage(#[from] StoreError),
     #[error(
+        "the bot token already has a webhook at {url}, which is not this bot's WEBHOOK_URL: another program receives its updates. Stop it and remove its webhook (the Bot API's deleteWebhook), or set WEBHOOK_URL to that address if it leads to this bot"
+    )]
+    OtherWebhook { url: String },
+    #[error("cannot listen on LISTEN_ADDR {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("Telegram refused the webhook {url}: {source}")]
+    WebhookRefused { url: String, source: TelegramError },
+    #[error(
         "STORAGE=aws (table {table}, bucket {bucket}) needs the AWS storage, which this build leaves out: build it in with `cargo run --release -p cloud-ai --features aws`"
     )]
     NoAwsStorage { table: String, bucket: String },
 }
 
+/// How updates come in.
+enum Ingress {
+    /// The poller role long-polls `getUpdates`.
+    Polling(Poller),
+    /// Telegram POSTs them to the HTTP endpoint; the webhook is removed at a clean stop.
+    Webhook(Arc<HttpTelegram>),
+}
+
 /// The three roles, ready to run.
 pub struct EmbeddedBot {
-    poller: Poller,
+    ingress: Ingress,
+    /// `LISTEN_ADDR`'s endpoint, bound.
+    http: Option<HttpServer>,
     updates: UpdateDispatcher,
     events: EventDispatcher,
     grace: Duration,
@@ -102,11 +127,26 @@ fn lock_data_folder(dir: &Path) -> Result<std::fs::File, StartError> {
 }
 
 /// Asks Telegram who the bot is: proves the address and the token before anything else runs.
-/// Then asks for updates without waiting, so that a webhook set on the token (which makes
-/// Telegram refuse `getUpdates`) stops the start with the fix, instead of a bot that says it
-/// started and never answers.
-async fn check_telegram(telegram: &HttpTelegram, url: &str) -> Result<Option<String>, StartError> {
+/// Then, when polling, asks for updates without waiting, so that a webhook set on the token
+/// (which makes Telegram refuse `getUpdates`) stops the start with the fix, instead of a bot that
+/// says it started and never answers. With a webhook of its own, it looks at the webhook set on
+/// the token: another one means another program takes the updates.
+async fn check_telegram(
+    telegram: &HttpTelegram,
+    url: &str,
+    webhook: Option<&WebhookSettings>,
+) -> Result<Option<String>, StartError> {
     let me = telegram.get_me().await.map_err(|e| start_error(e, url))?;
+    if let Some(webhook) = webhook {
+        let info = telegram
+            .get_webhook_info()
+            .await
+            .map_err(|e| start_error(e, url))?;
+        if !info.url.is_empty() && info.url != webhook.url {
+            return Err(StartError::OtherWebhook { url: info.url });
+        }
+        return Ok(me.username);
+    }
     match telegram.get_updates(None, 0, 1).await {
         Ok(_) => Ok(me.username),
         Err(error) => match PollError::from(error) {
@@ -205,7 +245,12 @@ impl EmbeddedBot {
             &config.telegram_api_url,
             config.telegram_token.expose(),
         ));
-        let username = check_telegram(&telegram, &config.telegram_api_url).await?;
+        let username = check_telegram(
+            &telegram,
+            &config.telegram_api_url,
+            embedded.webhook.as_ref(),
+        )
+        .await?;
         let menus = set_command_menus(telegram.as_ref(), &config.access).await;
         tracing::info!(menus, "Telegram's command menus are set");
         let stores = storage(config, embedded, &db).await?;
@@ -255,13 +300,49 @@ impl EmbeddedBot {
             waiting,
             "cloud-ai started"
         );
-        Ok(EmbeddedBot {
-            poller: Poller::new(
+        let http = match embedded.listen_addr {
+            Some(addr) => {
+                let webhook = embedded.webhook.as_ref().map(|webhook| {
+                    let ingress =
+                        WebhookIngress::new(Arc::new(queue.clone()), webhook.secret.clone());
+                    (webhook.path.as_str(), ingress)
+                });
+                let server = HttpServer::bind(addr, webhook)
+                    .await
+                    .map_err(|source| StartError::Listen { addr, source })?;
+                tracing::info!(addr = %server.local_addr().unwrap_or(addr), webhook = embedded.webhook.is_some(), "serving HTTP (GET /healthz)");
+                Some(server)
+            }
+            None => None,
+        };
+        let ingress = match &embedded.webhook {
+            // The endpoint is bound already: what Telegram sends at once waits to be accepted.
+            Some(webhook) => {
+                let registration = WebhookRegistration {
+                    url: &webhook.url,
+                    secret: webhook.secret.expose(),
+                    max_connections: WEBHOOK_CONNECTIONS,
+                };
+                telegram
+                    .set_webhook(&registration)
+                    .await
+                    .map_err(|source| StartError::WebhookRefused {
+                        url: webhook.url.clone(),
+                        source,
+                    })?;
+                tracing::info!(url = %webhook.url, "the webhook is set: Telegram sends the updates");
+                Ingress::Webhook(telegram.clone())
+            }
+            None => Ingress::Polling(Poller::new(
                 telegram.clone(),
                 Arc::new(queue.clone()),
                 stores.offsets.clone(),
                 PollSettings::default(),
-            ),
+            )),
+        };
+        Ok(EmbeddedBot {
+            ingress,
+            http,
             updates: UpdateDispatcher {
                 queue,
                 handler: role().publishing_to(Arc::new(bus.clone())),
@@ -298,22 +379,32 @@ impl EmbeddedBot {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), PollError> {
         let (stop, stopped) = watch::channel(false);
         let EmbeddedBot {
-            poller,
+            ingress,
+            http,
             updates,
             events,
             grace,
             ..
         } = self;
         let roles = async {
-            let polling = async {
-                let result = poll_until_stopped(&poller, stopped.clone()).await;
+            let taking_in = async {
+                let Ingress::Polling(poller) = &ingress else {
+                    return Ok(());
+                };
+                let result = poll_until_stopped(poller, stopped.clone()).await;
                 if result.is_err() {
                     stop.send_replace(true);
                 }
                 result
             };
-            let (polled, (), ()) = tokio::join!(
-                polling,
+            let serving = async {
+                if let Some(http) = http {
+                    http.serve(stopped.clone()).await;
+                }
+            };
+            let (polled, (), (), ()) = tokio::join!(
+                taking_in,
+                serving,
                 updates.run(stopped.clone()),
                 events.run(stopped.clone())
             );
@@ -323,6 +414,15 @@ impl EmbeddedBot {
         tokio::select! {
             result = &mut roles => return result,
             () = shutdown => {}
+        }
+        if let Ingress::Webhook(telegram) = &ingress {
+            // Updates sent meanwhile wait at Telegram for the next start.
+            match telegram.delete_webhook().await {
+                Ok(()) => tracing::info!("the webhook is removed"),
+                Err(error) => {
+                    tracing::warn!(%error, "the webhook could not be removed; the next start sets it again")
+                }
+            }
         }
         tracing::info!(
             grace_seconds = grace.as_secs(),

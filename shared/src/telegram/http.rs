@@ -8,6 +8,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+mod webhook;
+
+pub use webhook::{ALLOWED_UPDATES, WebhookInfo, WebhookRegistration};
+
 use super::{BotUser, FileInfo, SentMessage, Telegram, TelegramError, TextFormat};
 use crate::domain::command::table::{MenuEntry, MenuScope};
 

@@ -18,9 +18,11 @@ mod failures;
 mod html;
 mod methods;
 mod params;
+mod webhook;
 
 use failures::control_fail;
 pub use failures::{Failure, Shape};
+pub use webhook::Delivery;
 
 use params::{Call, int, parameters};
 
@@ -98,6 +100,14 @@ struct Inner {
     /// Answer `getUpdates` at once, whatever its `timeout` (as some proxies and third-party
     /// Bot API servers do; the spec lets a server end a long poll early).
     no_long_polling: bool,
+    /// The webhook `setWebhook` set, if any.
+    webhook: Option<webhook::Webhook>,
+    /// The webhook's last failed delivery: (Unix time, what Telegram reports).
+    webhook_error: Option<(u64, String)>,
+    /// Every POST to the webhook, in order.
+    deliveries: Vec<Delivery>,
+    /// Public HTTPS origin → the local HTTP server a reverse proxy carries it to.
+    proxies: HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -147,11 +157,51 @@ impl FakeTelegram {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        FakeTelegram {
+        let telegram = FakeTelegram {
             base_url,
             token: token.to_string(),
             inner,
-        }
+        };
+        tokio::spawn(webhook::push(telegram.clone()));
+        telegram
+    }
+
+    /// Has a reverse proxy carry `public_origin` (`https://host[:port]`, as in a webhook URL) to
+    /// the local HTTP server at `local` (`http://127.0.0.1:port`).
+    pub fn proxy(&self, public_origin: &str, local: &str) {
+        self.inner.lock().unwrap().proxies.insert(
+            public_origin.trim_end_matches('/').to_string(),
+            local.to_string(),
+        );
+    }
+
+    /// The webhook set now, if any: its URL and secret.
+    pub fn webhook(&self) -> Option<(String, Option<String>)> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .webhook
+            .as_ref()
+            .map(|w| (w.url.clone(), w.secret.clone()))
+    }
+
+    /// The update kinds the webhook asked for (empty: all but the opt-in ones).
+    pub fn webhook_allowed_updates(&self) -> Vec<String> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .webhook
+            .as_ref()
+            .map(|w| w.allowed_updates.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every POST to the webhook so far, in order.
+    pub fn webhook_deliveries(&self) -> Vec<Delivery> {
+        self.inner.lock().unwrap().deliveries.clone()
+    }
+
+    /// Updates not yet delivered (by `getUpdates` or the webhook).
+    pub fn pending_updates(&self) -> usize {
+        self.inner.lock().unwrap().updates.len()
     }
 
     pub fn sent(&self) -> Vec<Sent> {
@@ -290,7 +340,10 @@ async fn method(
     if let Some(failure) = failure.as_ref().filter(|f| !f.call_goes_through()) {
         return failure.answer(ok(json!(null))).await;
     }
-    let done = if method == "getUpdates" {
+    let webhook_set = app.inner.lock().unwrap().webhook.is_some();
+    let done = if method == "getUpdates" && webhook_set {
+        Failure::webhook_set().answer(ok(json!(null))).await
+    } else if method == "getUpdates" {
         get_updates(&app, &call.fields).await
     } else {
         perform(&mut app.inner.lock().unwrap(), &method, call)
@@ -311,6 +364,9 @@ fn perform(inner: &mut Inner, method: &str, call: Call) -> Response {
         "sendChatAction" => methods::send_chat_action(inner, call),
         "sendDocument" => methods::send_document(inner, call),
         "getFile" => methods::get_file(inner, call),
+        "setWebhook" => webhook::set_webhook(inner, call),
+        "deleteWebhook" => webhook::delete_webhook(inner, call),
+        "getWebhookInfo" => webhook::get_webhook_info(inner),
         _ => error(404, "Not Found", None),
     }
 }
