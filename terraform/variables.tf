@@ -197,7 +197,7 @@ variable "ingress" {
 }
 
 variable "webhook_secret" {
-  description = "The webhook's secret_token (1 to 256 of A-Z, a-z, 0-9, _ and -). Empty: one is generated at the first apply and kept in SSM. It is read when the parameter is created: to change it later, apply with -replace='aws_ssm_parameter.webhook_secret[0]', then run scripts/stack.sh webhook."
+  description = "The webhook's secret_token (1 to 256 of A-Z, a-z, 0-9, _ and -). Empty: one is generated and kept in SSM (never in the state). It is written when the parameter is created and when webhook_secret_version changes; then run scripts/stack.sh webhook."
   type        = string
   default     = ""
   sensitive   = true
@@ -205,6 +205,12 @@ variable "webhook_secret" {
     condition     = var.webhook_secret == "" || can(regex("^[A-Za-z0-9_-]{1,256}$", var.webhook_secret))
     error_message = "webhook_secret takes 1 to 256 characters of A-Z, a-z, 0-9, _ and -."
   }
+}
+
+variable "webhook_secret_version" {
+  description = "Raise it to write webhook_secret (or a newly generated secret) to the parameter again, then run scripts/stack.sh webhook."
+  type        = number
+  default     = 1
 }
 
 variable "webhook_concurrency" {

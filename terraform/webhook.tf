@@ -6,9 +6,11 @@ locals {
   webhook = var.ingress == "webhook"
 }
 
-# Only the aws provider is at hand (no random provider): Secrets Manager makes the secret.
-# Telegram's secret_token takes letters, digits, _ and -, so no punctuation.
-data "aws_secretsmanager_random_password" "webhook_secret" {
+# Only the aws provider is at hand (no random provider): Secrets Manager makes the secret, as an
+# ephemeral value written to the parameter write-only, so it is in neither the plan nor the state
+# (the data source of the same name would print it as its id). Telegram's secret_token takes
+# letters, digits, _ and -, so no punctuation.
+ephemeral "aws_secretsmanager_random_password" "webhook_secret" {
   count               = local.webhook && nonsensitive(var.webhook_secret == "") ? 1 : 0
   password_length     = 64
   exclude_punctuation = true
@@ -20,11 +22,9 @@ resource "aws_ssm_parameter" "webhook_secret" {
   name        = "/${var.name_prefix}/webhook-secret"
   description = "The webhook's secret_token: Telegram sends it in X-Telegram-Bot-Api-Secret-Token."
   type        = "SecureString"
-  value       = nonsensitive(var.webhook_secret == "") ? data.aws_secretsmanager_random_password.webhook_secret[0].random_password : var.webhook_secret
-  lifecycle {
-    # A generated secret is drawn anew at every plan; the first one stays (see var.webhook_secret).
-    ignore_changes = [value]
-  }
+  value_wo    = nonsensitive(var.webhook_secret == "") ? ephemeral.aws_secretsmanager_random_password.webhook_secret[0].random_password : var.webhook_secret
+  # Written when the parameter is created and whenever this number changes (a new secret).
+  value_wo_version = var.webhook_secret_version
 }
 
 resource "aws_apigatewayv2_api" "webhook" {

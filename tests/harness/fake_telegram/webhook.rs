@@ -183,22 +183,20 @@ fn record_delivery(telegram: &FakeTelegram, update_id: i64, status: u16) -> bool
         inner.updates.retain(|(id, _)| *id != update_id);
         return true;
     }
-    {
-        let message = match status {
-            0 => "Connection refused".to_string(),
-            status => format!(
-                "Wrong response from the webhook: {status} {}",
-                reqwest::StatusCode::from_u16(status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("")
-            ),
-        };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        inner.webhook_error = Some((now, message));
-    }
+    let message = match status {
+        0 => "Connection refused".to_string(),
+        status => format!(
+            "Wrong response from the webhook: {status} {}",
+            reqwest::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+        ),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    inner.webhook_error = Some((now, message));
     false
 }
 
