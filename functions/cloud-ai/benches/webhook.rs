@@ -2,7 +2,8 @@
 //! of updates as Telegram sends them (POSTs with the secret header, at most `max_connections`
 //! = 40 at once). Reports the time from each POST to its answer (200 = the update is durably
 //! queued) as p50 and p99, the updates accepted per second, and the time until every update was
-//! answered (as the throughput bench measures polling).
+//! answered by the fake model in one piece (the throughput bench's polling burst, so the two
+//! compare).
 //!
 //! `cargo bench -p cloud-ai --bench webhook` (`BENCH_USERS` × `BENCH_MESSAGES`, default 200 × 10;
 //! `CLOUD_AI_BIN` to measure another build, such as target/release/cloud-ai).
@@ -11,12 +12,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cloud_ai_tests::bot::TOKEN;
-use cloud_ai_tests::bot_process::{BotProcess, bot_env, eventually, temp_data_dir};
+use cloud_ai_tests::bot_process::{BotProcess, chat_bot_env, eventually, temp_data_dir};
+use cloud_ai_tests::fake_model::{FakeModel, Script};
 use cloud_ai_tests::fake_telegram::FakeTelegram;
 use cloud_ai_tests::fixtures;
 use tokio::sync::Semaphore;
 
 const SECRET: &str = "bench-webhook-secret";
+const ANSWER: &str = "Noted: that is a fine message.";
 /// Telegram's default `max_connections`, which the bot asks for.
 const CONNECTIONS: usize = 40;
 
@@ -36,6 +39,7 @@ async fn main() {
     let users = setting("BENCH_USERS", 200);
     let messages = setting("BENCH_MESSAGES", 10);
     let telegram = FakeTelegram::start(TOKEN).await;
+    let model = FakeModel::start(&["llama3:latest"]).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -44,9 +48,10 @@ async fn main() {
     let local = format!("http://127.0.0.1:{port}");
     telegram.proxy("https://bot.example", &local);
     let data_dir = temp_data_dir();
-    let env = bot_env(
+    let env = chat_bot_env(
         &telegram,
         &data_dir,
+        &model,
         &[
             ("RUST_LOG", "warn".to_string()),
             ("WEBHOOK_URL", "https://bot.example/telegram".to_string()),
@@ -99,6 +104,9 @@ async fn main() {
     .await;
 
     let total = users * messages;
+    for _ in 0..total {
+        model.script(Script::text(ANSWER, ANSWER.len(), Duration::ZERO));
+    }
     let slots = Arc::new(Semaphore::new(CONNECTIONS));
     let started = Instant::now();
     let mut posts = Vec::with_capacity(total);
