@@ -613,17 +613,7 @@ async fn the_stack_switches_to_webhook_ingress_and_back(
     );
 
     // The webhook function holds no token and reads only its secret, which never shows.
-    let configuration = aws_sdk_lambda::Client::new(sdk)
-        .get_function_configuration()
-        .function_name("cloud-ai-webhook")
-        .send()
-        .await
-        .unwrap();
-    let env = configuration
-        .environment()
-        .and_then(|e| e.variables())
-        .cloned()
-        .unwrap_or_default();
+    let env = function_env(sdk, "cloud-ai-webhook").await;
     assert!(
         !env.contains_key("TELEGRAM_TOKEN_PARAMETER") && !env.contains_key("TABLE_NAME"),
         "{env:?}"
@@ -806,20 +796,27 @@ async fn bucket_versioning(s3: &aws_sdk_s3::Client, bucket: &str) -> String {
     }
 }
 
-/// The configuration a role gets from the environment Terraform gave its Lambda, with only the
-/// Telegram API moved to the fake (the SDK reaches moto through the test's own configuration).
-async fn role_config(sdk: &SdkConfig, function_name: &str, telegram: &FakeTelegram) -> Config {
-    let configuration = aws_sdk_lambda::Client::new(sdk)
+/// The environment Terraform gave the Lambda `function_name`.
+async fn function_env(
+    sdk: &SdkConfig,
+    function_name: &str,
+) -> std::collections::HashMap<String, String> {
+    aws_sdk_lambda::Client::new(sdk)
         .get_function_configuration()
         .function_name(function_name)
         .send()
         .await
-        .unwrap();
-    let env = configuration
+        .unwrap_or_else(|e| panic!("{function_name}: {e:?}"))
         .environment()
         .and_then(|e| e.variables())
         .cloned()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The configuration a role gets from the environment Terraform gave its Lambda, with only the
+/// Telegram API moved to the fake (the SDK reaches moto through the test's own configuration).
+async fn role_config(sdk: &SdkConfig, function_name: &str, telegram: &FakeTelegram) -> Config {
+    let env = function_env(sdk, function_name).await;
     // The function reads its secrets from the parameters its environment names, as at a cold start.
     let secrets =
         cloud_ai_shared::parameters::read_secret_parameters(sdk, |name| env.get(name).cloned())

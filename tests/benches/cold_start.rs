@@ -17,7 +17,7 @@ use cloud_ai_tests::lambda::LambdaProcess;
 use cloud_ai_tests::moto::MotoServer;
 use cloud_ai_tests::queues::create_fifo_queue;
 
-const FUNCTIONS: [&str; 3] = ["poller", "command", "archiver"];
+const FUNCTIONS: [&str; 4] = ["poller", "webhook", "command", "archiver"];
 
 fn lambda_dir() -> PathBuf {
     std::env::var("LAMBDA_DIR")
@@ -41,6 +41,21 @@ async fn environment(
 ) -> Vec<(&'static str, String)> {
     let sdk = moto.sdk_config().await;
     let name = uuid::Uuid::new_v4().simple().to_string();
+    if function == "webhook" {
+        // It holds no token and no table: only its secret and the queue.
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        return vec![
+            (
+                "WEBHOOK_SECRET_PARAMETER",
+                moto.secure_parameter("example-webhook-secret").await,
+            ),
+            (
+                "QUEUE_URL",
+                create_fifo_queue(&sqs, &format!("updates-{name}")).await,
+            ),
+            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ];
+    }
     let mut env = vec![
         (
             "TELEGRAM_TOKEN_PARAMETER",
@@ -96,6 +111,7 @@ fn unzipped_bootstrap(zip: &std::path::Path) -> PathBuf {
 fn fixture(function: &str) -> serde_json::Value {
     let mut event = fixtures::event_file(match function {
         "poller" => "scheduled-event.json",
+        "webhook" => "webhook-update.json",
         "command" => "sqs-command.json",
         _ => "archived-event.json",
     });
