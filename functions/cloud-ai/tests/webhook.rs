@@ -265,3 +265,41 @@ async fn a_webhook_that_is_not_ours_stops_either_start() {
     );
     let _ = std::fs::remove_dir_all(&setup.data_dir);
 }
+
+/// A port already taken, and a webhook URL Telegram refuses: each stops the start in one line.
+#[tokio::test]
+async fn a_taken_port_or_a_refused_url_stops_the_start() {
+    let setup = WebhookBot::new().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut env = setup.env.clone();
+    env.retain(|(k, _)| k != "LISTEN_ADDR");
+    env.push((
+        "LISTEN_ADDR".into(),
+        taken.local_addr().unwrap().to_string(),
+    ));
+    let mut bot = BotProcess::start(BINARY, &env);
+    assert!(!bot.wait(WAIT).await.expect("the start ends").success());
+    assert!(
+        bot.logs().contains("cannot listen on LISTEN_ADDR"),
+        "{}",
+        bot.logs()
+    );
+    assert_eq!(setup.telegram.webhook(), None, "nothing registered");
+
+    let mut env = setup.env.clone();
+    env.retain(|(k, _)| k != "WEBHOOK_URL");
+    env.push((
+        "WEBHOOK_URL".into(),
+        "https://bot.example:9999/telegram".into(),
+    ));
+    let mut bot = BotProcess::start(BINARY, &env);
+    assert!(!bot.wait(WAIT).await.expect("the start ends").success());
+    let logs = bot.logs();
+    assert!(
+        logs.contains("Telegram refused the webhook https://bot.example:9999/telegram")
+            && logs.contains("ports 80, 88, 443 or 8443"),
+        "{logs}"
+    );
+    assert!(!logs.contains(SECRET));
+    let _ = std::fs::remove_dir_all(&setup.data_dir);
+}
