@@ -312,7 +312,7 @@ async fn failures_give_a_clear_message_and_keep_the_users_message() {
             .unwrap();
         assert_eq!(
             bot.telegram.chat_messages(ADA).pop().unwrap().text,
-            "⚠️ The model backend cannot be reached right now. Your message is saved in the session; send it again to retry."
+            "⚠️ The model backend cannot be reached right now. Your message is saved in the session; /retry answers it."
         );
         assert_eq!(
             bot.live_rows(ADA).await.len(),
@@ -329,7 +329,7 @@ async fn failures_give_a_clear_message_and_keep_the_users_message() {
         chat.say("Tell me").await;
         assert_eq!(
             chat.last_message(),
-            "The answer is\n\n⚠️ The model failed: out of memory. Your message is saved in the session; send it again to retry."
+            "The answer is\n\n⚠️ The model failed: out of memory. Your message is saved in the session; /retry answers it."
         );
         assert_eq!(recorded(&chat).await, (1, 0), "{api:?}");
 
@@ -460,7 +460,7 @@ async fn an_answer_that_would_outlive_the_invocation_is_explained() {
         .unwrap();
     let last = chat.last_message();
     assert!(
-        last.ends_with("⚠️ The answer took longer than the bot may wait. Your message is saved in the session; send it again to retry."),
+        last.ends_with("⚠️ The answer took longer than the bot may wait. Your message is saved in the session; /retry answers it."),
         "{last}"
     );
     assert_eq!(recorded(&chat).await, (1, 0));
@@ -553,5 +553,72 @@ async fn model_and_status_talk_to_the_backend() {
             status.contains("Active session: 2 of 2 (qwen2.5:7b, 2 messages)."),
             "{status}"
         );
+    }
+}
+
+#[tokio::test]
+async fn retry_answers_a_failed_message_without_storing_it_twice_and_replaces_an_answer() {
+    for api in APIS {
+        let chat = Chat::start(api, settings(Duration::from_millis(50))).await;
+        chat.model.script(
+            Script::text("The answer is", 4, Duration::from_millis(5))
+                .ending(Ending::Error("out of memory".into())),
+        );
+        chat.say("Tell me a fact").await;
+        assert!(
+            chat.last_message().ends_with("/retry answers it."),
+            "{api:?}"
+        );
+
+        // The saved message is answered; nothing is stored again.
+        chat.model.script(Script::text(
+            "Honey never spoils.",
+            4,
+            Duration::from_millis(5),
+        ));
+        chat.say("/retry").await;
+        assert_eq!(chat.last_message(), "Honey never spoils.");
+        assert_eq!(recorded(&chat).await, (1, 1), "{api:?}");
+
+        // Answered: a new answer, generated without the old one, takes its place.
+        chat.model.script(Script::text(
+            "Octopuses have three hearts.",
+            4,
+            Duration::from_millis(5),
+        ));
+        let before = chat.messages().len();
+        let update = chat.say("/retry").await;
+        assert_eq!(chat.shown_since(before), ["Octopuses have three hearts."]);
+        let asked = chat.model.requests().pop().expect("a chat request");
+        let contents: Vec<&str> = asked["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap())
+            .collect();
+        assert_eq!(contents, ["Tell me a fact"], "{api:?}");
+        assert_eq!(recorded(&chat).await, (1, 1), "{api:?}");
+        let names: Vec<&str> = chat
+            .bot
+            .events(ADA)
+            .await
+            .iter()
+            .map(|e| e.event.name())
+            .collect();
+        assert_eq!(names.last(), Some(&"AnswerReplaced"));
+        chat.say("/history").await;
+        let history = chat.last_message();
+        assert!(
+            history.contains("Octopuses have three hearts."),
+            "{history}"
+        );
+        assert!(!history.contains("Honey"), "{history}");
+
+        // A redelivered /retry neither answers nor records again.
+        let shown = chat.messages().len();
+        let events = chat.bot.events(ADA).await.len();
+        chat.handler.handle(&update).await.expect("handled");
+        assert_eq!(chat.messages().len(), shown);
+        assert_eq!(chat.bot.events(ADA).await.len(), events);
     }
 }

@@ -41,6 +41,7 @@ fn help_lists_every_command() {
         "/listsessions",
         "/switch",
         "/history",
+        "/retry",
         "/archive",
         "/listarchives",
         "/export",
@@ -739,4 +740,87 @@ fn choosing_a_model_carries_the_unanswered_message_along_and_answers_it_there() 
         text(&settled),
         "Switched to session 3, your latest with phi3:mini (2 messages)."
     );
+}
+
+#[test]
+fn retry_answers_the_last_message_again_and_a_new_answer_replaces_the_old_one() {
+    // Without a backend there is nothing to answer with.
+    let mut offline = Bot::default();
+    offline.send("hello");
+    let refused = offline.send("/retry");
+    assert!(refused.events.is_empty());
+    assert_eq!(
+        text(&refused),
+        "No model backend is configured, so there is nothing to answer with."
+    );
+
+    let mut bot = with_backend(&["llama3:latest"]);
+    assert_eq!(
+        text(&bot.send("/retry")),
+        "No session is active. Pick one with /switch <number> (see /listsessions) or start one with /newsession."
+    );
+    bot.send("/newsession");
+    assert_eq!(
+        text(&bot.send("/retry")),
+        "Session 1 has no message to answer yet: send one first."
+    );
+
+    // The model never answered: /retry answers the saved message, storing nothing again.
+    bot.send("What is an event store?");
+    let retry = bot.send("/retry");
+    assert!(retry.events.is_empty(), "the message is not stored twice");
+    let session_id = bot.state.active.unwrap();
+    assert_eq!(
+        retry.replies,
+        [Reply::Answer {
+            session_id,
+            model: "llama3".into(),
+            replaces: None,
+        }]
+    );
+
+    // Answered: /retry asks for a new answer that takes the old one's place (message 2).
+    bot.answered("An append-only log.");
+    let retry = bot.send("/retry@cloudaibot");
+    assert!(retry.events.is_empty());
+    assert_eq!(
+        retry.replies,
+        [Reply::Answer {
+            session_id,
+            model: "llama3".into(),
+            replaces: Some(2),
+        }]
+    );
+    bot.answer_replaced(2, "A log of events, the only truth.");
+    assert_eq!(bot.state.sessions[0].message_count, 2);
+    let history = text(&bot.send("/history"));
+    assert!(
+        history.contains("A log of events, the only truth."),
+        "{history}"
+    );
+    assert!(!history.contains("An append-only log."), "{history}");
+    // The earlier answer stays in the stream.
+    assert!(bot.events.iter().any(|e| matches!(
+        &e.event,
+        Event::MessagePosted { content, .. } if content == "An append-only log."
+    )));
+}
+
+#[test]
+fn in_a_group_any_member_may_retry_the_groups_last_answer() {
+    let mut bot = with_backend(&["llama3:latest"]);
+    bot.in_group = true;
+    bot.is_admin = true;
+    bot.send("/newsession");
+    bot.is_admin = false;
+    bot.send("Who won?");
+    bot.answered("Nobody yet.");
+    let retry = bot.send("/retry");
+    assert!(matches!(
+        retry.replies.as_slice(),
+        [Reply::Answer {
+            replaces: Some(2),
+            ..
+        }]
+    ));
 }

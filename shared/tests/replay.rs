@@ -12,6 +12,8 @@ use proptest::prelude::*;
 fn action() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => "[a-z ]{1,12}".prop_map(|t| format!("chat {t}")),
+        1 => "[a-z ]{1,12}".prop_map(|t| format!("answer:{t}")),
+        1 => "[a-z ]{1,12}".prop_map(|t| format!("replace:{t}")),
         1 => Just("/newsession".to_string()),
         1 => Just("/start".to_string()),
         1 => (0usize..6).prop_map(|n| format!("/switch {n}")),
@@ -22,6 +24,23 @@ fn action() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A command, or the model's answer (`answer:`) or a retried answer (`replace:`, taking the
+/// place of the active session's last message) as the handler records them.
+fn play(bot: &mut Bot, action: &str) {
+    let active = bot.state.active_session().map(|s| s.message_count);
+    if let Some(text) = action.strip_prefix("answer:") {
+        if active.is_some() {
+            bot.answered(text);
+        }
+    } else if let Some(text) = action.strip_prefix("replace:") {
+        if let Some(count @ 1..) = active {
+            bot.answer_replaced(count, text);
+        }
+    } else {
+        bot.send(action);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -29,7 +48,7 @@ proptest! {
     fn replay_rebuilds_the_projection(actions in prop::collection::vec(action(), 0..60)) {
         let mut bot = Bot::default();
         for text in &actions {
-            bot.send(text);
+            play(&mut bot, text);
         }
         let events: Vec<_> = bot.events.iter().map(|r| r.event.clone()).collect();
         prop_assert_eq!(&rebuild_rows(USER, &events), &bot.rows);

@@ -86,6 +86,10 @@ pub enum Reply {
     Answer {
         session_id: Uuid,
         model: String,
+        /// The message (its 1-based number in the session) an answer given before holds: the
+        /// new answer, generated without it, takes its place (`/retry`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<u64>,
     },
     /// The stored archive at `s3_key`, sent as a JSON document.
     ArchiveFile {
@@ -140,7 +144,7 @@ pub fn needs_backend_status(input: &Input) -> bool {
 pub fn needs_recent_messages(input: &Input) -> bool {
     matches!(
         input,
-        Input::Command(Command::History | Command::Model(Some(_)))
+        Input::Command(Command::History | Command::Retry | Command::Model(Some(_)))
     )
 }
 
@@ -167,6 +171,7 @@ fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decisi
         Command::ListSessions => Decision::reply(replies::session_list(state)),
         Command::Switch(number) => switch(state, *number),
         Command::History => history(state, ctx),
+        Command::Retry => retry(state, ctx),
         Command::ArchiveMenu => Decision::reply(replies::archive_menu(state)),
         Command::Archive(number) => archive(state, *number, ctx),
         Command::ListArchives => Decision::reply(replies::archive_list(state)),
@@ -349,6 +354,33 @@ fn history(state: &UserState, ctx: &Context) -> Decision {
     }
 }
 
+/// `/retry`: the active session's last message is answered again. If the model answered it
+/// already, the new answer takes that answer's place; nothing is stored until it is complete.
+fn retry(state: &UserState, ctx: &Context) -> Decision {
+    if !ctx.answering {
+        return Decision::reply(replies::nothing_to_answer_with());
+    }
+    let Some(session) = state.active_session() else {
+        return Decision::reply(replies::no_active_session());
+    };
+    let number = state.session_number(session.session_id).unwrap_or(0);
+    let replaces = match ctx.recent_messages {
+        [.., last] if last.role == Role::User => None,
+        [.., asked, last] if asked.role == Role::User && last.role == Role::Assistant => {
+            Some(session.message_count)
+        }
+        _ => return Decision::reply(replies::nothing_to_retry(number)),
+    };
+    Decision {
+        events: Vec::new(),
+        replies: vec![Reply::Answer {
+            session_id: session.session_id,
+            model: session.model_name.clone(),
+            replaces,
+        }],
+    }
+}
+
 fn archive(state: &UserState, number: usize, ctx: &Context) -> Decision {
     let Some(session) = number.checked_sub(1).and_then(|i| state.sessions.get(i)) else {
         return Decision::reply(replies::no_such_session(number, state.sessions.len()));
@@ -425,7 +457,11 @@ fn chat(state: &UserState, text: &str, ctx: &Context) -> Decision {
         ts: ctx.date,
     });
     let reply = if ctx.answering {
-        Reply::Answer { session_id, model }
+        Reply::Answer {
+            session_id,
+            model,
+            replaces: None,
+        }
     } else {
         Reply::text(replies::chat_saved(number))
     };
@@ -475,6 +511,7 @@ fn model(state: &UserState, name: Option<&str>, ctx: &Context) -> Decision {
                     Reply::Answer {
                         session_id: active.session_id,
                         model: model.clone(),
+                        replaces: None,
                     },
                 ],
             },
@@ -540,6 +577,7 @@ fn carry_unanswered(decision: &mut Decision, model: &str, ctx: &Context) {
     decision.replies.push(Reply::Answer {
         session_id,
         model: model.to_string(),
+        replaces: None,
     });
 }
 

@@ -60,6 +60,14 @@ pub enum Event {
         content: String,
         ts: i64,
     },
+    /// A new answer (`/retry`) takes the place of message `seq` of the session, an earlier
+    /// answer; that answer's text stays in the stream, in its `MessagePosted`.
+    AnswerReplaced {
+        session_id: Uuid,
+        seq: u64,
+        content: String,
+        ts: i64,
+    },
     /// The session leaves the live table for `archives/{user_id}/{session_id}.json`.
     Archived {
         session_id: Uuid,
@@ -114,6 +122,7 @@ impl Event {
             Event::SessionCreated { .. } => "SessionCreated",
             Event::Switched { .. } => "Switched",
             Event::MessagePosted { .. } => "MessagePosted",
+            Event::AnswerReplaced { .. } => "AnswerReplaced",
             Event::Archived { .. } => "Archived",
             Event::ArchiveImported { .. } => "ArchiveImported",
             Event::AdoptionStarted { .. } => "AdoptionStarted",

@@ -159,6 +159,32 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
                 row(&updated, before.active == Some(*session_id)),
             ]
         }
+        Event::AnswerReplaced {
+            session_id,
+            seq,
+            content,
+            ts,
+        } => {
+            let Some(session) = before
+                .session(*session_id)
+                .filter(|s| s.message_count >= *seq)
+            else {
+                return Vec::new();
+            };
+            let mut updated = session.clone();
+            updated.last_message_ts = *ts;
+            vec![
+                RowChange::Put(Row::Message(MessageRow {
+                    user_id,
+                    session_id: *session_id,
+                    seq: *seq,
+                    role: Role::Assistant,
+                    content: content.clone(),
+                    ts: *ts,
+                })),
+                row(&updated, before.active == Some(*session_id)),
+            ]
+        }
         Event::Archived {
             session_id, s3_key, ..
         } => before
@@ -235,17 +261,30 @@ pub fn rebuild_rows<'a>(user_id: i64, events: impl IntoIterator<Item = &'a Event
     let mut messages: BTreeMap<Uuid, Vec<(Role, String, i64)>> = BTreeMap::new();
     for event in events {
         state.apply(event);
-        if let Event::MessagePosted {
-            session_id,
-            role,
-            content,
-            ts,
-        } = event
-        {
-            messages
+        match event {
+            Event::MessagePosted {
+                session_id,
+                role,
+                content,
+                ts,
+            } => messages
                 .entry(*session_id)
                 .or_default()
-                .push((*role, content.clone(), *ts));
+                .push((*role, content.clone(), *ts)),
+            Event::AnswerReplaced {
+                session_id,
+                seq,
+                content,
+                ts,
+            } => {
+                let replaced = messages
+                    .get_mut(session_id)
+                    .and_then(|m| m.get_mut((*seq as usize).checked_sub(1)?));
+                if let Some(message) = replaced {
+                    *message = (Role::Assistant, content.clone(), *ts);
+                }
+            }
+            _ => {}
         }
     }
     let mut rows = Rows::new();

@@ -322,6 +322,14 @@ pub fn status_with_backend(state: &UserState, backend: &BackendStatus) -> String
     )
 }
 
+pub fn nothing_to_answer_with() -> String {
+    "No model backend is configured, so there is nothing to answer with.".to_string()
+}
+
+pub fn nothing_to_retry(number: usize) -> String {
+    format!("Session {number} has no message to answer yet: send one first.")
+}
+
 pub fn no_backend() -> String {
     "No model backend is configured, so there are no models to choose from.".to_string()
 }
@@ -415,7 +423,7 @@ pub fn answer_failed(reason: &AnswerFailure) -> String {
         }
         AnswerFailure::Refused => "Telegram refused the rest of the answer.".to_string(),
     };
-    format!("⚠️ {why} Your message is saved in the session; send it again to retry.")
+    format!("⚠️ {why} Your message is saved in the session; /retry answers it.")
 }
 
 /// A chat message's model is missing: what there is instead, and that `/model` answers it.

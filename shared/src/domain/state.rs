@@ -81,6 +81,11 @@ impl UserState {
                     session.last_message_ts = *ts;
                 }
             }
+            Event::AnswerReplaced { session_id, ts, .. } => {
+                if let Some(session) = self.session_mut(*session_id) {
+                    session.last_message_ts = *ts;
+                }
+            }
             Event::Archived {
                 session_id,
                 s3_key,

@@ -62,23 +62,27 @@ impl Answerer {
         }
     }
 
-    /// The conversation sent for an answer in `session_id`.
+    /// The conversation sent for an answer in `session_id` (without the answer it replaces).
     async fn request(
         &self,
         rows: &dyn SessionRows,
-        user_id: i64,
-        session_id: Uuid,
-        model: &str,
+        question: &Question<'_>,
     ) -> Result<ChatRequest, HandleError> {
         let budget = self.settings.budget.max_chars;
-        let context = rows
+        let mut context = rows
             .context_messages(
-                user_id,
-                session_id,
+                question.user_id,
+                question.session_id,
                 self.settings.max_context_messages,
                 budget,
             )
             .await?;
+        // The answer being replaced is the last message (one chat's updates are handled in
+        // order, so nothing came after it); the model answers what preceded it.
+        if question.replaces.is_some() && context.last().is_some_and(|m| m.role == Role::Assistant)
+        {
+            context.pop();
+        }
         let mut messages: Vec<ModelMessage> = self
             .settings
             .budget
@@ -92,7 +96,7 @@ impl Answerer {
                 .map(|m| ModelMessage::new(m.role, m.content)),
         );
         Ok(ChatRequest {
-            model: model.to_string(),
+            model: question.model.to_string(),
             messages,
         })
     }
@@ -113,14 +117,7 @@ impl Answerer {
                     .unwrap_or_else(Instant::now)
             },
         );
-        let request = self
-            .request(
-                ports.rows,
-                question.user_id,
-                question.session_id,
-                question.model,
-            )
-            .await?;
+        let request = self.request(ports.rows, &question).await?;
         let mut live = LiveMessage::new(
             ports.telegram,
             receipt.chat_id,
@@ -297,6 +294,8 @@ pub struct Question<'a> {
     pub user_id: i64,
     pub session_id: Uuid,
     pub model: &'a str,
+    /// The answer (message number) the new one takes the place of (`/retry`).
+    pub replaces: Option<u64>,
     /// The invocation's end, if it has one.
     pub deadline: Option<Instant>,
 }

@@ -113,7 +113,7 @@ impl Gate {
                 replies::too_many_messages(limits.messages_per_minute, minute.resets_at),
             ));
         }
-        let chat = matches!(route.command, Some(Command::Chat(_)));
+        let chat = matches!(route.command, Some(Command::Chat(_) | Command::Retry));
         if over.is_none() && chat && answering {
             let day = Window::day(now);
             if let Allowance::Refused { first } = self

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use tokio::time::Instant;
-use uuid::Uuid;
 
 use crate::archive::ArchiveStore;
 use crate::bus::BusEvent;
@@ -152,9 +151,19 @@ impl ReceiptRunner {
         while receipt.replies_sent < receipt.replies.len() {
             let reply = receipt.replies[receipt.replies_sent].clone();
             match &reply {
-                Reply::Answer { session_id, model } => {
-                    self.answer(user_id, &mut receipt, *session_id, model, deadline)
-                        .await?;
+                Reply::Answer {
+                    session_id,
+                    model,
+                    replaces,
+                } => {
+                    let question = Question {
+                        user_id,
+                        session_id: *session_id,
+                        model,
+                        replaces: *replaces,
+                        deadline,
+                    };
+                    self.answer(&mut receipt, question).await?;
                     // The answer's own event.
                     let saved_later = receipt.replies_sent < receipt.replies.len();
                     self.publish(user_id, &mut receipt, saved_later).await?;
@@ -210,12 +219,10 @@ impl ReceiptRunner {
     /// the same write that marks the reply sent, so it is recorded once.
     async fn answer(
         &self,
-        user_id: i64,
         receipt: &mut Receipt,
-        session_id: Uuid,
-        model: &str,
-        deadline: Option<Instant>,
+        question: Question<'_>,
     ) -> Result<(), HandleError> {
+        let user_id = question.user_id;
         let ChatAnswers::ByModel(answerer) = &self.answers else {
             // Configuration changed since the decision: say so instead of answering.
             let text = replies::answer_failed(&AnswerFailure::Unreachable);
@@ -228,12 +235,6 @@ impl ReceiptRunner {
             telegram: self.telegram.as_ref(),
             rows: self.rows.as_ref(),
             receipts: self.receipts.as_ref(),
-        };
-        let question = Question {
-            user_id,
-            session_id,
-            model,
-            deadline,
         };
         let (generated, stats, tokens) = answerer.answer(ports, question, receipt).await?;
         if let Some(tokens) = tokens {
@@ -256,7 +257,7 @@ impl ReceiptRunner {
         );
         match generated {
             Generated::Complete(text) if !text.trim().is_empty() => {
-                self.record_answer(user_id, receipt, session_id, text).await
+                self.record_answer(user_id, receipt, question, text).await
             }
             _ => {
                 receipt.replies_sent += 1;
@@ -266,30 +267,41 @@ impl ReceiptRunner {
         }
     }
 
-    /// Appends the answer as the session's next message, with the receipt marking it sent.
+    /// Appends the answer as the session's next message (or in the place of the answer it
+    /// replaces), with the receipt marking it sent.
     async fn record_answer(
         &self,
         user_id: i64,
         receipt: &mut Receipt,
-        session_id: Uuid,
+        question: Question<'_>,
         text: String,
     ) -> Result<(), HandleError> {
+        let session_id = question.session_id;
         let sent: &Receipt = receipt;
         let text = &text;
         let recorded_receipt = with_conflict_retry(user_id, || async move {
             let state = self.store.load(user_id).await?;
             let mut next_receipt = sent.clone();
             next_receipt.replies_sent += 1;
-            if state.session(session_id).is_none() {
+            let Some(session) = state.session(session_id) else {
                 // Archived while the model wrote: the answer was shown, the session is gone.
                 self.receipts.save_progress(user_id, &next_receipt).await?;
                 return Ok(next_receipt);
-            }
-            let event = Event::MessagePosted {
-                session_id,
-                role: Role::Assistant,
-                content: text.clone(),
-                ts: self.clock.now(),
+            };
+            let (content, ts) = (text.clone(), self.clock.now());
+            let event = match question.replaces {
+                Some(seq) if seq <= session.message_count => Event::AnswerReplaced {
+                    session_id,
+                    seq,
+                    content,
+                    ts,
+                },
+                _ => Event::MessagePosted {
+                    session_id,
+                    role: Role::Assistant,
+                    content,
+                    ts,
+                },
             };
             let recorded = record(user_id, &state, vec![event], sent.update_id);
             if let Pipeline::Bus(_) = self.pipeline {

@@ -91,6 +91,20 @@ impl Bot {
         });
     }
 
+    /// A new answer taking the place of message `seq` of the active session (`/retry`).
+    pub fn answer_replaced(&mut self, seq: u64, text: &str) {
+        let session_id = self.state.active.expect("an active session");
+        self.commit(&Decision {
+            events: vec![Event::AnswerReplaced {
+                session_id,
+                seq,
+                content: text.into(),
+                ts: 1_700_000_000 + self.next_update,
+            }],
+            replies: Vec::new(),
+        });
+    }
+
     /// Records a decision as the store would: one batch of coalesced changes, then the archiver.
     pub fn commit(&mut self, decision: &Decision) {
         let mut changes: Vec<RowChange> = Vec::new();

@@ -15,6 +15,8 @@ pub enum Command {
     ListSessions,
     Switch(usize),
     History,
+    /// `/retry`: answer the active session's last message again.
+    Retry,
     /// `/archive` with no number: list what can be archived.
     ArchiveMenu,
     Archive(usize),

@@ -96,6 +96,17 @@ pub const COMMANDS: &[CommandSpec] = &[
         build: |_, _| Ok(Command::History),
     },
     CommandSpec {
+        name: "retry",
+        aliases: &[],
+        accepted: &[],
+        argument: "",
+        usage_note: "",
+        description: "answer your last message again (a new answer replaces the last one)",
+        section: Section::Chat,
+        menu: Menu::Everywhere,
+        build: |_, _| Ok(Command::Retry),
+    },
+    CommandSpec {
         name: "model",
         aliases: &[],
         accepted: &["models"],
@@ -373,6 +384,7 @@ mod tests {
             "Chat\n\
              Any text goes into your active session, and its model answers.\n\
              /history — the last messages of the active session\n\
+             /retry — answer your last message again (a new answer replaces the last one)\n\
              /model — the models you can chat with; /model <name> chats with one\n\
              \n\
              Sessions\n\
