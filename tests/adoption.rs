@@ -103,7 +103,9 @@ async fn the_original_bots_users_find_everything_as_they_left_it() {
     assert!(!history.contains("first session"), "{history}");
     let listed = bot.say(TWO_SESSIONS, "/listarchives").await;
     assert!(
-        listed.contains("1. llama3 · 2 messages · archived 2024-01-15 10:30 UTC"),
+        listed.contains(
+            "1. \"to be archived\" · llama3 · 2 messages · archived 2024-01-15 10:30 UTC"
+        ),
         "{listed}"
     );
     let key = &archives(&seeded, TWO_SESSIONS)[0];
@@ -116,7 +118,10 @@ async fn the_original_bots_users_find_everything_as_they_left_it() {
 
     // 500 messages in one session.
     let listed = bot.say(LONG_SESSION, "/listsessions").await;
-    assert!(listed.contains("1. llama3 · 500 messages"), "{listed}");
+    assert!(
+        listed.contains("1. \"message 0 of the long session\" · llama3 · 500 messages"),
+        "{listed}"
+    );
     assert!(listed.contains("← active"), "{listed}");
     let history = bot.say(LONG_SESSION, "/history").await;
     assert!(
@@ -131,7 +136,7 @@ async fn the_original_bots_users_find_everything_as_they_left_it() {
     // Only an archive the original imported.
     let listed = bot.say(ONLY_IMPORTED, "/listarchives").await;
     assert!(
-        listed.contains("1. mistral · 2 messages · imported"),
+        listed.contains("1. \"imported hello\" · mistral · 2 messages · imported"),
         "{listed}"
     );
     let key = &archives(&seeded, ONLY_IMPORTED)[0];
@@ -156,16 +161,17 @@ async fn the_original_bots_users_find_everything_as_they_left_it() {
         .await;
     let listed = bot.say(TWO_SESSIONS, "/listsessions").await;
     assert!(
-        listed
-            .lines()
-            .any(|l| l.starts_with("2. llama3 · 3 messages") && l.ends_with("← active")),
+        listed.lines().any(
+            |l| l.starts_with("2. \"in session two\" · llama3 · 3 messages")
+                && l.ends_with("← active")
+        ),
         "{listed}"
     );
     let archived = bot.say(TWO_SESSIONS, "/archive 1").await;
     assert!(archived.starts_with("Archived session 1"), "{archived}");
     let listed = bot.say(TWO_SESSIONS, "/listarchives").await;
     assert!(
-        listed.contains("2. llama3 · 4 messages · archived"),
+        listed.contains("2. \"hello from the first session\" · llama3 · 4 messages · archived"),
         "{listed}"
     );
     let first = original[0]["session_id"].as_str().unwrap();

@@ -19,7 +19,7 @@ async fn the_reference_archive_imports_under_a_new_id_and_exports_back() {
         .await;
     assert_eq!(
         reply,
-        "Imported the archive as archive 1 (llama3, 2 messages). /export 1 sends it back."
+        "Imported the archive as archive 1 \"Hello!\" (llama3, 2 messages). /export 1 sends it back."
     );
 
     let keys = bot.object_keys().await;
@@ -50,7 +50,7 @@ async fn the_reference_archive_imports_under_a_new_id_and_exports_back() {
     assert!(
         bot.say(user, "/listarchives")
             .await
-            .contains("1. llama3 · 2 messages · imported")
+            .contains("1. \"Hello!\" · llama3 · 2 messages · imported")
     );
 
     bot.telegram.clear_sent();
@@ -80,7 +80,7 @@ async fn the_reference_archive_imports_under_a_new_id_and_exports_back() {
     let again = bot.send_file(user, "again.json", bytes.clone()).await;
     assert_eq!(
         again,
-        "Imported the archive as archive 2 (llama3, 2 messages). /export 2 sends it back."
+        "Imported the archive as archive 2 \"Hello!\" (llama3, 2 messages). /export 2 sends it back."
     );
     assert_eq!(bot.object_keys().await.len(), 2);
 }
@@ -114,9 +114,12 @@ async fn an_archive_written_by_this_bot_reads_as_the_original_format() {
             "model_name",
             "original_sk",
             "session_id",
+            "title",
             "user_id"
-        ]
+        ],
+        "the original's fields, and the title (which readers of the original ignore)"
     );
+    assert_eq!(json["title"], "Hello!");
     assert!(json["user_id"].is_i64() && json["last_message_ts"].is_i64());
     assert_eq!(
         json["conversation"][0],
@@ -275,6 +278,8 @@ async fn archiving_finishes_after_a_crash_between_the_s3_write_and_the_deletes()
         s3_key: format!("archives/{user}/{}.json", session.session_id),
         archived_at: "2026-11-25T10:00:00Z".into(),
         last_message_ts: session.last_message_ts,
+        title: session.title.clone(),
+        persona: session.persona.clone(),
     };
     // The first run wrote the object and deleted some message rows, then died.
     let archiver = Archiver::new(bot.store.clone(), bot.archives.clone());
@@ -295,6 +300,7 @@ async fn archiving_finishes_after_a_crash_between_the_s3_write_and_the_deletes()
             last_message_ts: session.last_message_ts,
             archived_at: job.archived_at.clone(),
             archive_version: "1.0".into(),
+            title: job.title.clone(),
             imported_from: None,
         };
         cloud_ai_shared::archive::ArchiveStore::put(

@@ -550,7 +550,7 @@ async fn model_and_status_talk_to_the_backend() {
             ),
         }
         assert!(
-            status.contains("Active session: 2 of 2 (qwen2.5:7b, 2 messages)."),
+            status.contains("Active session: 2 of 2 \"Hi qwen\" (qwen2.5:7b, 2 messages)."),
             "{status}"
         );
     }
@@ -620,5 +620,65 @@ async fn retry_answers_a_failed_message_without_storing_it_twice_and_replaces_an
         chat.handler.handle(&update).await.expect("handled");
         assert_eq!(chat.messages().len(), shown);
         assert_eq!(chat.bot.events(ADA).await.len(), events);
+    }
+}
+
+#[tokio::test]
+async fn a_sessions_persona_goes_to_the_model_before_the_conversation() {
+    for api in APIS {
+        let bot = TestBot::start().await;
+        let model = FakeModel::start(&["llama3:latest"]).await;
+        let answers = AnswerSettings {
+            budget: ContextBudget {
+                system_prompt: Some("You are the bot's default.".into()),
+                ..settings(Duration::from_millis(50)).budget
+            },
+            ..settings(Duration::from_millis(50))
+        };
+        let handler = bot
+            .new_handler()
+            .answering_with(Answerer::new(backend(api, &model.base_url), answers));
+        let say = |text: &str| {
+            let update = fixtures::text(bot.next_update_id(), ADA, ADA, text);
+            let handler = handler.clone();
+            async move { handler.handle(&update).await.expect("handled") }
+        };
+        let system_of_last_request = || {
+            let request = model.requests().pop().expect("a chat request");
+            let first = &request["messages"][0];
+            (first["role"] == "system").then(|| first["content"].as_str().unwrap().to_string())
+        };
+        say("/newsession").await;
+        say("first").await;
+        assert_eq!(
+            system_of_last_request().as_deref(),
+            Some("You are the bot's default.")
+        );
+        say("/persona You are a pirate.").await;
+        say("second").await;
+        assert_eq!(
+            system_of_last_request().as_deref(),
+            Some("You are a pirate."),
+            "{api:?}"
+        );
+        say("/persona off").await;
+        say("third").await;
+        assert_eq!(system_of_last_request(), None, "{api:?}");
+        // Another session keeps its own.
+        say("/persona concise").await;
+        say("/newsession").await;
+        say("fourth").await;
+        assert_eq!(
+            system_of_last_request().as_deref(),
+            Some("You are the bot's default.")
+        );
+        say("/switch 1").await;
+        say("/retry").await;
+        assert!(
+            system_of_last_request()
+                .unwrap()
+                .starts_with("You are a concise assistant."),
+            "{api:?}"
+        );
     }
 }

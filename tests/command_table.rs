@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use cloud_ai_shared::domain::events::Role;
 use cloud_ai_shared::domain::projection::{Row, rebuild_rows};
+use cloud_ai_shared::store::EventStore;
 use cloud_ai_tests::bot::TestBot;
 use cloud_ai_tests::fake_telegram::Sent;
 use cloud_ai_tests::fixtures;
@@ -53,9 +54,13 @@ async fn a_user_walks_through_the_whole_command_table() {
     bot.say(ADA, "Second session message").await;
 
     let list = bot.say(ADA, "/listsessions").await;
-    assert!(list.contains("1. llama3 · 2 messages"), "{list}");
     assert!(
-        list.contains("2. llama3 · 1 message") && list.contains("← active"),
+        list.contains("1. \"What is a monad?\" · llama3 · 2 messages"),
+        "{list}"
+    );
+    assert!(
+        list.contains("2. \"Second session message\" · llama3 · 1 message")
+            && list.contains("← active"),
         "{list}"
     );
 
@@ -92,7 +97,7 @@ async fn a_user_walks_through_the_whole_command_table() {
 
     assert_eq!(
         bot.say(ADA, "/switch 1").await,
-        "Switched to session 1 (llama3, 2 messages)."
+        "Switched to session 1 \"What is a monad?\" (llama3, 2 messages)."
     );
     let history = bot.say(ADA, "/history").await;
     assert!(
@@ -118,7 +123,7 @@ async fn a_user_walks_through_the_whole_command_table() {
     assert!(
         bot.say(ADA, "/status")
             .await
-            .contains("Active session: 1 of 2 (llama3, 2 messages).")
+            .contains("Active session: 1 of 2 \"What is a monad?\" (llama3, 2 messages).")
     );
     assert_eq!(
         bot.say(ADA, "/dance").await,
@@ -128,7 +133,9 @@ async fn a_user_walks_through_the_whole_command_table() {
     // Archive session 1: the object exists, in the original format, and its rows are gone.
     let menu = bot.say(ADA, "/archive").await;
     assert!(
-        menu.starts_with("Sessions you can archive:\n1. llama3 · 2 messages"),
+        menu.starts_with(
+            "Sessions you can archive:\n1. \"What is a monad?\" · llama3 · 2 messages"
+        ),
         "{menu}"
     );
     let first_session = session_rows(&bot.live_rows(ADA).await)
@@ -138,7 +145,7 @@ async fn a_user_walks_through_the_whole_command_table() {
     let archived = bot.say(ADA, "/archive 1").await;
     assert_eq!(
         archived,
-        "Archived session 1 (llama3, 2 messages). It is archive 1 in /listarchives. The sessions after it moved up one number."
+        "Archived session 1 \"What is a monad?\" (llama3, 2 messages). It is archive 1 in /listarchives. The sessions after it moved up one number."
     );
     let key = format!("archives/{ADA}/{}.json", first_session.session_id);
     assert_eq!(bot.object_keys().await, vec![key.clone()]);
@@ -176,7 +183,9 @@ async fn a_user_walks_through_the_whole_command_table() {
 
     let archives = bot.say(ADA, "/listarchives").await;
     assert!(
-        archives.starts_with("Your archives:\n1. llama3 · 2 messages · archived "),
+        archives.starts_with(
+            "Your archives:\n1. \"What is a monad?\" · llama3 · 2 messages · archived "
+        ),
         "{archives}"
     );
 
@@ -228,7 +237,7 @@ async fn users_only_ever_see_their_own_sessions_and_archives() {
     assert!(
         bot.say(bob, "/listsessions")
             .await
-            .contains("1. llama3 · 1 message")
+            .contains("1. \"bob's note\" · llama3 · 1 message")
     );
     assert!(
         bot.say(bob, "/listarchives")
@@ -247,4 +256,56 @@ async fn users_only_ever_see_their_own_sessions_and_archives() {
             .iter()
             .all(|k| k.starts_with(&format!("archives/{ada}/")))
     );
+}
+
+#[tokio::test]
+async fn rename_persona_and_a_confirmed_delete_reach_the_table() {
+    let bot = TestBot::start().await;
+    let user = 777201;
+    bot.say(user, "Groceries for the week").await;
+    bot.say(user, "milk, eggs").await;
+    bot.say(user, "/newsession").await;
+    bot.say(user, "Keep this one").await;
+    assert_eq!(
+        bot.say(user, "/rename 2 Notes").await,
+        "Session 2 is now called \"Notes\"."
+    );
+    assert_eq!(
+        bot.say(user, "/persona tutor").await,
+        "Session 2 now answers as the tutor preset."
+    );
+    let list = bot.say(user, "/listsessions").await;
+    assert!(
+        list.contains("1. \"Groceries for the week\" · llama3 · 2 messages")
+            && list.contains("2. \"Notes\" · llama3 · persona tutor · 1 message"),
+        "{list}"
+    );
+
+    let doomed = bot.store.load(user).await.unwrap().sessions[0].session_id;
+    assert!(
+        bot.say(user, "/delete 1")
+            .await
+            .ends_with("send /delete 1 confirm")
+    );
+    assert_eq!(bot.live_rows(user).await.len(), 5, "asking deletes nothing");
+    let update = fixtures::text(bot.next_update_id(), user, user, "/delete 1 confirm");
+    bot.handle(&update).await.unwrap();
+    assert_eq!(
+        bot.telegram.texts().last().unwrap(),
+        "Deleted session 1 \"Groceries for the week\" (llama3, 2 messages). The sessions after it moved up one number."
+    );
+    let rows = bot.live_rows(user).await;
+    assert!(
+        rows.keys().all(|key| !key.contains(&doomed.to_string())),
+        "no row of the deleted session is left: {rows:?}"
+    );
+    assert_eq!(rows.len(), 2, "the other session and its message");
+    let events = bot.events(user).await;
+    assert_eq!(rebuild_rows(user, events.iter().map(|e| &e.event)), rows);
+    assert_eq!(events.last().unwrap().event.name(), "SessionDeleted");
+    // Delivered again, it neither records nor says anything more.
+    let sent = bot.telegram.sent().len();
+    bot.handle(&update).await.unwrap();
+    assert_eq!(bot.events(user).await.len(), events.len());
+    assert_eq!(bot.telegram.sent().len(), sent);
 }

@@ -59,7 +59,15 @@ async fn every_event_is_published_and_the_archiver_finishes_archiving() {
     say(&p, 1, user, "keep this").await;
     let published = observed(&p).await;
     let types: Vec<&str> = published.iter().map(|e| e.detail_type.as_str()).collect();
-    assert_eq!(types, ["SessionCreated", "Switched", "MessagePosted"]);
+    assert_eq!(
+        types,
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled"
+        ]
+    );
     assert!(published.iter().all(|e| e.source == "cloud-ai.command"));
     let detail: BusEvent = serde_json::from_value(published[2].detail.clone()).unwrap();
     assert_eq!(
@@ -103,7 +111,9 @@ async fn every_event_is_published_and_the_archiver_finishes_archiving() {
     );
     assert_eq!(
         p.bot.telegram.texts(),
-        vec!["Archived session 1 (llama3, 1 message). It is archive 1 in /listarchives."],
+        vec![
+            "Archived session 1 \"keep this\" (llama3, 1 message). It is archive 1 in /listarchives."
+        ],
         "one confirmation, sent after the archive exists"
     );
     // A late redelivery of the /archive update itself changes nothing.
@@ -123,7 +133,7 @@ async fn events_left_unpublished_by_a_failure_are_published_on_redelivery() {
     let update = fixtures::text(10, user, user, "publish me");
     let error = broken.handle(&update).await.unwrap_err();
     assert!(error.is_retryable(), "{error}");
-    assert_eq!(p.bot.events(user).await.len(), 3, "the events are stored");
+    assert_eq!(p.bot.events(user).await.len(), 4, "the events are stored");
     assert!(observed(&p).await.is_empty());
     assert!(p.bot.telegram.sent().is_empty());
 
@@ -134,7 +144,15 @@ async fn events_left_unpublished_by_a_failure_are_published_on_redelivery() {
         .into_iter()
         .map(|e| e.detail_type)
         .collect();
-    assert_eq!(types, ["SessionCreated", "Switched", "MessagePosted"]);
-    assert_eq!(p.bot.events(user).await.len(), 3);
+    assert_eq!(
+        types,
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled"
+        ]
+    );
+    assert_eq!(p.bot.events(user).await.len(), 4);
     assert_eq!(p.bot.telegram.sent().len(), 1);
 }

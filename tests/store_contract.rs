@@ -33,6 +33,7 @@ fn receipt(update_id: i64) -> Receipt {
         unpublished: Vec::new(),
         replies_sent: 0,
         archive_jobs_done: true,
+        deletions: Vec::new(),
         answer_message_ids: Vec::new(),
     }
 }

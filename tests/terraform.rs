@@ -909,7 +909,7 @@ async fn an_update_travels_the_deployed_pipeline_to_an_archive(
     }
     assert_eq!(
         telegram.last_text(),
-        "Archived session 1 (llama3, 1 message). It is archive 1 in /listarchives."
+        "Archived session 1 \"What is an event store?\" (llama3, 1 message). It is archive 1 in /listarchives."
     );
     assert_eq!(telegram.texts().len(), 3);
 

@@ -9,6 +9,7 @@ use cloud_ai_shared::domain::decide::{
 };
 use cloud_ai_shared::domain::events::{ChatMessage, Event, Role};
 use cloud_ai_shared::domain::keys::archive_key;
+use cloud_ai_shared::domain::persona::Persona;
 use common::{Bot, USER, text};
 use uuid::Uuid;
 
@@ -42,6 +43,9 @@ fn help_lists_every_command() {
         "/switch",
         "/history",
         "/retry",
+        "/persona",
+        "/rename",
+        "/delete",
         "/archive",
         "/listarchives",
         "/export",
@@ -82,7 +86,7 @@ fn listing_numbers_sessions_and_marks_the_active_one() {
     let list = text(&bot.send("/listsessions"));
     let lines: Vec<&str> = list.lines().collect();
     assert!(
-        lines[1].starts_with("1. llama3 · 1 message · last "),
+        lines[1].starts_with("1. \"hello\" · llama3 · 1 message · last "),
         "{list}"
     );
     assert!(!lines[1].contains("active"));
@@ -190,6 +194,7 @@ fn history_shows_the_recent_messages_it_is_given() {
         backend: None,
         access: &cloud_ai_shared::domain::access::AccessPolicy::open(),
         is_admin: false,
+        system_prompt: None,
     };
     let reply = decide(
         &bot.state,
@@ -220,7 +225,7 @@ fn archive_lists_then_archives_by_the_same_numbers() {
     bot.send("/newsession");
     let menu = text(&bot.send("/archive"));
     assert!(
-        menu.starts_with("Sessions you can archive:\n1. llama3 · 1 message"),
+        menu.starts_with("Sessions you can archive:\n1. \"one\" · llama3 · 1 message"),
         "{menu}"
     );
     assert!(menu.ends_with("Archive one with /archive <number>."));
@@ -237,7 +242,7 @@ fn archive_lists_then_archives_by_the_same_numbers() {
     );
     assert_eq!(
         text(&archived),
-        "Archived session 1 (llama3, 1 message). It is archive 1 in /listarchives. The sessions after it moved up one number."
+        "Archived session 1 \"one\" (llama3, 1 message). It is archive 1 in /listarchives. The sessions after it moved up one number."
     );
     assert_eq!(bot.state.sessions.len(), 1);
     assert_eq!(bot.state.archives.len(), 1);
@@ -273,7 +278,12 @@ fn archiving_the_active_session_leaves_none_active_and_chat_opens_a_new_one() {
     let chat = bot.send("again");
     assert_eq!(
         names(&chat),
-        ["SessionCreated", "Switched", "MessagePosted"]
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled"
+        ]
     );
     assert_eq!(bot.state.sessions.len(), 1);
 }
@@ -324,7 +334,7 @@ fn list_archives_and_export_by_archive_number() {
     bot.send("/archive 1");
     let list = text(&bot.send("/listarchives"));
     assert!(
-        list.starts_with("Your archives:\n1. llama3 · 1 message · archived 20"),
+        list.starts_with("Your archives:\n1. \"hi\" · llama3 · 1 message · archived 20"),
         "{list}"
     );
     let archive = bot.state.archives[0].clone();
@@ -360,7 +370,9 @@ fn echo_status_unknown_and_other_bots() {
     );
     assert!(status.contains("No active session (0 live).") && status.ends_with("Archives: 0."));
     bot.send("hi");
-    assert!(text(&bot.send("/status")).contains("Active session: 1 of 1 (llama3, 1 message)."));
+    assert!(
+        text(&bot.send("/status")).contains("Active session: 1 of 1 \"hi\" (llama3, 1 message).")
+    );
     assert_eq!(
         text(&bot.send("/frobnicate")),
         "I don't know the command /frobnicate. Send /help for the list."
@@ -375,7 +387,12 @@ fn chat_is_stored_in_the_active_session_and_says_no_backend_is_configured() {
     let first = bot.send("What is Rust?");
     assert_eq!(
         names(&first),
-        ["SessionCreated", "Switched", "MessagePosted"]
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled"
+        ]
     );
     assert_eq!(
         text(&first),
@@ -413,13 +430,19 @@ fn imports_become_archives_and_rejections_say_why() {
         last_message_ts: 10,
         s3_key: archive_key(USER, id),
         imported_at: "2026-11-25T00:00:00Z".into(),
+        title: Some("Packing for Rome".into()),
     })));
     assert_eq!(names(&stored), ["ArchiveImported"]);
     assert_eq!(
         text(&stored),
-        "Imported the archive as archive 1 (mistral, 3 messages). /export 1 sends it back."
+        "Imported the archive as archive 1 \"Packing for Rome\" (mistral, 3 messages). /export 1 sends it back."
     );
     assert!(bot.state.archives[0].imported);
+    assert!(
+        text(&bot.send("/listarchives")).contains("1. \"Packing for Rome\" · mistral · 3 messages"),
+        "{}",
+        text(&bot.send("/listarchives"))
+    );
 }
 
 #[test]
@@ -452,7 +475,7 @@ fn with_a_backend_a_chat_message_is_stored_and_answered_by_the_session_model() {
     let decision = bot.send("What is an event store?");
     assert_eq!(text(&decision), "<answer by llama3>");
     assert!(matches!(
-        decision.events.last(),
+        decision.events.iter().rev().nth(1),
         Some(Event::MessagePosted {
             role: Role::User,
             ..
@@ -623,7 +646,12 @@ fn in_a_group_members_chat_and_read_but_only_admins_change_sessions() {
     let chat = bot.send("what is rust?");
     assert_eq!(
         names(&chat),
-        ["SessionCreated", "Switched", "MessagePosted"]
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled"
+        ]
     );
     assert!(
         matches!(&chat.events[2], Event::MessagePosted { content, .. } if content == "Ada: what is rust?")
@@ -698,12 +726,17 @@ fn choosing_a_model_carries_the_unanswered_message_along_and_answers_it_there() 
     );
     assert_eq!(
         names(&chosen),
-        ["SessionCreated", "Switched", "MessagePosted"]
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled"
+        ]
     );
     let new_session = bot.state.active.unwrap();
     assert!(matches!(
-        chosen.events.last(),
-        Some(Event::MessagePosted { session_id, role: Role::User, content, .. })
+        &chosen.events[2],
+        Event::MessagePosted { session_id, role: Role::User, content, .. }
             if *session_id == new_session && content == "What is a monad?"
     ));
     assert!(matches!(
@@ -719,7 +752,12 @@ fn choosing_a_model_carries_the_unanswered_message_along_and_answers_it_there() 
     let to_phi = bot.send("/model phi3:mini");
     assert_eq!(
         names(&to_phi),
-        ["SessionCreated", "Switched", "MessagePosted"]
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled"
+        ]
     );
     bot.answered("It is a pattern.");
     bot.send("/switch 1");
@@ -776,6 +814,7 @@ fn retry_answers_the_last_message_again_and_a_new_answer_replaces_the_old_one() 
             session_id,
             model: "llama3".into(),
             replaces: None,
+            persona: Persona::Default,
         }]
     );
 
@@ -789,6 +828,7 @@ fn retry_answers_the_last_message_again_and_a_new_answer_replaces_the_old_one() 
             session_id,
             model: "llama3".into(),
             replaces: Some(2),
+            persona: Persona::Default,
         }]
     );
     bot.answer_replaced(2, "A log of events, the only truth.");
@@ -823,4 +863,258 @@ fn in_a_group_any_member_may_retry_the_groups_last_answer() {
             ..
         }]
     ));
+}
+
+#[test]
+fn a_session_is_titled_by_its_first_message_and_renamed_by_number() {
+    let mut bot = Bot::default();
+    let first = bot.send("Plan a  three-day trip to Rome for two people in spring, please");
+    assert_eq!(
+        names(&first),
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled"
+        ]
+    );
+    let titled = "\"Plan a three-day trip to Rome for two…\"";
+    let list = text(&bot.send("/listsessions"));
+    assert!(
+        list.contains(&format!("1. {titled} · llama3 · 1 message")),
+        "{list}"
+    );
+    // Later messages keep the first title.
+    assert_eq!(names(&bot.send("And a packing list")), ["MessagePosted"]);
+
+    assert_eq!(
+        text(&bot.send("/rename")),
+        "/rename needs a number. Usage: /rename <number> <title> — the number from /listsessions, then the title"
+    );
+    assert!(text(&bot.send("/rename 1")).starts_with("/rename needs some text."));
+    assert!(text(&bot.send("/rename 3 Rome")).starts_with("There is no session 3"));
+    let long = format!("/rename 1 {}", "a".repeat(65));
+    assert_eq!(
+        text(&bot.send(&long)),
+        "A title may be at most 64 characters; that one has 65. Usage: /rename <number> <title>"
+    );
+    let renamed = bot.send("/rename 1   Rome,\n spring");
+    assert_eq!(names(&renamed), ["SessionTitled"]);
+    assert_eq!(text(&renamed), "Session 1 is now called \"Rome, spring\".");
+    assert!(
+        bot.send("/rename 1 Rome, spring").events.is_empty(),
+        "no change, no event"
+    );
+
+    // A renamed empty session keeps its name when its first message arrives.
+    bot.send("/newsession");
+    bot.send("/rename 2 Scratch");
+    assert_eq!(names(&bot.send("hello")), ["MessagePosted"]);
+    let status = text(&bot.send("/status"));
+    assert!(
+        status.contains("Active session: 2 of 2 \"Scratch\" (llama3, 1 message)."),
+        "{status}"
+    );
+
+    // The title goes with the session into the archives.
+    let archived = text(&bot.send("/archive 1"));
+    assert!(
+        archived.starts_with("Archived session 1 \"Rome, spring\" (llama3, 2 messages)."),
+        "{archived}"
+    );
+    let archives = text(&bot.send("/listarchives"));
+    assert!(
+        archives.contains("1. \"Rome, spring\" · llama3 · 2 messages"),
+        "{archives}"
+    );
+}
+
+#[test]
+fn in_a_group_only_admins_rename_and_titles_leave_out_the_senders_name() {
+    let mut bot = Bot {
+        in_group: true,
+        ..Bot::default()
+    };
+    bot.send("what should we cook tonight");
+    assert_eq!(
+        bot.state.sessions[0].title.as_deref(),
+        Some("what should we cook tonight")
+    );
+    let refused = bot.send("/rename 1 Dinner");
+    assert!(refused.events.is_empty());
+    bot.is_admin = true;
+    assert_eq!(names(&bot.send("/rename 1 Dinner")), ["SessionTitled"]);
+}
+
+fn answered_with(decision: &cloud_ai_shared::domain::decide::Decision) -> Persona {
+    match decision.replies.last() {
+        Some(Reply::Answer { persona, .. }) => persona.clone(),
+        other => panic!("not an answer: {other:?}"),
+    }
+}
+
+#[test]
+fn persona_shows_presets_then_sets_and_clears_the_active_sessions_system_prompt() {
+    let mut bot = with_backend(&["llama3:latest"]);
+    assert_eq!(
+        text(&bot.send("/persona concise")),
+        "No session is active. Pick one with /switch <number> (see /listsessions) or start one with /newsession."
+    );
+    bot.send("/newsession");
+    let shown = text(&bot.send("/persona"));
+    assert!(
+        shown.starts_with("Session 1 uses the bot's default system prompt (the bot has none)."),
+        "{shown}"
+    );
+    for preset in ["concise", "tutor", "coder", "translator"] {
+        assert!(shown.contains(&format!("• {preset} — ")), "{shown}");
+    }
+    assert!(shown.contains("/persona off"), "{shown}");
+
+    let set = bot.send("/persona Tutor");
+    assert_eq!(names(&set), ["PersonaSet"]);
+    assert_eq!(text(&set), "Session 1 now answers as the tutor preset.");
+    assert!(
+        bot.send("/persona tutor").events.is_empty(),
+        "no change, no event"
+    );
+    assert!(matches!(
+        answered_with(&bot.send("What is a monad?")),
+        Persona::Custom { preset: Some(p), .. } if p == "tutor"
+    ));
+    let list = text(&bot.send("/listsessions"));
+    assert!(
+        list.contains("llama3 · persona tutor · 1 message"),
+        "{list}"
+    );
+
+    let own = bot.send("/persona You are a pirate.\nAnswer like one.");
+    assert_eq!(
+        text(&own),
+        "Session 1 now has your own system prompt (34 characters)."
+    );
+    let status = text(&bot.send("/status"));
+    assert!(
+        status.contains("Persona: your own: \"You are a pirate. Answer like one.\""),
+        "{status}"
+    );
+    assert!(text(&bot.send("/listsessions")).contains("llama3 · own persona · "));
+
+    assert_eq!(
+        text(&bot.send("/persona off")),
+        "Session 1 now has no system prompt."
+    );
+    assert_eq!(answered_with(&bot.send("hello")), Persona::Off);
+    assert!(text(&bot.send("/status")).contains("Persona: none."));
+    assert_eq!(
+        text(&bot.send("/persona default")),
+        "Session 1 is back to the bot's default system prompt."
+    );
+    assert_eq!(answered_with(&bot.send("hello")), Persona::Default);
+
+    let long = bot.send(&format!("/persona {}", "x".repeat(2_001)));
+    assert!(long.events.is_empty());
+    assert_eq!(
+        text(&long),
+        "A system prompt may be at most 2000 characters; that one has 2001."
+    );
+    // Each session has its own.
+    bot.send("/persona coder");
+    bot.send("/newsession");
+    assert!(text(&bot.send("/persona")).starts_with("Session 2 uses the bot's default"));
+
+    let names_in_stream: Vec<&str> = bot.events.iter().map(|e| e.event.name()).collect();
+    assert_eq!(
+        names_in_stream
+            .iter()
+            .filter(|n| **n == "PersonaSet")
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn the_bots_default_prompt_is_shown_and_in_a_group_only_admins_set_a_persona() {
+    let mut bot = with_backend(&["llama3:latest"]);
+    bot.system_prompt = Some("Always answer in haiku.".into());
+    bot.send("/newsession");
+    assert!(text(&bot.send("/persona")).starts_with(
+        "Session 1 uses the bot's default system prompt: \"Always answer in haiku.\""
+    ),);
+    bot.in_group = true;
+    let refused = bot.send("/persona concise");
+    assert!(refused.events.is_empty());
+    assert!(
+        text(&bot.send("/persona")).starts_with("Session 1 uses"),
+        "members may look"
+    );
+    bot.is_admin = true;
+    assert_eq!(names(&bot.send("/persona concise")), ["PersonaSet"]);
+}
+
+#[test]
+fn delete_asks_first_then_removes_the_session_and_its_messages() {
+    let mut bot = Bot::default();
+    bot.send("Groceries for the week");
+    bot.send("milk, eggs");
+    bot.send("/newsession");
+    bot.send("Keep this one");
+    assert!(text(&bot.send("/delete")).starts_with("/delete needs a number."));
+    assert!(text(&bot.send("/delete 3")).starts_with("There is no session 3"));
+    assert!(
+        text(&bot.send("/delete 1 now"))
+            .starts_with("/delete takes a number, then the word confirm.")
+    );
+
+    let asked = bot.send("/delete 1");
+    assert!(
+        asked.events.is_empty(),
+        "nothing happens before the confirmation"
+    );
+    assert_eq!(
+        text(&asked),
+        "Delete session 1 \"Groceries for the week\" (llama3, 2 messages) for good? Its messages leave your sessions and cannot be brought back with a command (/archive 1 keeps them instead). To delete it, send /delete 1 confirm"
+    );
+    let deleted_id = bot.state.sessions[0].session_id;
+    let deleted = bot.send("/delete 1 CONFIRM");
+    assert_eq!(names(&deleted), ["SessionDeleted"]);
+    assert_eq!(
+        text(&deleted),
+        "Deleted session 1 \"Groceries for the week\" (llama3, 2 messages). The sessions after it moved up one number."
+    );
+    assert_eq!(bot.state.sessions.len(), 1);
+    assert!(bot.state.archives.is_empty(), "nothing is archived");
+    assert!(
+        bot.rows
+            .keys()
+            .all(|key| !key.contains(&deleted_id.to_string())),
+        "no row of the deleted session is left"
+    );
+    let list = text(&bot.send("/listsessions"));
+    assert!(list.contains("1. \"Keep this one\""), "{list}");
+
+    // Deleting the active one leaves none active; the next message opens a new session.
+    bot.send("/delete 1 confirm");
+    assert_eq!(bot.state.active, None);
+    assert_eq!(
+        names(&bot.send("hello")),
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled"
+        ]
+    );
+}
+
+#[test]
+fn in_a_group_only_admins_delete() {
+    let mut bot = Bot {
+        in_group: true,
+        ..Bot::default()
+    };
+    bot.send("team notes");
+    assert!(bot.send("/delete 1 confirm").events.is_empty());
+    bot.is_admin = true;
+    assert_eq!(names(&bot.send("/delete 1 confirm")), ["SessionDeleted"]);
 }

@@ -48,7 +48,7 @@ fn given_a_session_when_listing_then_it_is_shown_and_nothing_is_recorded() {
             ]);
         kit.when(ADA, "Hello")
             .await
-            .then_events(&["MessagePosted"])
+            .then_events(&["MessagePosted", "SessionTitled"])
             .then_replies(&[
                 "Saved to session 1. No model backend is configured yet, so there is no AI reply; /status says more.",
             ]);
@@ -127,9 +127,12 @@ fn over_the_minute_limit_a_user_is_told_once_and_may_write_again_the_next_minute
         let mut settings = cloud_ai_shared::testing::kit::settings();
         settings.limits.messages_per_minute = 2;
         let kit = Kit::with_settings(settings);
-        kit.when(ADA, "one")
-            .await
-            .then_events(&["SessionCreated", "Switched", "MessagePosted"]);
+        kit.when(ADA, "one").await.then_events(&[
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled",
+        ]);
         kit.when(ADA, "two").await.then_events(&["MessagePosted"]);
         let over = kit.when(ADA, "three").await;
         assert_eq!(over.outcome, Outcome::Limited);
@@ -155,6 +158,11 @@ const TEXTS: &[&str] = &[
     "/history",
     "/archive",
     "/archive 1",
+    "/delete 1",
+    "/delete 1 confirm",
+    "/rename 1 Trip",
+    "/persona tutor",
+    "/retry",
     "/listarchives",
     "/export 1",
     "/status",
@@ -197,6 +205,7 @@ proptest! {
                 let expected = calm.store.stream(user);
                 let got = crashing.store.stream(user);
                 prop_assert_eq!(got, expected, "the events of {}", user);
+                prop_assert_eq!(crashing.store.rows_of(user), calm.store.rows_of(user), "the rows of {}", user);
                 let shown = |kit: &Kit| -> Vec<String> {
                     kit.telegram.summaries_in(user)
                 };

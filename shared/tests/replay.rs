@@ -18,9 +18,13 @@ fn action() -> impl Strategy<Value = String> {
         1 => Just("/start".to_string()),
         1 => (0usize..6).prop_map(|n| format!("/switch {n}")),
         1 => (0usize..6).prop_map(|n| format!("/archive {n}")),
+        1 => (0usize..6).prop_map(|n| format!("/delete {n} confirm")),
         1 => (0usize..4).prop_map(|n| format!("/export {n}")),
         1 => Just("/listsessions".to_string()),
         1 => Just("/history".to_string()),
+        1 => ((0usize..4), "[a-z]{1,8}").prop_map(|(n, t)| format!("/rename {n} {t}")),
+        1 => prop_oneof![Just("off"), Just("tutor"), Just("default"), Just("be brief")]
+            .prop_map(|p| format!("/persona {p}")),
     ]
 }
 

@@ -70,7 +70,9 @@ async fn an_archived_event_is_archived_and_confirmed_once() {
     function.invoke(envelope).await.unwrap();
     assert_eq!(
         bot.telegram.texts(),
-        vec!["Archived session 1 (llama3, 1 message). It is archive 1 in /listarchives."]
+        vec![
+            "Archived session 1 \"to the archive\" (llama3, 1 message). It is archive 1 in /listarchives."
+        ]
     );
 
     // The fixture names an update this stack never saw: the error goes back to the runtime, so

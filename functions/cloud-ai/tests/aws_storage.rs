@@ -46,7 +46,7 @@ async fn the_one_process_bot_drives_the_dynamodb_table_and_the_s3_bucket() {
     );
     assert_eq!(
         conversation.ask(&bot, GRACE, "/archive 1").await,
-        "Archived session 1 (llama3, 1 message). It is archive 1 in /listarchives."
+        "Archived session 1 \"Remember the milk\" (llama3, 1 message). It is archive 1 in /listarchives."
     );
     assert!(
         bot.terminate(Duration::from_secs(30)).await.success(),
@@ -63,7 +63,13 @@ async fn the_one_process_bot_drives_the_dynamodb_table_and_the_s3_bucket() {
         .collect();
     assert_eq!(
         names,
-        ["SessionCreated", "Switched", "MessagePosted", "Archived"]
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled",
+            "Archived"
+        ]
     );
     let keys = cloud.object_keys().await;
     assert_eq!(keys.len(), 1);
@@ -119,7 +125,10 @@ async fn the_one_process_bot_and_cloud_ai_adopt_take_over_the_original_bots_tabl
     let mut bot = BotProcess::start(env!("CARGO_BIN_EXE_cloud-ai"), &env);
     let conversation = Conversation::new(cloud.telegram.clone(), 5001);
     let listed = conversation.ask(&bot, 1001, "/listsessions").await;
-    assert!(listed.contains("1. llama3 · 4 messages"), "{listed}");
+    assert!(
+        listed.contains("1. \"hello from the first session\" · llama3 · 4 messages"),
+        "{listed}"
+    );
     let logs = bot.logs();
     assert!(
         logs.contains("the offset row was last written by the original bot")

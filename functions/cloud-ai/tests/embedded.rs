@@ -64,14 +64,18 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
         .wait_for_last_shown(&bot, ADA, "Echo: Second session message")
         .await;
     let list = conversation.ask(&bot, ADA, "/listsessions").await;
-    assert!(list.contains("1. llama3 · 2 messages"), "{list}");
     assert!(
-        list.contains("2. llama3 · 2 messages") && list.contains("← active"),
+        list.contains("1. \"What is a monad?\" · llama3 · 2 messages"),
+        "{list}"
+    );
+    assert!(
+        list.contains("2. \"Second session message\" · llama3 · 2 messages")
+            && list.contains("← active"),
         "{list}"
     );
     assert_eq!(
         conversation.ask(&bot, ADA, "/switch 1").await,
-        "Switched to session 1 (llama3, 2 messages)."
+        "Switched to session 1 \"What is a monad?\" (llama3, 2 messages)."
     );
     let history = conversation.ask(&bot, ADA, "/history").await;
     assert!(history.contains("You: What is a monad?"), "{history}");
@@ -92,7 +96,7 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
     );
     let status = conversation.ask(&bot, ADA, "/status").await;
     assert!(
-        status.contains("Active session: 1 of 2 (llama3, 2 messages)."),
+        status.contains("Active session: 1 of 2 \"What is a monad?\" (llama3, 2 messages)."),
         "{status}"
     );
     let models = conversation.ask(&bot, ADA, "/model").await;
@@ -101,12 +105,14 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
     // Archive: the confirmation comes once the file exists, in the bucket's layout.
     let menu = conversation.ask(&bot, ADA, "/archive").await;
     assert!(
-        menu.starts_with("Sessions you can archive:\n1. llama3 · 2 messages"),
+        menu.starts_with(
+            "Sessions you can archive:\n1. \"What is a monad?\" · llama3 · 2 messages"
+        ),
         "{menu}"
     );
     assert_eq!(
         conversation.ask(&bot, ADA, "/archive 1").await,
-        "Archived session 1 (llama3, 2 messages). It is archive 1 in /listarchives. The sessions after it moved up one number."
+        "Archived session 1 \"What is a monad?\" (llama3, 2 messages). It is archive 1 in /listarchives. The sessions after it moved up one number."
     );
     let folder = data_dir.join("archives").join(ADA.to_string());
     let files: Vec<_> = std::fs::read_dir(&folder)
@@ -128,7 +134,9 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
         conversation
             .ask(&bot, ADA, "/listarchives")
             .await
-            .starts_with("Your archives:\n1. llama3 · 2 messages · archived ")
+            .starts_with(
+                "Your archives:\n1. \"What is a monad?\" · llama3 · 2 messages · archived "
+            )
     );
 
     // Export sends the file; importing it back makes a second archive.
@@ -147,7 +155,7 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
     assert_eq!(exported.conversation, document.conversation);
     assert_eq!(
         conversation.send_file(&bot, ADA, "mine.json", bytes).await,
-        "Imported the archive as archive 2 (llama3, 2 messages). /export 2 sends it back."
+        "Imported the archive as archive 2 \"What is a monad?\" (llama3, 2 messages). /export 2 sends it back."
     );
     assert_eq!(
         std::fs::read_dir(&folder).unwrap().count(),
@@ -179,7 +187,7 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
     let bot = BotProcess::start(BINARY, &env(&telegram, &model, &data_dir));
     let list = conversation.ask(&bot, ADA, "/listsessions").await;
     assert!(
-        list.starts_with("Your sessions:\n1. llama3 · 2 messages"),
+        list.starts_with("Your sessions:\n1. \"Second session message\" · llama3 · 2 messages"),
         "{list}"
     );
     assert_eq!(
@@ -189,11 +197,14 @@ async fn the_one_process_bot_serves_every_command_and_keeps_everything_across_a_
         &telegram.sent()[sent_before_restart..]
     );
     let archives = conversation.ask(&bot, ADA, "/listarchives").await;
-    assert!(archives.contains("\n2. llama3 · 2 messages"), "{archives}");
+    assert!(
+        archives.contains("\n2. \"What is a monad?\" · llama3 · 2 messages"),
+        "{archives}"
+    );
     // Archiving the active session left none active; the other session moved up to number 1.
     assert_eq!(
         conversation.ask(&bot, ADA, "/switch 1").await,
-        "Switched to session 1 (llama3, 2 messages)."
+        "Switched to session 1 \"Second session message\" (llama3, 2 messages)."
     );
     let history = conversation.ask(&bot, ADA, "/history").await;
     assert!(history.contains("You: Second session message"), "{history}");

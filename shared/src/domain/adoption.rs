@@ -14,11 +14,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::archive_doc::is_valid_model_name;
-use super::events::{ChatMessage, Event};
+use super::events::{ChatMessage, Event, Role};
 use super::projection::{Row, RowChange, SessionRow, coalesce};
 use super::record::{Recorded, record};
 use super::state::{ArchiveSummary, UserState};
 use super::time::rfc3339;
+use super::title::{check_title, title_from};
 
 /// The most events in one adoption append. A message writes its event and its row, and one
 /// DynamoDB transaction holds at most 100 items (with the state and a session row besides).
@@ -82,9 +83,13 @@ pub fn plan(
     }
     let mut has_active = state.active.is_some();
     for original in originals {
-        let recorded = state
-            .session(original.session_id)
-            .map(|s| s.message_count as usize);
+        let session = state.session(original.session_id);
+        let recorded = session.map(|s| s.message_count as usize);
+        // Titled before its messages: once the last one is recorded, the original item is gone.
+        let title = session
+            .is_none_or(|s| s.title.is_none())
+            .then(|| first_user_title(&original.conversation))
+            .flatten();
         if recorded.is_some_and(|n| n >= original.conversation.len()) {
             // Finished by another adopter after the items were read: its row is written.
             continue;
@@ -105,6 +110,12 @@ pub fn plan(
             });
             has_active = true;
         }
+        if let Some(title) = title {
+            events.push(Event::SessionTitled {
+                session_id: original.session_id,
+                title,
+            });
+        }
         events.extend(
             original.conversation[recorded.unwrap_or(0)..]
                 .iter()
@@ -124,6 +135,7 @@ pub fn plan(
         s3_key: a.s3_key.clone(),
         archived_at: a.archived_at.clone(),
         imported: a.imported,
+        title: a.title.clone(),
     }));
     events.push(Event::AdoptionCompleted);
     events
@@ -203,7 +215,25 @@ pub fn archive_summary(s3_key: &str, body: &[u8]) -> ArchiveSummary {
         message_count: conversation.map_or(0, |c| c.len() as u64),
         last_message_ts,
         imported: imported_at.is_some(),
+        title: field("title")
+            .and_then(Value::as_str)
+            .and_then(|t| check_title(t).ok())
+            .or_else(|| {
+                conversation?
+                    .iter()
+                    .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+                    .and_then(|m| m.get("content")?.as_str())
+                    .and_then(title_from)
+            }),
     }
+}
+
+/// A title from a conversation's first message of the user's.
+fn first_user_title(conversation: &[ChatMessage]) -> Option<String> {
+    conversation
+        .iter()
+        .find(|m| m.role == Role::User)
+        .and_then(|m| title_from(&m.content))
 }
 
 /// The session id an archive's key names (`.../{session_id}.json`), or one derived from the key

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::events::{ChatMessage, Role};
 use super::keys::session_sort_key;
+use super::title::{check_title, title_from};
 
 pub const ARCHIVE_VERSION: &str = "1.0";
 /// The largest archive file accepted for import.
@@ -27,6 +28,9 @@ pub struct ArchiveDocument {
     pub last_message_ts: i64,
     pub archived_at: String,
     pub archive_version: String,
+    /// The session's title (our addition; the original's readers ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// For an imported archive: the identifiers the file arrived with, kept for reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported_from: Option<ImportedFrom>,
@@ -84,6 +88,8 @@ pub fn may_be_archive(file_name: Option<&str>, mime_type: Option<&str>) -> bool 
 pub struct ValidImport {
     pub model_name: String,
     pub conversation: Vec<ChatMessage>,
+    /// The file's title if it has a fit one, else one made from its first user message.
+    pub title: Option<String>,
     pub imported_from: ImportedFrom,
 }
 
@@ -105,6 +111,7 @@ impl ValidImport {
             last_message_ts,
             archived_at,
             archive_version: ARCHIVE_VERSION.to_string(),
+            title: self.title,
             imported_from: Some(self.imported_from),
         }
     }
@@ -162,9 +169,20 @@ pub fn validate_import(
         Some(Value::String(name)) if is_valid_model_name(&name) => name,
         Some(_) => return Err(ImportError::BadModelName),
     };
+    let title = match object.remove("title") {
+        Some(Value::String(title)) => check_title(&title).ok(),
+        _ => None,
+    }
+    .or_else(|| {
+        conversation
+            .iter()
+            .find(|m| m.role == Role::User)
+            .and_then(|m| title_from(&m.content))
+    });
     Ok(ValidImport {
         model_name,
         conversation,
+        title,
         imported_from: ImportedFrom {
             user_id: object.remove("user_id"),
             session_id: object.remove("session_id"),

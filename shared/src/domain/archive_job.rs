@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::events::Event;
 use super::keys::session_sort_key;
+use super::persona::Persona;
 use super::state::UserState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +16,11 @@ pub struct ArchiveJob {
     pub s3_key: String,
     pub archived_at: String,
     pub last_message_ts: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Exported as the conversation's leading `system` message.
+    #[serde(default, skip_serializing_if = "Persona::is_default")]
+    pub persona: Persona,
 }
 
 impl ArchiveJob {
@@ -36,6 +42,8 @@ impl ArchiveJob {
             s3_key: s3_key.clone(),
             archived_at: archived_at.clone(),
             last_message_ts: session.last_message_ts,
+            title: session.title.clone(),
+            persona: session.persona.clone(),
         })
     }
 

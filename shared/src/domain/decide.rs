@@ -6,11 +6,13 @@ use uuid::Uuid;
 use super::access::{AccessPolicy, Who};
 use super::archive_doc::ImportError;
 use super::backend::BackendStatus;
-use super::command::Command;
+use super::command::{Command, UsageError, UsageProblem};
 use super::events::{ChatMessage, Event, Role};
 use super::keys::{archive_key, derived_session_id};
+use super::persona::{Persona, PersonaProblem, parse_persona};
 use super::replies;
 use super::state::{ArchiveSummary, UserState};
+use super::title::{TitleProblem, check_title, title_from};
 
 /// The most live sessions a user may hold (the folded state lives in one item).
 pub const MAX_LIVE_SESSIONS: usize = 200;
@@ -44,6 +46,7 @@ pub struct StoredImport {
     pub last_message_ts: i64,
     pub s3_key: String,
     pub imported_at: String,
+    pub title: Option<String>,
 }
 
 /// Facts about the update and the few reads a decision may need.
@@ -72,6 +75,8 @@ pub struct Context<'a> {
     pub access: &'a AccessPolicy,
     /// Whether the sender is one of the bot's admins.
     pub is_admin: bool,
+    /// The bot's `SYSTEM_PROMPT`: what a session with the default persona is told.
+    pub system_prompt: Option<&'a str>,
 }
 
 /// Something to send back to the user.
@@ -90,6 +95,9 @@ pub enum Reply {
         /// new answer, generated without it, takes its place (`/retry`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replaces: Option<u64>,
+        /// The session's system prompt, as decided.
+        #[serde(default, skip_serializing_if = "Persona::is_default")]
+        persona: Persona,
     },
     /// The stored archive at `s3_key`, sent as a JSON document.
     ArchiveFile {
@@ -172,6 +180,9 @@ fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decisi
         Command::Switch(number) => switch(state, *number),
         Command::History => history(state, ctx),
         Command::Retry => retry(state, ctx),
+        Command::Rename(number, title) => rename(state, *number, title),
+        Command::Delete { number, confirmed } => delete(state, *number, *confirmed),
+        Command::Persona(argument) => persona(state, argument.as_deref(), ctx),
         Command::ArchiveMenu => Decision::reply(replies::archive_menu(state)),
         Command::Archive(number) => archive(state, *number, ctx),
         Command::ListArchives => Decision::reply(replies::archive_list(state)),
@@ -210,6 +221,9 @@ fn changes_group_sessions(input: &Input) -> bool {
             Command::NewSession
                 | Command::Switch(_)
                 | Command::Archive(_)
+                | Command::Rename(..)
+                | Command::Delete { .. }
+                | Command::Persona(Some(_))
                 | Command::Model(Some(_))
         ),
         Input::Unsupported(_) => false,
@@ -377,7 +391,90 @@ fn retry(state: &UserState, ctx: &Context) -> Decision {
             session_id: session.session_id,
             model: session.model_name.clone(),
             replaces,
+            persona: session.persona.clone(),
         }],
+    }
+}
+
+/// `/persona`: the active session's system prompt and the presets; `/persona <argument>` sets it.
+fn persona(state: &UserState, argument: Option<&str>, ctx: &Context) -> Decision {
+    let Some(session) = state.active_session() else {
+        return Decision::reply(replies::no_active_session());
+    };
+    let number = state.session_number(session.session_id).unwrap_or(0);
+    let Some(argument) = argument else {
+        return Decision::reply(replies::persona_shown(
+            number,
+            &session.persona,
+            ctx.system_prompt,
+        ));
+    };
+    let persona = match parse_persona(argument) {
+        Ok(persona) => persona,
+        Err(PersonaProblem::TooLong { chars }) => {
+            return Decision::reply(replies::persona_too_long(chars));
+        }
+    };
+    let reply = replies::persona_set(number, &persona);
+    if persona == session.persona {
+        return Decision::reply(reply);
+    }
+    Decision {
+        events: vec![Event::PersonaSet {
+            session_id: session.session_id,
+            persona,
+        }],
+        replies: vec![Reply::text(reply)],
+    }
+}
+
+/// `/delete <n>`: what would go, and how to confirm; `/delete <n> confirm`: session n leaves
+/// the live table for good.
+fn delete(state: &UserState, number: usize, confirmed: bool) -> Decision {
+    let Some(session) = number.checked_sub(1).and_then(|i| state.sessions.get(i)) else {
+        return Decision::reply(replies::no_such_session(number, state.sessions.len()));
+    };
+    if !confirmed {
+        return Decision::reply(replies::delete_asked(number, session));
+    }
+    Decision {
+        events: vec![Event::SessionDeleted {
+            session_id: session.session_id,
+        }],
+        replies: vec![Reply::text(replies::deleted(
+            number,
+            session,
+            number < state.sessions.len(),
+        ))],
+    }
+}
+
+/// `/rename <n> <title>`: session n's title, as given.
+fn rename(state: &UserState, number: usize, title: &str) -> Decision {
+    let Some(session) = number.checked_sub(1).and_then(|i| state.sessions.get(i)) else {
+        return Decision::reply(replies::no_such_session(number, state.sessions.len()));
+    };
+    let title = match check_title(title) {
+        Ok(title) => title,
+        Err(TitleProblem::TooLong { chars }) => {
+            return Decision::reply(replies::title_too_long(chars));
+        }
+        Err(TitleProblem::Empty) => {
+            return Decision::reply(replies::usage(&UsageError {
+                command: "rename",
+                problem: UsageProblem::MissingText,
+            }));
+        }
+    };
+    if session.title.as_deref() == Some(title.as_str()) {
+        return Decision::reply(replies::renamed(number, &title));
+    }
+    Decision {
+        events: vec![Event::SessionTitled {
+            session_id: session.session_id,
+            title: title.clone(),
+        }],
+        replies: vec![Reply::text(replies::renamed(number, &title))],
     }
 }
 
@@ -456,11 +553,16 @@ fn chat(state: &UserState, text: &str, ctx: &Context) -> Decision {
         content,
         ts: ctx.date,
     });
+    events.extend(title_if_untitled(state, session_id, text));
     let reply = if ctx.answering {
         Reply::Answer {
             session_id,
             model,
             replaces: None,
+            persona: state
+                .session(session_id)
+                .map(|s| s.persona.clone())
+                .unwrap_or_default(),
         }
     } else {
         Reply::text(replies::chat_saved(number))
@@ -469,6 +571,17 @@ fn chat(state: &UserState, text: &str, ctx: &Context) -> Decision {
         events,
         replies: vec![reply],
     }
+}
+
+/// A session with no title yet takes one from its first message.
+fn title_if_untitled(state: &UserState, session_id: Uuid, text: &str) -> Option<Event> {
+    let untitled = state
+        .session(session_id)
+        .is_none_or(|session| session.title.is_none());
+    untitled
+        .then(|| title_from(text))
+        .flatten()
+        .map(|title| Event::SessionTitled { session_id, title })
 }
 
 fn display_name(first_name: &str) -> &str {
@@ -512,6 +625,7 @@ fn model(state: &UserState, name: Option<&str>, ctx: &Context) -> Decision {
                         session_id: active.session_id,
                         model: model.clone(),
                         replaces: None,
+                        persona: active.persona.clone(),
                     },
                 ],
             },
@@ -542,7 +656,7 @@ fn model(state: &UserState, name: Option<&str>, ctx: &Context) -> Decision {
             ))],
         }
     };
-    carry_unanswered(&mut decision, model, ctx);
+    carry_unanswered(state, &mut decision, model, ctx);
     decision
 }
 
@@ -553,7 +667,7 @@ fn unanswered<'a>(ctx: &Context<'a>) -> Option<&'a ChatMessage> {
 
 /// A last message the model never answered (its model was missing, the backend down) goes
 /// along to the session `/model` chose, and is answered there instead of being left behind.
-fn carry_unanswered(decision: &mut Decision, model: &str, ctx: &Context) {
+fn carry_unanswered(state: &UserState, decision: &mut Decision, model: &str, ctx: &Context) {
     let Some(last) = unanswered(ctx) else {
         return;
     };
@@ -570,6 +684,9 @@ fn carry_unanswered(decision: &mut Decision, model: &str, ctx: &Context) {
         content: last.content.clone(),
         ts: ctx.date,
     });
+    decision
+        .events
+        .extend(title_if_untitled(state, session_id, &last.content));
     if let Some(Reply::Text { text }) = decision.replies.first_mut() {
         text.push('\n');
         text.push_str(&replies::carried_along(model));
@@ -578,6 +695,10 @@ fn carry_unanswered(decision: &mut Decision, model: &str, ctx: &Context) {
         session_id,
         model: model.to_string(),
         replaces: None,
+        persona: state
+            .session(session_id)
+            .map(|s| s.persona.clone())
+            .unwrap_or_default(),
     });
 }
 
@@ -593,6 +714,7 @@ fn import(state: &UserState, stored: &StoredImport) -> Decision {
         message_count: stored.message_count,
         last_message_ts: stored.last_message_ts,
         imported: true,
+        title: stored.title.clone(),
     };
     Decision {
         events: vec![Event::ArchiveImported {
@@ -602,6 +724,7 @@ fn import(state: &UserState, stored: &StoredImport) -> Decision {
             last_message_ts: stored.last_message_ts,
             s3_key: stored.s3_key.clone(),
             imported_at: stored.imported_at.clone(),
+            title: stored.title.clone(),
         }],
         replies: vec![Reply::text(replies::imported(
             state.archives.len() + 1,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::access::Who;
+use super::persona::Persona;
 
 /// Who wrote a message of a conversation (the original's `role`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,6 +61,16 @@ pub enum Event {
         content: String,
         ts: i64,
     },
+    /// The session's title: made from its first message, or given with `/rename`.
+    SessionTitled {
+        session_id: Uuid,
+        title: String,
+    },
+    /// The session's system prompt (`/persona`).
+    PersonaSet {
+        session_id: Uuid,
+        persona: Persona,
+    },
     /// A new answer (`/retry`) takes the place of message `seq` of the session, an earlier
     /// answer; that answer's text stays in the stream, in its `MessagePosted`.
     AnswerReplaced {
@@ -67,6 +78,10 @@ pub enum Event {
         seq: u64,
         content: String,
         ts: i64,
+    },
+    /// The session is removed from the live table (`/delete`, confirmed); nothing is archived.
+    SessionDeleted {
+        session_id: Uuid,
     },
     /// The session leaves the live table for `archives/{user_id}/{session_id}.json`.
     Archived {
@@ -83,6 +98,9 @@ pub enum Event {
         last_message_ts: i64,
         s3_key: String,
         imported_at: String,
+        /// The file's own title, or one made from its first message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
     },
     /// The original bot's data of this user was found and is being recorded in this stream (the
     /// counts are what was found). Until [`Event::AdoptionCompleted`], adoption resumes.
@@ -100,6 +118,8 @@ pub enum Event {
         s3_key: String,
         archived_at: String,
         imported: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
     },
     /// Everything the original bot left of this user is in the stream and in our rows.
     AdoptionCompleted,
@@ -122,7 +142,10 @@ impl Event {
             Event::SessionCreated { .. } => "SessionCreated",
             Event::Switched { .. } => "Switched",
             Event::MessagePosted { .. } => "MessagePosted",
+            Event::SessionTitled { .. } => "SessionTitled",
+            Event::PersonaSet { .. } => "PersonaSet",
             Event::AnswerReplaced { .. } => "AnswerReplaced",
+            Event::SessionDeleted { .. } => "SessionDeleted",
             Event::Archived { .. } => "Archived",
             Event::ArchiveImported { .. } => "ArchiveImported",
             Event::AdoptionStarted { .. } => "AdoptionStarted",

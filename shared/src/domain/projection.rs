@@ -185,6 +185,12 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
                 row(&updated, before.active == Some(*session_id)),
             ]
         }
+        // The message rows are the update's deletion to run (see `deletion`).
+        Event::SessionDeleted { session_id } => before
+            .session(*session_id)
+            .map(|s| RowChange::Delete(session_sort_key(&s.model_name, s.session_id)))
+            .into_iter()
+            .collect(),
         Event::Archived {
             session_id, s3_key, ..
         } => before
@@ -196,7 +202,10 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
             })
             .into_iter()
             .collect(),
-        Event::ArchiveImported { .. }
+        // Titles and personas live in the folded state (and the archive), not in the rows.
+        Event::SessionTitled { .. }
+        | Event::PersonaSet { .. }
+        | Event::ArchiveImported { .. }
         | Event::AdoptionStarted { .. }
         | Event::ArchiveAdopted { .. }
         | Event::AdoptionCompleted

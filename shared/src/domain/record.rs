@@ -2,6 +2,7 @@
 //! after them, the projection changes (coalesced, one write per row) and the archive jobs.
 
 use super::archive_job::ArchiveJob;
+use super::deletion::RowsDeletion;
 use super::events::{Event, RecordedEvent};
 use super::projection::{RowChange, changes_for, coalesce};
 use super::state::UserState;
@@ -13,6 +14,8 @@ pub struct Recorded {
     pub next: UserState,
     pub changes: Vec<RowChange>,
     pub archive_jobs: Vec<ArchiveJob>,
+    /// Message rows of deleted sessions, to delete after the append.
+    pub deletions: Vec<RowsDeletion>,
 }
 
 /// Folds `events` (caused by `update_id`) onto `state`, the user's.
@@ -21,9 +24,11 @@ pub fn record(user_id: i64, state: &UserState, events: Vec<Event>, update_id: i6
     let mut recorded = Vec::with_capacity(events.len());
     let mut changes = Vec::new();
     let mut archive_jobs = Vec::new();
+    let mut deletions = Vec::new();
     for event in events {
         changes.extend(changes_for(user_id, &next, &event));
         archive_jobs.extend(ArchiveJob::for_event(user_id, &next, &event));
+        deletions.extend(RowsDeletion::for_event(&next, &event));
         next.apply(&event);
         next.version += 1;
         recorded.push(RecordedEvent {
@@ -37,5 +42,6 @@ pub fn record(user_id: i64, state: &UserState, events: Vec<Event>, update_id: i6
         next,
         changes: coalesce(changes),
         archive_jobs,
+        deletions,
     }
 }

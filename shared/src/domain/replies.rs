@@ -6,7 +6,9 @@ use super::access::{AccessChanges, AccessPolicy, Allowed, Who};
 use super::backend::{AnswerFailure, BackendStatus};
 use super::command::{UsageError, UsageProblem};
 use super::events::{ChatMessage, Role};
+use super::persona::{MAX_PERSONA_CHARS, PRESETS, Persona};
 use super::state::{ArchiveSummary, SessionSummary, UserState};
+use super::title::MAX_TITLE_CHARS;
 
 /// How much of each message `/history` shows.
 pub const HISTORY_PREVIEW_CHARS: usize = 500;
@@ -74,10 +76,22 @@ fn messages(count: u64) -> String {
     }
 }
 
+/// `"title" · ` before a line's model, when there is a title.
+fn titled(title: Option<&str>) -> String {
+    title.map_or_else(String::new, |t| format!("\"{t}\" · "))
+}
+
+/// ` "title"` after a session's number in a sentence, when there is a title.
+fn called(title: Option<&str>) -> String {
+    title.map_or_else(String::new, |t| format!(" \"{t}\""))
+}
+
 fn session_line(number: usize, session: &SessionSummary, active: bool) -> String {
     format!(
-        "{number}. {} · {} · last {}{}",
+        "{number}. {}{}{} · {} · last {}{}",
+        titled(session.title.as_deref()),
         session.model_name,
+        persona_tag(&session.persona),
         messages(session.message_count),
         time(session.last_message_ts),
         if active { " ← active" } else { "" }
@@ -92,7 +106,8 @@ fn archive_time(archived_at: &str) -> String {
 
 fn archive_line(number: usize, archive: &ArchiveSummary) -> String {
     format!(
-        "{number}. {} · {} · {} {}",
+        "{number}. {}{} · {} · {} {}",
+        titled(archive.title.as_deref()),
         archive.model_name,
         messages(archive.message_count),
         if archive.imported {
@@ -208,7 +223,8 @@ pub fn session_created(number: usize, model: &str) -> String {
 
 pub fn switched(number: usize, session: &SessionSummary) -> String {
     format!(
-        "Switched to session {number} ({}, {}).",
+        "Switched to session {number}{} ({}, {}).",
+        called(session.title.as_deref()),
         session.model_name,
         messages(session.message_count)
     )
@@ -230,7 +246,31 @@ pub fn archived(
         ""
     };
     format!(
-        "Archived session {number} ({}, {}). It is archive {archive_number} in /listarchives.{later}",
+        "Archived session {number}{} ({}, {}). It is archive {archive_number} in /listarchives.{later}",
+        called(session.title.as_deref()),
+        session.model_name,
+        messages(session.message_count)
+    )
+}
+
+pub fn delete_asked(number: usize, session: &SessionSummary) -> String {
+    format!(
+        "Delete session {number}{} ({}, {}) for good? Its messages leave your sessions and cannot be brought back with a command (/archive {number} keeps them instead). To delete it, send /delete {number} confirm",
+        called(session.title.as_deref()),
+        session.model_name,
+        messages(session.message_count)
+    )
+}
+
+pub fn deleted(number: usize, session: &SessionSummary, renumbered: bool) -> String {
+    let later = if renumbered {
+        " The sessions after it moved up one number."
+    } else {
+        ""
+    };
+    format!(
+        "Deleted session {number}{} ({}, {}).{later}",
+        called(session.title.as_deref()),
         session.model_name,
         messages(session.message_count)
     )
@@ -273,11 +313,13 @@ pub fn chat_saved(number: usize) -> String {
 fn active_session_line(state: &UserState) -> String {
     match state.active_session() {
         Some(s) => format!(
-            "Active session: {} of {} ({}, {}).",
+            "Active session: {} of {}{} ({}, {}).\n{}",
             state.session_number(s.session_id).unwrap_or(0),
             state.sessions.len(),
+            called(s.title.as_deref()),
             s.model_name,
-            messages(s.message_count)
+            messages(s.message_count),
+            persona_line(&s.persona)
         ),
         None => format!("No active session ({} live).", state.sessions.len()),
     }
@@ -319,6 +361,101 @@ pub fn status_with_backend(state: &UserState, backend: &BackendStatus) -> String
     format!(
         "{backend_line}\n{active}\nArchives: {}.",
         state.archives.len()
+    )
+}
+
+/// `/persona` alone: what the session's model is told, and what else there is.
+pub fn persona_shown(number: usize, persona: &Persona, bot_default: Option<&str>) -> String {
+    let current = match persona {
+        Persona::Default => match bot_default {
+            Some(prompt) => format!(
+                "Session {number} uses the bot's default system prompt: \"{}\"",
+                preview(prompt, 300)
+            ),
+            None => {
+                format!("Session {number} uses the bot's default system prompt (the bot has none).")
+            }
+        },
+        Persona::Off => format!("Session {number} has no system prompt."),
+        Persona::Custom {
+            preset: Some(name), ..
+        } => format!("Session {number} answers as the {name} preset."),
+        Persona::Custom { prompt, .. } => format!(
+            "Session {number} has your own system prompt: \"{}\"",
+            preview(prompt, 300)
+        ),
+    };
+    let presets: Vec<String> = PRESETS
+        .iter()
+        .map(|p| format!("• {} — {}", p.name, p.summary))
+        .collect();
+    format!(
+        "{current}\n\nPresets:\n{}\n\n/persona <preset> or /persona <your own text> sets it for this session; /persona off for none, /persona default for the bot's.",
+        presets.join("\n")
+    )
+}
+
+pub fn persona_set(number: usize, persona: &Persona) -> String {
+    match persona {
+        Persona::Default => format!("Session {number} is back to the bot's default system prompt."),
+        Persona::Off => format!("Session {number} now has no system prompt."),
+        Persona::Custom {
+            preset: Some(name), ..
+        } => format!("Session {number} now answers as the {name} preset."),
+        Persona::Custom { prompt, .. } => format!(
+            "Session {number} now has your own system prompt ({} characters).",
+            prompt.chars().count()
+        ),
+    }
+}
+
+pub fn persona_too_long(chars: usize) -> String {
+    format!("A system prompt may be at most {MAX_PERSONA_CHARS} characters; that one has {chars}.")
+}
+
+/// A persona in a session's line (nothing for the default).
+fn persona_tag(persona: &Persona) -> String {
+    match persona {
+        Persona::Default => String::new(),
+        Persona::Off => " · no persona".to_string(),
+        Persona::Custom {
+            preset: Some(name), ..
+        } => format!(" · persona {name}"),
+        Persona::Custom { .. } => " · own persona".to_string(),
+    }
+}
+
+/// A persona in `/status`.
+fn persona_line(persona: &Persona) -> String {
+    match persona {
+        Persona::Default => "Persona: the bot's default.".to_string(),
+        Persona::Off => "Persona: none.".to_string(),
+        Persona::Custom {
+            preset: Some(name), ..
+        } => format!("Persona: the {name} preset."),
+        Persona::Custom { prompt, .. } => {
+            format!("Persona: your own: \"{}\"", preview(prompt, 100))
+        }
+    }
+}
+
+/// Text on one line, cut at `chars` with "…".
+fn preview(text: &str, chars: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= chars {
+        return line;
+    }
+    let cut: String = line.chars().take(chars).collect();
+    format!("{cut}…")
+}
+
+pub fn renamed(number: usize, title: &str) -> String {
+    format!("Session {number} is now called \"{title}\".")
+}
+
+pub fn title_too_long(chars: usize) -> String {
+    format!(
+        "A title may be at most {MAX_TITLE_CHARS} characters; that one has {chars}. Usage: /rename <number> <title>"
     )
 }
 
@@ -457,6 +594,7 @@ pub fn usage(error: &UsageError) -> String {
         UsageProblem::NumberTooSmall => "Numbers start at 1.".to_string(),
         UsageProblem::TooManyArguments => match error.command {
             "allow" | "deny" => format!("/{} takes one user.", error.command),
+            "delete" => "/delete takes a number, then the word confirm.".to_string(),
             _ => format!("/{} takes one number.", error.command),
         },
         UsageProblem::MissingText => format!("/{} needs some text.", error.command),
@@ -483,7 +621,8 @@ pub fn import_rejected(reason: &str) -> String {
 
 pub fn imported(archive_number: usize, archive: &ArchiveSummary) -> String {
     format!(
-        "Imported the archive as archive {archive_number} ({}, {}). /export {archive_number} sends it back.",
+        "Imported the archive as archive {archive_number}{} ({}, {}). /export {archive_number} sends it back.",
+        called(archive.title.as_deref()),
         archive.model_name,
         messages(archive.message_count)
     )

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::access::AccessChanges;
 use super::events::{Event, RecordedEvent};
+use super::persona::Persona;
 
 /// A live session as the decisions see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +16,12 @@ pub struct SessionSummary {
     pub created_at: i64,
     pub last_message_ts: i64,
     pub message_count: u64,
+    /// From the first message, or as renamed; `None` until there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The system prompt its model reads (`/persona`).
+    #[serde(default, skip_serializing_if = "Persona::is_default")]
+    pub persona: Persona,
 }
 
 /// An archived (or imported) session, stored in the archive store.
@@ -27,6 +34,8 @@ pub struct ArchiveSummary {
     pub message_count: u64,
     pub last_message_ts: i64,
     pub imported: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 /// Everything known about one user, folded from their events.
@@ -73,6 +82,8 @@ impl UserState {
                 created_at: *created_at,
                 last_message_ts: *created_at,
                 message_count: 0,
+                title: None,
+                persona: Persona::Default,
             }),
             Event::Switched { session_id } => self.active = Some(*session_id),
             Event::MessagePosted { session_id, ts, .. } => {
@@ -81,9 +92,30 @@ impl UserState {
                     session.last_message_ts = *ts;
                 }
             }
+            Event::SessionTitled { session_id, title } => {
+                if let Some(session) = self.session_mut(*session_id) {
+                    session.title = Some(title.clone());
+                }
+            }
+            Event::PersonaSet {
+                session_id,
+                persona,
+            } => {
+                if let Some(session) = self.session_mut(*session_id) {
+                    session.persona = persona.clone();
+                }
+            }
             Event::AnswerReplaced { session_id, ts, .. } => {
                 if let Some(session) = self.session_mut(*session_id) {
                     session.last_message_ts = *ts;
+                }
+            }
+            Event::SessionDeleted { session_id } => {
+                if let Some(index) = self.session_index(*session_id) {
+                    self.sessions.remove(index);
+                    if self.active == Some(*session_id) {
+                        self.active = None;
+                    }
                 }
             }
             Event::Archived {
@@ -104,6 +136,7 @@ impl UserState {
                         message_count: session.message_count,
                         last_message_ts: session.last_message_ts,
                         imported: false,
+                        title: session.title,
                     });
                 }
             }
@@ -114,6 +147,7 @@ impl UserState {
                 last_message_ts,
                 s3_key,
                 imported_at,
+                title,
             } => self.archives.push(ArchiveSummary {
                 session_id: *session_id,
                 model_name: model_name.clone(),
@@ -122,6 +156,7 @@ impl UserState {
                 message_count: *message_count,
                 last_message_ts: *last_message_ts,
                 imported: true,
+                title: title.clone(),
             }),
             Event::AdoptionStarted { .. } => self.adopting = true,
             Event::ArchiveAdopted {
@@ -132,6 +167,7 @@ impl UserState {
                 s3_key,
                 archived_at,
                 imported,
+                title,
             } => self.archives.push(ArchiveSummary {
                 session_id: *session_id,
                 model_name: model_name.clone(),
@@ -140,6 +176,7 @@ impl UserState {
                 message_count: *message_count,
                 last_message_ts: *last_message_ts,
                 imported: *imported,
+                title: title.clone(),
             }),
             Event::AdoptionCompleted => self.adopting = false,
             Event::AccessGranted { who, .. } => self.access.grant(who),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::backend::{AnswerFailure, BackendFacts, BackendStatus};
 use crate::domain::events::Role;
+use crate::domain::persona::Persona;
 use crate::domain::replies;
 use crate::model::{AnswerStream, ChatRequest, ModelBackend, ModelError, ModelMessage};
 use crate::store::{Receipt, Receipts, SessionRows};
@@ -41,6 +42,11 @@ pub struct Answerer {
 impl Answerer {
     pub fn new(model: Arc<dyn ModelBackend>, settings: AnswerSettings) -> Answerer {
         Answerer { model, settings }
+    }
+
+    /// The bot's `SYSTEM_PROMPT`: what a session with the default persona is told.
+    pub fn system_prompt(&self) -> Option<&str> {
+        self.settings.budget.system_prompt.as_deref()
     }
 
     /// The backend's state for `/status` and `/model`.
@@ -83,12 +89,11 @@ impl Answerer {
         {
             context.pop();
         }
-        let mut messages: Vec<ModelMessage> = self
-            .settings
-            .budget
-            .system_prompt
-            .iter()
-            .map(|prompt| ModelMessage::new(Role::System, prompt.clone()))
+        let mut messages: Vec<ModelMessage> = question
+            .persona
+            .prompt(self.system_prompt())
+            .map(|prompt| ModelMessage::new(Role::System, prompt.to_string()))
+            .into_iter()
             .collect();
         messages.extend(
             context
@@ -296,6 +301,8 @@ pub struct Question<'a> {
     pub model: &'a str,
     /// The answer (message number) the new one takes the place of (`/retry`).
     pub replaces: Option<u64>,
+    /// The session's system prompt.
+    pub persona: &'a Persona,
     /// The invocation's end, if it has one.
     pub deadline: Option<Instant>,
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::archive::{ArchiveError, ArchiveStore};
 use crate::domain::archive_doc::{ARCHIVE_VERSION, ArchiveDocument};
 use crate::domain::archive_job::ArchiveJob;
+use crate::domain::events::{ChatMessage, Role};
 use crate::store::{SessionRows, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +42,19 @@ impl Archiver {
         let outcome = if self.archives.exists(&job.s3_key).await? {
             ArchiveRun::AlreadyWritten
         } else {
-            let conversation = self.rows.all_messages(job.user_id, job.session_id).await?;
+            let mut conversation = self.rows.all_messages(job.user_id, job.session_id).await?;
+            // The persona travels as the leading `system` message the original's format has.
+            if let Some(prompt) = job.persona.prompt(None) {
+                let ts = conversation.first().map_or(job.last_message_ts, |m| m.ts);
+                conversation.insert(
+                    0,
+                    ChatMessage {
+                        role: Role::System,
+                        content: prompt.to_string(),
+                        ts,
+                    },
+                );
+            }
             let document = ArchiveDocument {
                 user_id: job.user_id,
                 session_id: job.session_id.to_string(),
@@ -50,6 +63,7 @@ impl Archiver {
                 original_sk: job.session_sort_key(),
                 archived_at: job.archived_at.clone(),
                 archive_version: ARCHIVE_VERSION.to_string(),
+                title: job.title.clone(),
                 imported_from: None,
                 conversation,
             };

@@ -235,6 +235,10 @@ impl CommandHandler {
             recent_messages: &recent_messages,
             answering: self.answering(),
             backend: backend.as_ref(),
+            system_prompt: match &self.runner.answers {
+                ChatAnswers::ByModel(answerer) => answerer.system_prompt(),
+                ChatAnswers::StoredOnly => None,
+            },
         };
         let decision = decide(&state, &input, &context);
 
@@ -252,6 +256,7 @@ impl CommandHandler {
                 Pipeline::Local => Vec::new(),
             },
             replies_sent: 0,
+            deletions: recorded.deletions.clone(),
             answer_message_ids: Vec::new(),
         };
         let write = ReceiptWrite::Create(receipt.clone());

@@ -79,6 +79,7 @@ pub(super) async fn import_document(
         last_message_ts: valid.last_message_ts(),
         s3_key: s3_key.clone(),
         imported_at,
+        title: valid.title.clone(),
     };
     let document = valid.into_document(owner, session_id);
     let body = serde_json::to_vec_pretty(&document).expect("archives serialise to JSON");

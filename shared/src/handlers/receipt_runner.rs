@@ -148,6 +148,15 @@ impl ReceiptRunner {
             receipt.archive_jobs_done = true;
             self.receipts.save_progress(user_id, &receipt).await?;
         }
+        if !receipt.deletions.is_empty() {
+            for deletion in &receipt.deletions {
+                self.rows
+                    .delete_session(user_id, &deletion.session_sort_key, deletion.session_id)
+                    .await?;
+            }
+            receipt.deletions.clear();
+            self.receipts.save_progress(user_id, &receipt).await?;
+        }
         while receipt.replies_sent < receipt.replies.len() {
             let reply = receipt.replies[receipt.replies_sent].clone();
             match &reply {
@@ -155,12 +164,14 @@ impl ReceiptRunner {
                     session_id,
                     model,
                     replaces,
+                    persona,
                 } => {
                     let question = Question {
                         user_id,
                         session_id: *session_id,
                         model,
                         replaces: *replaces,
+                        persona,
                         deadline,
                     };
                     self.answer(&mut receipt, question).await?;

@@ -67,6 +67,12 @@ impl MemoryStore {
         tables.events.get(&user_id).cloned().unwrap_or_default()
     }
 
+    /// A user's live rows, read outside the fault plan.
+    pub fn rows_of(&self, user_id: i64) -> Rows {
+        let tables = self.tables.lock().unwrap();
+        tables.rows.get(&user_id).cloned().unwrap_or_default()
+    }
+
     /// Appends outside the fault plan (a test's given events).
     pub fn write(&self, append: Append) -> Result<(), StoreError> {
         self.tables.lock().unwrap().append(&append, now())

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::domain::adoption::OriginalSession;
 use crate::domain::archive_job::ArchiveJob;
 use crate::domain::decide::Reply;
+use crate::domain::deletion::RowsDeletion;
 use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::limits::Window;
 use crate::domain::projection::{RowChange, Rows};
@@ -68,6 +69,9 @@ pub struct Receipt {
     /// How many of `replies` Telegram has accepted.
     pub replies_sent: usize,
     pub archive_jobs_done: bool,
+    /// Message rows of deleted sessions still to delete (emptied once they are).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deletions: Vec<RowsDeletion>,
     /// The Telegram messages showing the answer being written (an `Answer` reply), so that a
     /// retry after a crash edits them instead of answering twice.
     #[serde(default)]
@@ -78,6 +82,7 @@ impl Receipt {
     pub fn is_complete(&self) -> bool {
         self.unpublished.is_empty()
             && self.archive_jobs_done
+            && self.deletions.is_empty()
             && self.replies_sent >= self.replies.len()
     }
 }

@@ -8,9 +8,11 @@ use cloud_ai_shared::domain::command::parse;
 use cloud_ai_shared::domain::decide::{
     Context, Decision, HISTORY_LENGTH, Input, decide, needs_recent_messages,
 };
+use cloud_ai_shared::domain::deletion::RowsDeletion;
 use cloud_ai_shared::domain::events::{ChatMessage, Event, RecordedEvent, Role};
 use cloud_ai_shared::domain::projection::{
-    Row, RowChange, Rows, apply_changes, changes_for, coalesce, session_messages, settle_archive,
+    Row, RowChange, Rows, apply_changes, changes_for, coalesce, message_prefix, session_messages,
+    settle_archive,
 };
 use cloud_ai_shared::domain::state::UserState;
 
@@ -32,6 +34,8 @@ pub struct Bot {
     pub access: AccessPolicy,
     /// The model backend as the handler would have read it (`None`: no backend configured).
     pub backend: Option<BackendStatus>,
+    /// The bot's `SYSTEM_PROMPT`.
+    pub system_prompt: Option<String>,
 }
 
 impl Bot {
@@ -60,6 +64,7 @@ impl Bot {
             backend: self.backend.as_ref(),
             access: &self.access,
             is_admin: self.is_admin,
+            system_prompt: self.system_prompt.as_deref(),
         };
         let decision = decide(&self.state, &input, &ctx);
         self.commit(&decision);
@@ -109,9 +114,11 @@ impl Bot {
     pub fn commit(&mut self, decision: &Decision) {
         let mut changes: Vec<RowChange> = Vec::new();
         let mut jobs = Vec::new();
+        let mut deletions = Vec::new();
         for event in &decision.events {
             changes.extend(changes_for(USER, &self.state, event));
             jobs.extend(ArchiveJob::for_event(USER, &self.state, event));
+            deletions.extend(RowsDeletion::for_event(&self.state, event));
             self.state.apply(event);
             self.state.version += 1;
             self.events.push(RecordedEvent {
@@ -130,6 +137,10 @@ impl Bot {
                 "an archived row carries its s3_path"
             );
             apply_changes(&mut self.rows, &settle_archive(&row));
+        }
+        for deletion in deletions {
+            let prefix = message_prefix(deletion.session_id);
+            self.rows.retain(|key, _| !key.starts_with(&prefix));
         }
     }
 }

@@ -46,6 +46,34 @@ pub fn optional_number(args: &str) -> Result<Option<usize>, UsageProblem> {
     Err(UsageProblem::NotANumber(shown))
 }
 
+/// A number from a list, then text (`/rename 2 Trip to Rome`).
+pub fn number_and_text(args: &str) -> Result<(usize, String), UsageProblem> {
+    let (first, rest) = match args.find(char::is_whitespace) {
+        Some(i) => (&args[..i], args[i..].trim()),
+        None => (args, ""),
+    };
+    let number = required_number(first)?;
+    if rest.is_empty() {
+        return Err(UsageProblem::MissingText);
+    }
+    Ok((number, rest.to_string()))
+}
+
+/// A number from a list, then optionally the word `confirm` (`/delete 2 confirm`).
+pub fn number_and_confirmation(args: &str) -> Result<(usize, bool), UsageProblem> {
+    let mut words = args.split_whitespace();
+    let number = required_number(words.next().unwrap_or(""))?;
+    let confirmed = match words.next() {
+        None => false,
+        Some(word) if word.eq_ignore_ascii_case("confirm") => true,
+        Some(_) => return Err(UsageProblem::TooManyArguments),
+    };
+    if words.next().is_some() {
+        return Err(UsageProblem::TooManyArguments);
+    }
+    Ok((number, confirmed))
+}
+
 /// The text after the command as typed (inner spacing and new lines kept), not blank.
 pub fn text_as_typed(typed: &str) -> Result<String, UsageProblem> {
     let after = typed.trim_start_matches([' ', '\t']);

@@ -17,6 +17,15 @@ pub enum Command {
     History,
     /// `/retry`: answer the active session's last message again.
     Retry,
+    /// `/rename <n> <title>`: session n's title.
+    Rename(usize, String),
+    /// `/delete <n>` (asks to confirm) or `/delete <n> confirm`.
+    Delete {
+        number: usize,
+        confirmed: bool,
+    },
+    /// `/persona` (show it and the presets) or `/persona <text|preset|off|default>`.
+    Persona(Option<String>),
     /// `/archive` with no number: list what can be archived.
     ArchiveMenu,
     Archive(usize),

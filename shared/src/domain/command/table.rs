@@ -2,7 +2,9 @@
 //! its line in `/help` and whether Telegram's command menu offers it. Parsing, usage replies,
 //! `/help` and the menu are all made from this table, so a command is added in one place.
 
-use super::arguments::{optional_number, required_number, text_as_typed, user};
+use super::arguments::{
+    number_and_confirmation, number_and_text, optional_number, required_number, text_as_typed, user,
+};
 use super::{Command, UsageProblem};
 
 /// Where `/help` lists a command (in this order), and whether it does at all.
@@ -107,6 +109,17 @@ pub const COMMANDS: &[CommandSpec] = &[
         build: |_, _| Ok(Command::Retry),
     },
     CommandSpec {
+        name: "persona",
+        aliases: &[],
+        accepted: &["system"],
+        argument: "",
+        usage_note: "",
+        description: "the active session's system prompt and presets; /persona <text or preset> sets it",
+        section: Section::Chat,
+        menu: Menu::Private,
+        build: |_, typed| Ok(Command::Persona(text_as_typed(typed).ok())),
+    },
+    CommandSpec {
         name: "model",
         aliases: &[],
         accepted: &["models"],
@@ -149,6 +162,31 @@ pub const COMMANDS: &[CommandSpec] = &[
         section: Section::Sessions,
         menu: Menu::Private,
         build: |args, _| required_number(args).map(Command::Switch),
+    },
+    CommandSpec {
+        name: "rename",
+        aliases: &[],
+        accepted: &[],
+        argument: "<number> <title>",
+        usage_note: "the number from /listsessions, then the title",
+        description: "give a session a title",
+        section: Section::Sessions,
+        menu: Menu::Private,
+        build: |args, _| number_and_text(args).map(|(n, title)| Command::Rename(n, title)),
+    },
+    CommandSpec {
+        name: "delete",
+        aliases: &[],
+        accepted: &[],
+        argument: "<number>",
+        usage_note: "the number from /listsessions (then /delete <number> confirm)",
+        description: "delete a session for good, after you confirm",
+        section: Section::Sessions,
+        menu: Menu::Private,
+        build: |args, _| {
+            number_and_confirmation(args)
+                .map(|(number, confirmed)| Command::Delete { number, confirmed })
+        },
     },
     CommandSpec {
         name: "archive",
@@ -385,12 +423,15 @@ mod tests {
              Any text goes into your active session, and its model answers.\n\
              /history — the last messages of the active session\n\
              /retry — answer your last message again (a new answer replaces the last one)\n\
+             /persona — the active session's system prompt and presets; /persona <text or preset> sets it\n\
              /model — the models you can chat with; /model <name> chats with one\n\
              \n\
              Sessions\n\
              /newsession — start a new conversation\n\
              /listsessions — your sessions, numbered\n\
              /switch <number> — go back to a session\n\
+             /rename <number> <title> — give a session a title\n\
+             /delete <number> — delete a session for good, after you confirm\n\
              \n\
              Archives\n\
              /archive <number> — move a session to your archives (/archive alone lists them)\n\
