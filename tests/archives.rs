@@ -1,12 +1,20 @@
 //! Import and export of archives in the original's format, hostile files, and archiving that
 //! survives a crash between its steps.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use cloud_ai_shared::domain::archive_doc::{ArchiveDocument, MAX_IMPORT_BYTES};
 use cloud_ai_shared::domain::archive_job::ArchiveJob;
-use cloud_ai_shared::domain::events::Event;
-use cloud_ai_shared::handlers::Archiver;
-use cloud_ai_shared::handlers::Outcome;
+use cloud_ai_shared::domain::events::{Event, Role};
+use cloud_ai_shared::domain::persona::Persona;
+use cloud_ai_shared::domain::projection::{rebuild_rows, session_messages};
+use cloud_ai_shared::handlers::answer::{AnswerSettings, Answerer};
+use cloud_ai_shared::handlers::{Archiver, Outcome};
+use cloud_ai_shared::model::ollama::Ollama;
+use cloud_ai_shared::store::EventStore;
 use cloud_ai_tests::bot::TestBot;
+use cloud_ai_tests::fake_model::{FakeModel, Script};
 use cloud_ai_tests::fake_telegram::Sent;
 use cloud_ai_tests::fixtures::{self, REFERENCE_ARCHIVE};
 
@@ -347,4 +355,174 @@ async fn archiving_finishes_after_a_crash_between_the_s3_write_and_the_deletes()
         30,
         "a third run changes nothing"
     );
+}
+
+/// What the original bot's `handle_document` (handler.py at d4609ba) asks of a file before it
+/// imports it: JSON whose object has a `conversation` list; each message it lists by `role`,
+/// `content` and `ts`.
+fn the_original_would_import(bytes: &[u8]) -> bool {
+    let Ok(serde_json::Value::Object(archive)) = serde_json::from_slice::<serde_json::Value>(bytes)
+    else {
+        return false;
+    };
+    archive
+        .get("conversation")
+        .and_then(|c| c.as_array())
+        .is_some_and(|messages| {
+            messages.iter().all(|m| {
+                ["user", "assistant", "system"].contains(&m["role"].as_str().unwrap_or(""))
+                    && m["content"].is_string()
+                    && m["ts"].is_i64()
+            })
+        })
+}
+
+#[tokio::test]
+async fn a_session_with_a_persona_and_a_retried_answer_travels_out_and_back_equal() {
+    let mut bot = TestBot::start().await;
+    let model = FakeModel::start(&["llama3:latest"]).await;
+    bot.handler = bot.new_handler().answering_with(Answerer::new(
+        Arc::new(Ollama::new(&model.base_url)),
+        AnswerSettings::default(),
+    ));
+    let user = 990010;
+    bot.say(user, "/newsession").await;
+    bot.say(user, "/persona You are a pirate.").await;
+    bot.say(user, "Where is the treasure?").await;
+    model.script(Script::text(
+        "Under the palm tree.",
+        5,
+        Duration::from_millis(1),
+    ));
+    bot.say(user, "/retry").await;
+    bot.say(user, "/rename 1 Treasure hunt").await;
+    let state = bot.store.load(user).await.unwrap();
+    let kept = session_messages(&bot.live_rows(user).await, state.sessions[0].session_id);
+    assert_eq!(kept.len(), 2);
+    assert_eq!(
+        kept[1].content, "Under the palm tree.",
+        "the retried answer"
+    );
+
+    bot.say(user, "/archive 1").await;
+    bot.telegram.clear_sent();
+    bot.handle(&fixtures::text(
+        bot.next_update_id(),
+        user,
+        user,
+        "/export 1",
+    ))
+    .await
+    .unwrap();
+    let sent = bot.telegram.sent();
+    let [Sent::Document { bytes, .. }] = sent.as_slice() else {
+        panic!("expected a document, got {sent:?}")
+    };
+    let exported: ArchiveDocument = serde_json::from_slice(bytes).unwrap();
+    assert_eq!(exported.title.as_deref(), Some("Treasure hunt"));
+    assert_eq!(
+        (
+            exported.conversation[0].role,
+            exported.conversation[0].content.as_str()
+        ),
+        (Role::System, "You are a pirate."),
+        "the persona leads the conversation"
+    );
+    assert_eq!(exported.conversation[1..], kept[..]);
+    assert!(the_original_would_import(bytes));
+
+    assert_eq!(
+        bot.send_file(user, "treasure.json", bytes.clone()).await,
+        "Imported the archive as archive 2 \"Treasure hunt\" (llama3, 3 messages). /export 2 sends it back."
+    );
+    assert_eq!(
+        bot.say(user, "/restore 2").await,
+        "Restored archive 2 \"Treasure hunt\" as session 1 (llama3, 2 messages, with its persona). It is now active; the archive stays in /listarchives."
+    );
+    let state = bot.store.load(user).await.unwrap();
+    let restored = state.active_session().unwrap();
+    assert_eq!(restored.title.as_deref(), Some("Treasure hunt"));
+    assert_eq!(
+        restored.persona,
+        Persona::Custom {
+            prompt: "You are a pirate.".into(),
+            preset: None
+        }
+    );
+    assert_eq!(restored.message_count, 2);
+    let rows = bot.live_rows(user).await;
+    assert_eq!(
+        session_messages(&rows, restored.session_id),
+        kept,
+        "an equal session"
+    );
+    let events = bot.events(user).await;
+    assert_eq!(
+        rebuild_rows(user, events.iter().map(|e| &e.event)),
+        rows,
+        "the stream alone holds the restored session"
+    );
+    assert_eq!(state.archives.len(), 2, "the archives stay");
+
+    // The conversation goes on where it was, as the pirate.
+    bot.say(user, "And the map?").await;
+    let asked = model.requests().pop().unwrap();
+    let contents: Vec<&str> = asked["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            "You are a pirate.",
+            "Where is the treasure?",
+            "Under the palm tree.",
+            "And the map?"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_long_archive_is_restored_in_bounded_appends_and_an_unreadable_one_is_refused() {
+    let bot = TestBot::start().await;
+    let user = 990011;
+    let conversation: Vec<serde_json::Value> = (0..95)
+        .map(|i| serde_json::json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": format!("message {i}"), "ts": 1_700_000_000 + i}))
+        .collect();
+    let file = serde_json::json!({"model_name": "llama3", "conversation": conversation});
+    bot.send_file(user, "long.json", serde_json::to_vec(&file).unwrap())
+        .await;
+    assert!(
+        bot.say(user, "/restore 1")
+            .await
+            .starts_with("Restored archive 1 \"message 0\" as session 1 (llama3, 95 messages).")
+    );
+    let state = bot.store.load(user).await.unwrap();
+    assert_eq!(state.sessions[0].message_count, 95);
+    let history = bot.say(user, "/history").await;
+    assert!(history.contains("message 94"), "{history}");
+    let versions: Vec<u64> = bot.events(user).await.iter().map(|e| e.version).collect();
+    assert_eq!(
+        versions.len(),
+        1 + 2 + 95,
+        "import, restore + switch, 95 messages"
+    );
+
+    // An archive whose object is gone (removed by hand) is refused and nothing changes.
+    let key = state.archives[0].s3_key.clone();
+    bot.s3
+        .delete_object()
+        .bucket(&bot.bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let events = bot.events(user).await.len();
+    assert_eq!(
+        bot.say(user, "/restore 1").await,
+        "I couldn't restore archive 1: its file is missing from the archive store. Nothing was changed."
+    );
+    assert_eq!(bot.events(user).await.len(), events);
 }

@@ -134,6 +134,7 @@ async fn racing_appends_to_one_stream_leave_exactly_the_winners_writes() {
                 replies_sent: 0,
                 archive_jobs_done: true,
                 deletions: Vec::new(),
+                restores: Vec::new(),
                 unpublished: Vec::new(),
                 answer_message_ids: Vec::new(),
             };

@@ -34,6 +34,7 @@ fn receipt(update_id: i64) -> Receipt {
         replies_sent: 0,
         archive_jobs_done: true,
         deletions: Vec::new(),
+        restores: Vec::new(),
         answer_message_ids: Vec::new(),
     }
 }

@@ -5,7 +5,7 @@ mod common;
 use cloud_ai_shared::domain::archive_doc::ImportError;
 use cloud_ai_shared::domain::backend::{BackendFacts, BackendStatus};
 use cloud_ai_shared::domain::decide::{
-    Context, ImportOutcome, Input, MAX_LIVE_SESSIONS, Reply, StoredImport, decide,
+    Context, ImportOutcome, Input, MAX_LIVE_SESSIONS, Reply, RestoreRead, StoredImport, decide,
 };
 use cloud_ai_shared::domain::events::{ChatMessage, Event, Role};
 use cloud_ai_shared::domain::keys::archive_key;
@@ -47,6 +47,7 @@ fn help_lists_every_command() {
         "/rename",
         "/delete",
         "/archive",
+        "/restore",
         "/listarchives",
         "/export",
         "/status",
@@ -1117,4 +1118,60 @@ fn in_a_group_only_admins_delete() {
     assert!(bot.send("/delete 1 confirm").events.is_empty());
     bot.is_admin = true;
     assert_eq!(names(&bot.send("/delete 1 confirm")), ["SessionDeleted"]);
+}
+
+#[test]
+fn restore_opens_an_archive_as_a_new_active_session_and_keeps_the_archive() {
+    let mut bot = Bot::default();
+    bot.send("Packing for Rome");
+    bot.send("/archive 1");
+    let readable = RestoreRead::Readable {
+        messages: 1,
+        persona: true,
+    };
+    let restore = |bot: &mut Bot, number, read: &RestoreRead| {
+        bot.input(Input::Restore {
+            number,
+            read: read.clone(),
+        })
+    };
+    assert!(
+        text(&restore(&mut bot, 2, &RestoreRead::NotRead)).starts_with("There is no archive 2")
+    );
+    let refused = restore(
+        &mut bot,
+        1,
+        &RestoreRead::Unreadable("the file is not UTF-8 text".into()),
+    );
+    assert!(refused.events.is_empty());
+    assert_eq!(
+        text(&refused),
+        "I couldn't restore archive 1: the file is not UTF-8 text. Nothing was changed."
+    );
+
+    let restored = restore(&mut bot, 1, &readable);
+    assert_eq!(names(&restored), ["SessionRestored", "Switched"]);
+    assert_eq!(
+        text(&restored),
+        "Restored archive 1 \"Packing for Rome\" as session 1 (llama3, 1 message, with its persona). It is now active; the archive stays in /listarchives."
+    );
+    assert_eq!(bot.state.archives.len(), 1, "the archive stays");
+    let session = bot.state.active_session().unwrap();
+    assert_eq!(session.title.as_deref(), Some("Packing for Rome"));
+    assert_eq!(session.message_count, 0, "its messages follow the decision");
+    // Restoring again makes another session (a second copy to continue differently).
+    restore(&mut bot, 1, &readable);
+    assert_eq!(bot.state.sessions.len(), 2);
+
+    // In a group, only admins restore.
+    let mut group = Bot {
+        in_group: true,
+        is_admin: true,
+        ..Bot::default()
+    };
+    group.send("plans");
+    group.send("/archive 1");
+    group.is_admin = false;
+    assert!(restore(&mut group, 1, &readable).events.is_empty());
+    assert!(group.send("/restore 1").events.is_empty());
 }

@@ -163,6 +163,7 @@ const TEXTS: &[&str] = &[
     "/rename 1 Trip",
     "/persona tutor",
     "/retry",
+    "/restore 1",
     "/listarchives",
     "/export 1",
     "/status",

@@ -137,6 +137,16 @@ pub fn validate_import(
             limit_mib: MAX_IMPORT_BYTES / (1024 * 1024),
         });
     }
+    read_archive(bytes, default_model, imported_at)
+}
+
+/// Reads an archive by the import rules but for its size: one of the user's own, stored already
+/// (a long session's archive may be larger than an import may be).
+pub fn read_archive(
+    bytes: &[u8],
+    default_model: &str,
+    imported_at: &str,
+) -> Result<ValidImport, ImportError> {
     let text = std::str::from_utf8(bytes).map_err(|_| ImportError::NotUtf8)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: Value = serde_json::from_str(text)

@@ -26,6 +26,11 @@ pub const HISTORY_LENGTH: usize = 10;
 pub enum Input {
     Command(Command),
     Import(ImportOutcome),
+    /// `/restore <n>`, with what archive n held when it was read.
+    Restore {
+        number: usize,
+        read: RestoreRead,
+    },
     Unsupported(&'static str),
 }
 
@@ -36,6 +41,18 @@ pub enum ImportOutcome {
     Rejected(ImportError),
     /// Not fetched: a group member who is not an admin sent it, which the decision refuses.
     NotFetched,
+}
+
+/// What reading an archive to restore found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreRead {
+    /// It can be restored: its messages (a leading system message aside) and whether it has a
+    /// persona.
+    Readable { messages: u64, persona: bool },
+    /// It cannot; the reason the user reads.
+    Unreadable(String),
+    /// Not read: there is no such archive, or a group member who is not an admin asked.
+    NotRead,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +184,7 @@ pub fn decide(state: &UserState, input: &Input, ctx: &Context) -> Decision {
         }
         Input::Import(ImportOutcome::Stored(stored)) => import(state, stored),
         Input::Import(ImportOutcome::NotFetched) => Decision::reply(replies::group_admins_only()),
+        Input::Restore { number, read } => restore(state, *number, read, ctx),
         Input::Command(command) => decide_command(state, command, ctx),
     }
 }
@@ -182,6 +200,8 @@ fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decisi
         Command::Retry => retry(state, ctx),
         Command::Rename(number, title) => rename(state, *number, title),
         Command::Delete { number, confirmed } => delete(state, *number, *confirmed),
+        // Read first by the handler (as `Input::Restore`); unread, it can only be refused.
+        Command::Restore(number) => restore(state, *number, &RestoreRead::NotRead, ctx),
         Command::Persona(argument) => persona(state, argument.as_deref(), ctx),
         Command::ArchiveMenu => Decision::reply(replies::archive_menu(state)),
         Command::Archive(number) => archive(state, *number, ctx),
@@ -215,7 +235,7 @@ pub fn may_change_sessions(in_group: bool, is_admin: bool) -> bool {
 
 fn changes_group_sessions(input: &Input) -> bool {
     match input {
-        Input::Import(_) => true,
+        Input::Import(_) | Input::Restore { .. } => true,
         Input::Command(command) => matches!(
             command,
             Command::NewSession
@@ -223,6 +243,7 @@ fn changes_group_sessions(input: &Input) -> bool {
                 | Command::Archive(_)
                 | Command::Rename(..)
                 | Command::Delete { .. }
+                | Command::Restore(_)
                 | Command::Persona(Some(_))
                 | Command::Model(Some(_))
         ),
@@ -445,6 +466,47 @@ fn delete(state: &UserState, number: usize, confirmed: bool) -> Decision {
             number,
             session,
             number < state.sessions.len(),
+        ))],
+    }
+}
+
+/// `/restore <n>`: archive n opens again as a new live session, which becomes active; its
+/// messages are appended after the decision (see `restore`). The archive stays.
+fn restore(state: &UserState, number: usize, read: &RestoreRead, ctx: &Context) -> Decision {
+    let Some(archive) = number.checked_sub(1).and_then(|i| state.archives.get(i)) else {
+        return Decision::reply(replies::no_such_archive(number, state.archives.len()));
+    };
+    if state.sessions.len() >= MAX_LIVE_SESSIONS {
+        return Decision::reply(replies::too_many_sessions(MAX_LIVE_SESSIONS));
+    }
+    let (messages, persona) = match read {
+        RestoreRead::Readable { messages, persona } => (*messages, *persona),
+        RestoreRead::Unreadable(reason) => {
+            return Decision::reply(replies::restore_refused(number, reason));
+        }
+        RestoreRead::NotRead => {
+            return Decision::reply(replies::restore_refused(number, "it was not read"));
+        }
+    };
+    let session_id = derived_session_id(ctx.user_id, ctx.update_id, "restore");
+    Decision {
+        events: vec![
+            Event::SessionRestored {
+                session_id,
+                s3_key: archive.s3_key.clone(),
+                model_name: archive.model_name.clone(),
+                chat_id: ctx.chat_id,
+                created_at: ctx.date,
+                title: archive.title.clone(),
+            },
+            Event::Switched { session_id },
+        ],
+        replies: vec![Reply::text(replies::restored(
+            number,
+            archive,
+            state.sessions.len() + 1,
+            messages,
+            persona,
         ))],
     }
 }

@@ -55,6 +55,17 @@ pub enum Event {
     Switched {
         session_id: Uuid,
     },
+    /// Archive `s3_key` opened again as a live session (`/restore`); its messages follow as
+    /// `MessagePosted` events (the archive stays).
+    SessionRestored {
+        session_id: Uuid,
+        s3_key: String,
+        model_name: String,
+        chat_id: i64,
+        created_at: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+    },
     MessagePosted {
         session_id: Uuid,
         role: Role,
@@ -141,6 +152,7 @@ impl Event {
         match self {
             Event::SessionCreated { .. } => "SessionCreated",
             Event::Switched { .. } => "Switched",
+            Event::SessionRestored { .. } => "SessionRestored",
             Event::MessagePosted { .. } => "MessagePosted",
             Event::SessionTitled { .. } => "SessionTitled",
             Event::PersonaSet { .. } => "PersonaSet",

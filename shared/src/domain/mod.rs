@@ -16,6 +16,7 @@ pub mod persona;
 pub mod projection;
 pub mod record;
 pub mod replies;
+pub mod restore;
 pub mod state;
 pub mod time;
 pub mod title;

@@ -112,7 +112,7 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
         )))
     };
     match event {
-        Event::SessionCreated { .. } => {
+        Event::SessionCreated { .. } | Event::SessionRestored { .. } => {
             let mut after = before.clone();
             after.apply(event);
             after

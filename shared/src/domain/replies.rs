@@ -276,6 +276,26 @@ pub fn deleted(number: usize, session: &SessionSummary, renumbered: bool) -> Str
     )
 }
 
+pub fn restored(
+    archive_number: usize,
+    archive: &ArchiveSummary,
+    session_number: usize,
+    messages_restored: u64,
+    persona: bool,
+) -> String {
+    let persona = if persona { ", with its persona" } else { "" };
+    format!(
+        "Restored archive {archive_number}{} as session {session_number} ({}, {}{persona}). It is now active; the archive stays in /listarchives.",
+        called(archive.title.as_deref()),
+        archive.model_name,
+        messages(messages_restored)
+    )
+}
+
+pub fn restore_refused(archive_number: usize, reason: &str) -> String {
+    format!("I couldn't restore archive {archive_number}: {reason}. Nothing was changed.")
+}
+
 pub fn history(number: usize, total: u64, recent: &[ChatMessage]) -> String {
     if recent.is_empty() {
         return format!("Session {number} has no messages yet.");

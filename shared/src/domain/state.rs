@@ -85,6 +85,23 @@ impl UserState {
                 title: None,
                 persona: Persona::Default,
             }),
+            Event::SessionRestored {
+                session_id,
+                model_name,
+                chat_id,
+                created_at,
+                title,
+                ..
+            } => self.sessions.push(SessionSummary {
+                session_id: *session_id,
+                model_name: model_name.clone(),
+                chat_id: *chat_id,
+                created_at: *created_at,
+                last_message_ts: *created_at,
+                message_count: 0,
+                title: title.clone(),
+                persona: Persona::Default,
+            }),
             Event::Switched { session_id } => self.active = Some(*session_id),
             Event::MessagePosted { session_id, ts, .. } => {
                 if let Some(session) = self.session_mut(*session_id) {

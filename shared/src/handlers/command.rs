@@ -34,6 +34,7 @@ use super::gate::{Gate, Route, Routed, reply_target};
 use super::import;
 use super::outcome::Outcome;
 use super::receipt_runner::{ChatAnswers, Pipeline, ReceiptRunner};
+use super::restore;
 use super::settings::Settings;
 use super::storage::StoragePorts;
 
@@ -257,6 +258,7 @@ impl CommandHandler {
             },
             replies_sent: 0,
             deletions: recorded.deletions.clone(),
+            restores: recorded.restores.clone(),
             answer_message_ids: Vec::new(),
         };
         let write = ReceiptWrite::Create(receipt.clone());
@@ -275,7 +277,19 @@ impl CommandHandler {
         state: &crate::domain::state::UserState,
     ) -> Result<Input, HandleError> {
         Ok(match &incoming.content {
-            Content::Text(_) => Input::Command(route.command.clone().unwrap_or(Command::Blank)),
+            Content::Text(_) => match route.command.clone().unwrap_or(Command::Blank) {
+                Command::Restore(number) => Input::Restore {
+                    number,
+                    read: restore::read_for_restore(
+                        self.runner.archives.as_ref(),
+                        state,
+                        number,
+                        may_change_sessions(incoming.chat == ChatKind::Group, route.is_admin),
+                    )
+                    .await?,
+                },
+                command => Input::Command(command),
+            },
             Content::Unsupported(kind) => Input::Unsupported(kind),
             Content::Document(_)
                 if !may_change_sessions(incoming.chat == ChatKind::Group, route.is_admin) =>

@@ -15,6 +15,7 @@ pub mod menu;
 pub mod outcome;
 pub mod poller;
 mod receipt_runner;
+mod restore;
 pub mod settings;
 pub mod sqs_batch;
 pub mod storage;

@@ -16,6 +16,7 @@ use crate::domain::decide::Reply;
 use crate::domain::events::{Event, Role};
 use crate::domain::record::record;
 use crate::domain::replies;
+use crate::domain::restore::{RestoreJob, next_restore_events};
 use crate::store::{
     Append, EventStore, FINISH_LEASE_SECONDS, Quotas, Receipt, ReceiptWrite, Receipts, SessionRows,
 };
@@ -28,6 +29,7 @@ use super::delivery;
 use super::error::HandleError;
 use super::gate::charge_tokens;
 use super::outcome::Outcome;
+use super::restore;
 pub use super::settings::Pipeline;
 
 /// What becomes of a chat message.
@@ -157,6 +159,11 @@ impl ReceiptRunner {
             receipt.deletions.clear();
             self.receipts.save_progress(user_id, &receipt).await?;
         }
+        while let Some(job) = receipt.restores.first().cloned() {
+            self.restore(user_id, &mut receipt, &job).await?;
+            receipt.restores.remove(0);
+            self.receipts.save_progress(user_id, &receipt).await?;
+        }
         while receipt.replies_sent < receipt.replies.len() {
             let reply = receipt.replies[receipt.replies_sent].clone();
             match &reply {
@@ -187,6 +194,53 @@ impl ReceiptRunner {
             }
         }
         Ok(Finished::Complete)
+    }
+
+    /// Appends a restored session's messages from its archive, one bounded append at a time (each
+    /// with the receipt, so a bus gets its events), from the last one recorded.
+    async fn restore(
+        &self,
+        user_id: i64,
+        receipt: &mut Receipt,
+        job: &RestoreJob,
+    ) -> Result<(), HandleError> {
+        let archive = match restore::restorable(self.archives.as_ref(), &job.s3_key).await? {
+            Ok(archive) => archive,
+            Err(reason) => {
+                // Read before the decision; changed since, it restores no further.
+                tracing::error!(user_id, s3_key = %job.s3_key, %reason, "an archive being restored can no longer be read");
+                return Ok(());
+            }
+        };
+        loop {
+            let current: &Receipt = receipt;
+            let archive = &archive;
+            let appended = with_conflict_retry(user_id, || async move {
+                let state = self.store.load(user_id).await?;
+                let events = next_restore_events(&state, job.session_id, archive);
+                if events.is_empty() {
+                    return Ok(None);
+                }
+                let recorded = record(user_id, &state, events, current.update_id);
+                let mut next_receipt = current.clone();
+                if let Pipeline::Bus(_) = self.pipeline {
+                    next_receipt
+                        .unpublished
+                        .extend(recorded.events.iter().cloned());
+                }
+                let write = ReceiptWrite::Update(next_receipt.clone());
+                self.store
+                    .append(Append::of(user_id, state.version, recorded, write))
+                    .await?;
+                Ok(Some(next_receipt))
+            })
+            .await?;
+            let Some(next_receipt) = appended else {
+                return Ok(());
+            };
+            *receipt = next_receipt;
+            self.publish(user_id, receipt, false).await?;
+        }
     }
 
     async fn deliver(&self, receipt: &Receipt, reply: &Reply) -> Result<(), HandleError> {

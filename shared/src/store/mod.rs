@@ -20,6 +20,7 @@ use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::limits::Window;
 use crate::domain::projection::{RowChange, Rows};
 use crate::domain::record::Recorded;
+use crate::domain::restore::RestoreJob;
 use crate::domain::state::UserState;
 use crate::error::BackendError;
 
@@ -72,6 +73,9 @@ pub struct Receipt {
     /// Message rows of deleted sessions still to delete (emptied once they are).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deletions: Vec<RowsDeletion>,
+    /// Restored sessions whose messages are still to append (emptied once they are).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restores: Vec<RestoreJob>,
     /// The Telegram messages showing the answer being written (an `Answer` reply), so that a
     /// retry after a crash edits them instead of answering twice.
     #[serde(default)]
@@ -83,6 +87,7 @@ impl Receipt {
         self.unpublished.is_empty()
             && self.archive_jobs_done
             && self.deletions.is_empty()
+            && self.restores.is_empty()
             && self.replies_sent >= self.replies.len()
     }
 }

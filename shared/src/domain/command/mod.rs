@@ -24,6 +24,8 @@ pub enum Command {
         number: usize,
         confirmed: bool,
     },
+    /// `/restore <n>`: archive n as a live session again.
+    Restore(usize),
     /// `/persona` (show it and the presets) or `/persona <text|preset|off|default>`.
     Persona(Option<String>),
     /// `/archive` with no number: list what can be archived.

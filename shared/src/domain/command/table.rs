@@ -202,6 +202,17 @@ pub const COMMANDS: &[CommandSpec] = &[
         },
     },
     CommandSpec {
+        name: "restore",
+        aliases: &[],
+        accepted: &[],
+        argument: "<number>",
+        usage_note: "the number from /listarchives",
+        description: "continue an archive as a live session (the archive stays)",
+        section: Section::Archives,
+        menu: Menu::Private,
+        build: |args, _| required_number(args).map(Command::Restore),
+    },
+    CommandSpec {
         name: "listarchives",
         aliases: &[],
         accepted: &[],
@@ -435,6 +446,7 @@ mod tests {
              \n\
              Archives\n\
              /archive <number> — move a session to your archives (/archive alone lists them)\n\
+             /restore <number> — continue an archive as a live session (the archive stays)\n\
              /listarchives — your archives, numbered\n\
              /export <number> — get an archive as a .json file\n\
              Send such a file to import it.\n\
