@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use cloud_ai_shared::domain::backend::ContextBudget;
 use cloud_ai_shared::domain::events::{Event, Role};
+use cloud_ai_shared::domain::usage::TokenUsage;
 use cloud_ai_shared::handlers::answer::{AnswerSettings, Answerer};
 use cloud_ai_shared::handlers::{CommandHandler, Settings};
 use cloud_ai_shared::model::ModelBackend;
@@ -678,6 +679,47 @@ async fn a_sessions_persona_goes_to_the_model_before_the_conversation() {
             system_of_last_request()
                 .unwrap()
                 .starts_with("You are a concise assistant."),
+            "{api:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_tokens_the_backend_reports_are_recorded_with_each_answer_and_shown_by_usage() {
+    for api in APIS {
+        let chat = Chat::start(api, settings(Duration::from_millis(50))).await;
+        // Seven pieces: the fake server counts a token a piece, and 10 for the prompt.
+        chat.model.script(Script::text(
+            "Tokens are counted.",
+            3,
+            Duration::from_millis(2),
+        ));
+        chat.say("Count this").await;
+        let usage = chat
+            .bot
+            .events(ADA)
+            .await
+            .into_iter()
+            .find_map(|e| match e.event {
+                Event::MessagePosted {
+                    role: Role::Assistant,
+                    usage,
+                    ..
+                } => usage,
+                _ => None,
+            });
+        assert_eq!(
+            usage,
+            Some(TokenUsage {
+                prompt: 10,
+                answer: 7
+            }),
+            "{api:?}"
+        );
+        chat.say("/usage").await;
+        assert_eq!(
+            chat.last_message(),
+            "Tokens the model read + wrote, as the backend reports them:\nSession 1 \"Count this\": 17 (10 + 7)\nToday: 17 · this month: 17 · all time: 17 (10 + 7) in 1 answer",
             "{api:?}"
         );
     }

@@ -66,6 +66,7 @@ fn posted(session_id: Uuid, content: &str, ts: i64) -> Event {
         role: Role::User,
         content: content.into(),
         ts,
+        usage: None,
     }
 }
 

@@ -10,6 +10,7 @@ use cloud_ai_shared::domain::decide::{
 use cloud_ai_shared::domain::events::{ChatMessage, Event, Role};
 use cloud_ai_shared::domain::keys::archive_key;
 use cloud_ai_shared::domain::persona::Persona;
+use cloud_ai_shared::domain::usage::TokenUsage;
 use common::{Bot, USER, text};
 use uuid::Uuid;
 
@@ -51,6 +52,7 @@ fn help_lists_every_command() {
         "/listarchives",
         "/export",
         "/status",
+        "/usage",
         "/model",
         ".json file",
     ] {
@@ -189,6 +191,7 @@ fn history_shows_the_recent_messages_it_is_given() {
         update_id: 100,
         first_name: "Ada",
         date: 0,
+        now: 0,
         default_model: "llama3",
         recent_messages: &recent,
         answering: false,
@@ -1174,4 +1177,39 @@ fn restore_opens_an_archive_as_a_new_active_session_and_keeps_the_archive() {
     group.is_admin = false;
     assert!(restore(&mut group, 1, &readable).events.is_empty());
     assert!(group.send("/restore 1").events.is_empty());
+}
+
+#[test]
+fn usage_shows_the_active_sessions_tokens_and_the_streams_totals() {
+    let mut bot = with_backend(&["llama3:latest"]);
+    assert_eq!(
+        text(&bot.send("/usage")),
+        "No answers yet, so no tokens used."
+    );
+    bot.send("Plan a trip");
+    bot.answered_using(
+        "Sure.",
+        TokenUsage {
+            prompt: 1_200,
+            answer: 34,
+        },
+    );
+    bot.send("/newsession");
+    bot.send("hi");
+    bot.answered_using(
+        "Hello.",
+        TokenUsage {
+            prompt: 10,
+            answer: 5,
+        },
+    );
+    let usage = bot.send("/usage");
+    assert!(usage.events.is_empty());
+    assert_eq!(
+        text(&usage),
+        "Tokens the model read + wrote, as the backend reports them:\nSession 2 \"hi\": 15 (10 + 5)\nToday: 1,249 · this month: 1,249 · all time: 1,249 (1,210 + 39) in 2 answers"
+    );
+    // Archived sessions leave the totals as they were.
+    bot.send("/archive 1");
+    assert!(text(&bot.send("/usage")).ends_with("all time: 1,249 (1,210 + 39) in 2 answers"));
 }

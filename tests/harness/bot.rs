@@ -306,6 +306,7 @@ impl TestBot {
             role: Role::User,
             content: content(i),
             ts: 1_700_000_000 + i as i64,
+            usage: None,
         }));
         let recorded: Vec<RecordedEvent> = events
             .iter()

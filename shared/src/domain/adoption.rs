@@ -124,6 +124,7 @@ pub fn plan(
                     role: m.role,
                     content: m.content.clone(),
                     ts: m.ts,
+                    usage: None,
                 }),
         );
     }

@@ -81,6 +81,9 @@ pub struct Context<'a> {
     pub first_name: &'a str,
     /// The message's date (Unix seconds).
     pub date: i64,
+    /// The handler's clock (Unix seconds): what "today" is for totals counted by answer times,
+    /// which the same clock stamps.
+    pub now: i64,
     pub default_model: &'a str,
     /// The last messages of the active session, oldest first (read only for `/history`).
     pub recent_messages: &'a [ChatMessage],
@@ -208,6 +211,7 @@ fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decisi
         Command::ListArchives => Decision::reply(replies::archive_list(state)),
         Command::Export(number) => export(state, *number),
         Command::Echo(text) => Decision::reply(text.clone()),
+        Command::Usage => Decision::reply(replies::token_usage(state, ctx.now)),
         Command::Status => Decision::reply(match ctx.backend {
             Some(backend) if ctx.answering => replies::status_with_backend(state, backend),
             _ => replies::status(state),
@@ -614,6 +618,7 @@ fn chat(state: &UserState, text: &str, ctx: &Context) -> Decision {
         role: Role::User,
         content,
         ts: ctx.date,
+        usage: None,
     });
     events.extend(title_if_untitled(state, session_id, text));
     let reply = if ctx.answering {
@@ -745,6 +750,7 @@ fn carry_unanswered(state: &UserState, decision: &mut Decision, model: &str, ctx
         role: Role::User,
         content: last.content.clone(),
         ts: ctx.date,
+        usage: None,
     });
     decision
         .events

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::access::Who;
 use super::persona::Persona;
+use super::usage::TokenUsage;
 
 /// Who wrote a message of a conversation (the original's `role`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -71,6 +72,9 @@ pub enum Event {
         role: Role,
         content: String,
         ts: i64,
+        /// For an answer: the tokens the backend reported it took.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<TokenUsage>,
     },
     /// The session's title: made from its first message, or given with `/rename`.
     SessionTitled {
@@ -89,6 +93,8 @@ pub enum Event {
         seq: u64,
         content: String,
         ts: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<TokenUsage>,
     },
     /// The session is removed from the live table (`/delete`, confirmed); nothing is archived.
     SessionDeleted {

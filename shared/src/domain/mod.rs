@@ -22,3 +22,4 @@ pub mod time;
 pub mod title;
 pub mod update;
 pub mod update_text;
+pub mod usage;

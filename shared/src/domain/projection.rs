@@ -140,6 +140,7 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
             role,
             content,
             ts,
+            ..
         } => {
             let Some(session) = before.session(*session_id) else {
                 return Vec::new();
@@ -164,6 +165,7 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
             seq,
             content,
             ts,
+            ..
         } => {
             let Some(session) = before
                 .session(*session_id)
@@ -276,6 +278,7 @@ pub fn rebuild_rows<'a>(user_id: i64, events: impl IntoIterator<Item = &'a Event
                 role,
                 content,
                 ts,
+                ..
             } => messages
                 .entry(*session_id)
                 .or_default()
@@ -285,6 +288,7 @@ pub fn rebuild_rows<'a>(user_id: i64, events: impl IntoIterator<Item = &'a Event
                 seq,
                 content,
                 ts,
+                ..
             } => {
                 let replaced = messages
                     .get_mut(session_id)

@@ -738,6 +738,52 @@ pub fn too_many_messages(limit: u64, resets_at: i64) -> String {
     )
 }
 
+/// `/usage`: the active session's tokens, and the stream's today, this month and all time.
+pub fn token_usage(state: &UserState, now: i64) -> String {
+    let totals = &state.usage;
+    if totals.is_empty() {
+        return "No answers yet, so no tokens used.".to_string();
+    }
+    let mut lines = vec!["Tokens the model read + wrote, as the backend reports them:".to_string()];
+    if let Some(session) = state.active_session() {
+        lines.push(format!(
+            "Session {}{}: {} ({} + {})",
+            state.session_number(session.session_id).unwrap_or(0),
+            called(session.title.as_deref()),
+            thousands(session.usage.total()),
+            thousands(session.usage.prompt),
+            thousands(session.usage.answer)
+        ));
+    }
+    let answers = if totals.answers == 1 {
+        "1 answer".to_string()
+    } else {
+        format!("{} answers", thousands(totals.answers))
+    };
+    lines.push(format!(
+        "Today: {} · this month: {} · all time: {} ({} + {}) in {answers}",
+        thousands(totals.today(now).total()),
+        thousands(totals.this_month(now).total()),
+        thousands(totals.all_time.total()),
+        thousands(totals.all_time.prompt),
+        thousands(totals.all_time.answer)
+    ));
+    lines.join("\n")
+}
+
+/// 1234567 as "1,234,567".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 pub fn tokens_used_up(limit: u64, resets_at: i64, now: i64) -> String {
     let left = (resets_at - now).max(0);
     format!(

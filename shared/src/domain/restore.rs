@@ -103,6 +103,7 @@ pub fn next_restore_events(
             role: message.role,
             content: message.content.clone(),
             ts: message.ts,
+            usage: None,
         });
     }
     events

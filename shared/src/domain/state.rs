@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::access::AccessChanges;
 use super::events::{Event, RecordedEvent};
 use super::persona::Persona;
+use super::usage::{TokenUsage, UsageTotals};
 
 /// A live session as the decisions see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +23,9 @@ pub struct SessionSummary {
     /// The system prompt its model reads (`/persona`).
     #[serde(default, skip_serializing_if = "Persona::is_default")]
     pub persona: Persona,
+    /// The tokens its answers took.
+    #[serde(default, skip_serializing_if = "TokenUsage::is_zero")]
+    pub usage: TokenUsage,
 }
 
 /// An archived (or imported) session, stored in the archive store.
@@ -51,6 +55,9 @@ pub struct UserState {
     /// Whether the original bot's data is being adopted into this stream (see `adoption`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub adopting: bool,
+    /// The tokens the stream's answers took: all time, the latest day and month.
+    #[serde(default, skip_serializing_if = "UsageTotals::is_empty")]
+    pub usage: UsageTotals,
     /// The admins' access changes: only the bot-level stream has any.
     #[serde(default, skip_serializing_if = "AccessChanges::is_empty")]
     pub access: AccessChanges,
@@ -84,6 +91,7 @@ impl UserState {
                 message_count: 0,
                 title: None,
                 persona: Persona::Default,
+                usage: TokenUsage::default(),
             }),
             Event::SessionRestored {
                 session_id,
@@ -101,13 +109,20 @@ impl UserState {
                 message_count: 0,
                 title: title.clone(),
                 persona: Persona::Default,
+                usage: TokenUsage::default(),
             }),
             Event::Switched { session_id } => self.active = Some(*session_id),
-            Event::MessagePosted { session_id, ts, .. } => {
+            Event::MessagePosted {
+                session_id,
+                ts,
+                usage,
+                ..
+            } => {
                 if let Some(session) = self.session_mut(*session_id) {
                     session.message_count += 1;
                     session.last_message_ts = *ts;
                 }
+                self.count_usage(*session_id, *usage, *ts);
             }
             Event::SessionTitled { session_id, title } => {
                 if let Some(session) = self.session_mut(*session_id) {
@@ -122,10 +137,16 @@ impl UserState {
                     session.persona = persona.clone();
                 }
             }
-            Event::AnswerReplaced { session_id, ts, .. } => {
+            Event::AnswerReplaced {
+                session_id,
+                ts,
+                usage,
+                ..
+            } => {
                 if let Some(session) = self.session_mut(*session_id) {
                     session.last_message_ts = *ts;
                 }
+                self.count_usage(*session_id, *usage, *ts);
             }
             Event::SessionDeleted { session_id } => {
                 if let Some(index) = self.session_index(*session_id) {
@@ -199,6 +220,18 @@ impl UserState {
             Event::AccessGranted { who, .. } => self.access.grant(who),
             Event::AccessRevoked { who, .. } => self.access.revoke(who),
         }
+    }
+
+    /// An answer's tokens, in its session's and the stream's totals.
+    fn count_usage(&mut self, session_id: Uuid, usage: Option<TokenUsage>, ts: i64) {
+        let Some(usage) = usage else {
+            return;
+        };
+        if let Some(session) = self.session_mut(session_id) {
+            session.usage.prompt += usage.prompt;
+            session.usage.answer += usage.answer;
+        }
+        self.usage.add(usage, ts);
     }
 
     pub fn session(&self, session_id: Uuid) -> Option<&SessionSummary> {

@@ -11,3 +11,16 @@ pub fn rfc3339(ts: i64) -> String {
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
+
+/// The start (Unix seconds) of the UTC day `ts` falls in.
+pub fn day_start(ts: i64) -> i64 {
+    ts - ts.rem_euclid(86_400)
+}
+
+/// The UTC month `ts` falls in, as `YYYY-MM` (sorts as time does).
+pub fn month_of(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .format("%Y-%m")
+        .to_string()
+}

@@ -13,6 +13,7 @@ use crate::domain::backend::{AnswerFailure, BackendFacts, BackendStatus};
 use crate::domain::events::Role;
 use crate::domain::persona::Persona;
 use crate::domain::replies;
+use crate::domain::usage::TokenUsage;
 use crate::model::{AnswerStream, ChatRequest, ModelBackend, ModelError, ModelMessage};
 use crate::store::{Receipt, Receipts, SessionRows};
 use crate::telegram::Telegram;
@@ -114,7 +115,7 @@ impl Answerer {
         ports: AnswerPorts<'_>,
         question: Question<'_>,
         receipt: &mut Receipt,
-    ) -> Result<(Generated, LiveStats, Option<u64>), HandleError> {
+    ) -> Result<(Generated, LiveStats, Option<TokenUsage>), HandleError> {
         let deadline = question.deadline.map_or_else(
             || Instant::now() + self.settings.time_limit,
             |d| {
@@ -216,7 +217,7 @@ impl Answerer {
             tokio::select! {
                 piece = stream.next() => match piece {
                     None => {
-                        progress.tokens = stream.tokens_used();
+                        progress.tokens = stream.usage();
                         return Ok(Generated::Complete(text));
                     }
                     Some(Ok(piece)) => {
@@ -226,7 +227,7 @@ impl Answerer {
                         match take_arrived(stream.as_mut(), &mut text).await {
                             Arrived::More => {}
                             Arrived::End => {
-                                progress.tokens = stream.tokens_used();
+                                progress.tokens = stream.usage();
                                 return Ok(Generated::Complete(text));
                             }
                             Arrived::Failed(error) => {
@@ -314,7 +315,7 @@ struct InProgress<'l, 'a> {
     user_id: i64,
     receipt: &'l mut Receipt,
     /// The tokens the answer took, once the backend says.
-    tokens: Option<u64>,
+    tokens: Option<TokenUsage>,
 }
 
 impl InProgress<'_, '_> {

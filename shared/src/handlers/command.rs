@@ -232,6 +232,7 @@ impl CommandHandler {
             update_id: incoming.update_id,
             first_name: &incoming.first_name,
             date: incoming.date,
+            now: self.runner.clock.now(),
             default_model: &settings.default_model,
             recent_messages: &recent_messages,
             answering: self.answering(),

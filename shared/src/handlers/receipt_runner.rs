@@ -17,6 +17,7 @@ use crate::domain::events::{Event, Role};
 use crate::domain::record::record;
 use crate::domain::replies;
 use crate::domain::restore::{RestoreJob, next_restore_events};
+use crate::domain::usage::TokenUsage;
 use crate::store::{
     Append, EventStore, FINISH_LEASE_SECONDS, Quotas, Receipt, ReceiptWrite, Receipts, SessionRows,
 };
@@ -301,20 +302,20 @@ impl ReceiptRunner {
             rows: self.rows.as_ref(),
             receipts: self.receipts.as_ref(),
         };
-        let (generated, stats, tokens) = answerer.answer(ports, question, receipt).await?;
-        if let Some(tokens) = tokens {
+        let (generated, stats, usage) = answerer.answer(ports, question, receipt).await?;
+        if let Some(usage) = usage {
             // Charged to whoever asked (in a group, the member).
             let asker = if receipt.asked_by != 0 {
                 receipt.asked_by
             } else {
                 user_id
             };
-            charge_tokens(self.quotas.as_ref(), asker, tokens, self.clock.now()).await;
+            charge_tokens(self.quotas.as_ref(), asker, usage.total(), self.clock.now()).await;
         }
         tracing::info!(
             user_id,
             update_id = receipt.update_id,
-            tokens,
+            tokens = usage.map(TokenUsage::total),
             complete = matches!(generated, Generated::Complete(_)),
             sends = stats.sends,
             edits = stats.edits,
@@ -322,7 +323,8 @@ impl ReceiptRunner {
         );
         match generated {
             Generated::Complete(text) if !text.trim().is_empty() => {
-                self.record_answer(user_id, receipt, question, text).await
+                self.record_answer(user_id, receipt, question, text, usage)
+                    .await
             }
             _ => {
                 receipt.replies_sent += 1;
@@ -340,6 +342,7 @@ impl ReceiptRunner {
         receipt: &mut Receipt,
         question: Question<'_>,
         text: String,
+        usage: Option<TokenUsage>,
     ) -> Result<(), HandleError> {
         let session_id = question.session_id;
         let sent: &Receipt = receipt;
@@ -360,12 +363,14 @@ impl ReceiptRunner {
                     seq,
                     content,
                     ts,
+                    usage,
                 },
                 _ => Event::MessagePosted {
                     session_id,
                     role: Role::Assistant,
                     content,
                     ts,
+                    usage,
                 },
             };
             let recorded = record(user_id, &state, vec![event], sent.update_id);

@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{AnswerStream, ModelError};
+use crate::domain::usage::TokenUsage;
 
 /// Reads lines from a streaming response; the last line needs no newline.
 pub struct LineReader {
@@ -64,8 +65,8 @@ pub enum Line {
     Skip,
     /// The answer's end, with its last text (possibly empty).
     Last(String),
-    /// How many tokens the answer took (prompt and answer), as the backend reports it.
-    Usage(u64),
+    /// The tokens the answer took, as the backend reports them.
+    Usage(TokenUsage),
     /// The answer failed; nothing more is read.
     Failed(ModelError),
 }
@@ -76,7 +77,7 @@ pub struct LineStream {
     lines: LineReader,
     parse: fn(&str) -> Line,
     done: bool,
-    tokens: Option<u64>,
+    tokens: Option<TokenUsage>,
 }
 
 impl LineStream {
@@ -120,7 +121,7 @@ impl AnswerStream for LineStream {
         None
     }
 
-    fn tokens_used(&self) -> Option<u64> {
+    fn usage(&self) -> Option<TokenUsage> {
         self.tokens
     }
 }

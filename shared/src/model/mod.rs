@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::domain::events::Role;
+use crate::domain::usage::TokenUsage;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ModelError {
@@ -60,8 +61,8 @@ pub struct ChatRequest {
 pub trait AnswerStream: Send {
     /// The next piece of text; `None` once the model is done.
     async fn next(&mut self) -> Option<Result<String, ModelError>>;
-    /// The tokens the answer took (prompt and answer), once done, if the backend said.
-    fn tokens_used(&self) -> Option<u64> {
+    /// The tokens the answer took, once done, if the backend said.
+    fn usage(&self) -> Option<TokenUsage> {
         None
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::lines::{Line, LineStream, http_client, join};
 use super::{AnswerStream, ChatRequest, ModelBackend, ModelError};
+use crate::domain::usage::TokenUsage;
 
 pub const DEFAULT_URL: &str = "http://localhost:11434";
 
@@ -114,9 +115,10 @@ fn parse_line(line: &str) -> Line {
         // The last line holds no text in practice; its counts matter more.
         match (parsed.prompt_eval_count, parsed.eval_count) {
             (None, None) => Line::Last(content),
-            (prompt, answer) if content.is_empty() => {
-                Line::Usage(prompt.unwrap_or(0) + answer.unwrap_or(0))
-            }
+            (prompt, answer) if content.is_empty() => Line::Usage(TokenUsage {
+                prompt: prompt.unwrap_or(0),
+                answer: answer.unwrap_or(0),
+            }),
             _ => Line::Last(content),
         }
     } else if content.is_empty() {

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::lines::{Line, LineStream, http_client, join};
 use super::{AnswerStream, ChatRequest, ModelBackend, ModelError};
 use crate::config::Secret;
+use crate::domain::usage::TokenUsage;
 
 pub struct OpenAiCompatible {
     http: reqwest::Client,
@@ -89,7 +90,8 @@ struct Chunk {
 
 #[derive(Deserialize)]
 struct Usage {
-    total_tokens: u64,
+    prompt_tokens: u64,
+    completion_tokens: u64,
 }
 
 #[derive(Deserialize)]
@@ -120,7 +122,10 @@ fn parse_line(line: &str) -> Line {
         return Line::Failed(ModelError::Backend(error.message));
     }
     if let (Some(usage), true) = (&chunk.usage, chunk.choices.is_empty()) {
-        return Line::Usage(usage.total_tokens);
+        return Line::Usage(TokenUsage {
+            prompt: usage.prompt_tokens,
+            answer: usage.completion_tokens,
+        });
     }
     let text: String = chunk
         .choices

@@ -15,6 +15,7 @@ use cloud_ai_shared::domain::projection::{
     settle_archive,
 };
 use cloud_ai_shared::domain::state::UserState;
+use cloud_ai_shared::domain::usage::TokenUsage;
 
 pub const USER: i64 = 4242;
 pub const CHAT: i64 = 99;
@@ -58,6 +59,7 @@ impl Bot {
             update_id: self.next_update,
             first_name: "Ada",
             date: 1_700_000_000 + self.next_update,
+            now: 1_700_000_000 + self.next_update,
             default_model: "llama3",
             recent_messages: &recent,
             answering: self.backend.is_some(),
@@ -91,6 +93,22 @@ impl Bot {
                 role: Role::Assistant,
                 content: text.into(),
                 ts: 1_700_000_000 + self.next_update,
+                usage: None,
+            }],
+            replies: Vec::new(),
+        });
+    }
+
+    /// An answer the backend reported `usage` for, recorded as the handler does.
+    pub fn answered_using(&mut self, text: &str, usage: TokenUsage) {
+        let session_id = self.state.active.expect("an active session");
+        self.commit(&Decision {
+            events: vec![Event::MessagePosted {
+                session_id,
+                role: Role::Assistant,
+                content: text.into(),
+                ts: 1_700_000_000 + self.next_update,
+                usage: Some(usage),
             }],
             replies: Vec::new(),
         });
@@ -105,6 +123,7 @@ impl Bot {
                 seq,
                 content: text.into(),
                 ts: 1_700_000_000 + self.next_update,
+                usage: None,
             }],
             replies: Vec::new(),
         });

@@ -24,6 +24,8 @@ pub enum Command {
         number: usize,
         confirmed: bool,
     },
+    /// `/usage`: the tokens the answers took.
+    Usage,
     /// `/restore <n>`: archive n as a live session again.
     Restore(usize),
     /// `/persona` (show it and the presets) or `/persona <text|preset|off|default>`.

@@ -246,6 +246,17 @@ pub const COMMANDS: &[CommandSpec] = &[
         build: |_, _| Ok(Command::Status),
     },
     CommandSpec {
+        name: "usage",
+        aliases: &[],
+        accepted: &[],
+        argument: "",
+        usage_note: "",
+        description: "the tokens your answers took: this session, today, this month, all time",
+        section: Section::More,
+        menu: Menu::Everywhere,
+        build: |_, _| Ok(Command::Usage),
+    },
+    CommandSpec {
         name: "start",
         aliases: &["hello"],
         accepted: &[],
@@ -453,6 +464,7 @@ mod tests {
              \n\
              More\n\
              /status — the model backend and your data\n\
+             /usage — the tokens your answers took: this session, today, this month, all time\n\
              /start or /hello — the greeting"
         );
         for spec in COMMANDS {
