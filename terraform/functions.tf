@@ -127,9 +127,11 @@ data "aws_iam_policy_document" "function" {
     for_each = each.key == "webhook" ? [] : [1]
     content {
       sid = "Table"
+      # The command role's BatchWriteItem deletes /delete's message rows; its Scan reads the
+      # tokens by user for an admin's /usage.
       actions = {
         poller   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-        command  = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"]
+        command  = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:Scan"]
         archiver = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"]
       }[each.key]
       resources = [aws_dynamodb_table.sessions.arn]

@@ -307,6 +307,24 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
         store.take(user, TOKENS, day, 0, 100).await.unwrap(),
         Allowance::Refused { first: true }
     );
+    // An admin's look at one window: every user's count in it, largest first.
+    store
+        .take(user + 1, TOKENS, day, 40, u64::MAX)
+        .await
+        .unwrap();
+    let yesterday = Window::day(now - 86_400);
+    store
+        .take(user + 2, TOKENS, yesterday, 7, u64::MAX)
+        .await
+        .unwrap();
+    let counts: Vec<(i64, u64)> = store
+        .counts_in_window(TOKENS, day)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(id, _)| (user..=user + 2).contains(id))
+        .collect();
+    assert_eq!(counts, [(user, 150), (user + 1, 40)]);
     user
 }
 

@@ -319,6 +319,47 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
     assert_eq!(parameter.r#type().map(|t| t.as_str()), Some("SecureString"));
     assert_ne!(parameter.value(), Some(TOKEN), "read without decryption");
 
+    // The command role may make every DynamoDB call its handler makes: row deletions of
+    // /delete (BatchWriteItem) and an admin's /usage (Scan) included.
+    let policies = moto.boto3(
+        "import boto3, json\n\
+         iam = boto3.client('iam')\n\
+         role = boto3.client('lambda').get_function_configuration(FunctionName='cloud-ai-command')['Role'].split('/')[-1]\n\
+         names = iam.list_role_policies(RoleName=role)['PolicyNames']\n\
+         print(json.dumps([iam.get_role_policy(RoleName=role, PolicyName=n)['PolicyDocument'] for n in names]))",
+    );
+    let table_actions: Vec<String> = policies
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|doc| doc["Statement"].as_array().unwrap().clone())
+        .filter(|statement| statement["Sid"] == "Table")
+        .flat_map(|statement| match &statement["Action"] {
+            serde_json::Value::String(one) => vec![one.clone()],
+            many => many
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect(),
+        })
+        .collect();
+    for call in [
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+        "Query",
+        "BatchWriteItem",
+        "Scan",
+    ] {
+        assert!(
+            table_actions.contains(&format!("dynamodb:{call}")),
+            "the command role lacks dynamodb:{call}: {table_actions:?}"
+        );
+    }
+
     // The operator hears of dead letters, errors, throttles and a stopped poller.
     let alarms = moto.boto3(
         "import boto3, json\n\

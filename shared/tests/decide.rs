@@ -199,6 +199,7 @@ fn history_shows_the_recent_messages_it_is_given() {
         access: &cloud_ai_shared::domain::access::AccessPolicy::open(),
         is_admin: false,
         system_prompt: None,
+        tokens_by_user: &[],
     };
     let reply = decide(
         &bot.state,
@@ -1212,4 +1213,30 @@ fn usage_shows_the_active_sessions_tokens_and_the_streams_totals() {
     // Archived sessions leave the totals as they were.
     bot.send("/archive 1");
     assert!(text(&bot.send("/usage")).ends_with("all time: 1,249 (1,210 + 39) in 2 answers"));
+}
+
+#[test]
+fn admins_see_every_users_tokens_today_but_only_in_their_private_chat() {
+    let mut bot = with_backend(&["llama3:latest"]);
+    bot.tokens_by_user = (1..=22)
+        .map(|user| (user, 1_000 * (23 - user) as u64))
+        .collect();
+    assert!(
+        !text(&bot.send("/usage")).contains("by user"),
+        "not for others"
+    );
+    bot.is_admin = true;
+    let shown = text(&bot.send("/usage"));
+    assert!(
+        shown.starts_with(
+            "No answers yet, so no tokens used.\n\nToday by user (tokens charged, for admins):\n1: 22,000\n2: 21,000\n"
+        ),
+        "{shown}"
+    );
+    assert!(shown.ends_with("20: 3,000\nand 2 more"), "{shown}");
+    bot.in_group = true;
+    assert!(
+        !text(&bot.send("/usage")).contains("by user"),
+        "nothing private in a group"
+    );
 }

@@ -97,6 +97,9 @@ pub struct Context<'a> {
     pub is_admin: bool,
     /// The bot's `SYSTEM_PROMPT`: what a session with the default persona is told.
     pub system_prompt: Option<&'a str>,
+    /// Every user's tokens charged today, largest first (read only for an admin's `/usage` in
+    /// a private chat).
+    pub tokens_by_user: &'a [(i64, u64)],
 }
 
 /// Something to send back to the user.
@@ -167,6 +170,11 @@ pub fn needs_backend_status(input: &Input) -> bool {
     )
 }
 
+/// Whether a decision needs every user's tokens today: an admin's `/usage`, privately.
+pub fn needs_tokens_by_user(input: &Input, is_admin: bool, in_group: bool) -> bool {
+    is_admin && !in_group && matches!(input, Input::Command(Command::Usage))
+}
+
 /// Whether a command needs the active session's recent messages (`/model <name>` looks for an
 /// unanswered last message to carry along).
 pub fn needs_recent_messages(input: &Input) -> bool {
@@ -211,7 +219,15 @@ fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decisi
         Command::ListArchives => Decision::reply(replies::archive_list(state)),
         Command::Export(number) => export(state, *number),
         Command::Echo(text) => Decision::reply(text.clone()),
-        Command::Usage => Decision::reply(replies::token_usage(state, ctx.now)),
+        Command::Usage => {
+            // Other users' figures only ever go to an admin's private chat.
+            let by_user = if ctx.is_admin && !ctx.in_group {
+                ctx.tokens_by_user
+            } else {
+                &[]
+            };
+            Decision::reply(replies::token_usage(state, ctx.now, by_user))
+        }
         Command::Status => Decision::reply(match ctx.backend {
             Some(backend) if ctx.answering => replies::status_with_backend(state, backend),
             _ => replies::status(state),

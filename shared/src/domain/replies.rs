@@ -739,10 +739,11 @@ pub fn too_many_messages(limit: u64, resets_at: i64) -> String {
 }
 
 /// `/usage`: the active session's tokens, and the stream's today, this month and all time.
-pub fn token_usage(state: &UserState, now: i64) -> String {
+pub fn token_usage(state: &UserState, now: i64, by_user: &[(i64, u64)]) -> String {
     let totals = &state.usage;
+    let by_user = tokens_by_user(by_user);
     if totals.is_empty() {
-        return "No answers yet, so no tokens used.".to_string();
+        return format!("No answers yet, so no tokens used.{by_user}");
     }
     let mut lines = vec!["Tokens the model read + wrote, as the backend reports them:".to_string()];
     if let Some(session) = state.active_session() {
@@ -768,7 +769,29 @@ pub fn token_usage(state: &UserState, now: i64) -> String {
         thousands(totals.all_time.prompt),
         thousands(totals.all_time.answer)
     ));
-    lines.join("\n")
+    format!("{}{by_user}", lines.join("\n"))
+}
+
+/// How many users an admin's `/usage` lists.
+const USERS_LISTED: usize = 20;
+
+/// For admins: each user's tokens charged today (nothing when there are none to show).
+fn tokens_by_user(counts: &[(i64, u64)]) -> String {
+    if counts.is_empty() {
+        return String::new();
+    }
+    let mut lines: Vec<String> = counts
+        .iter()
+        .take(USERS_LISTED)
+        .map(|(user, used)| format!("{user}: {}", thousands(*used)))
+        .collect();
+    if counts.len() > USERS_LISTED {
+        lines.push(format!("and {} more", counts.len() - USERS_LISTED));
+    }
+    format!(
+        "\n\nToday by user (tokens charged, for admins):\n{}",
+        lines.join("\n")
+    )
 }
 
 /// 1234567 as "1,234,567".

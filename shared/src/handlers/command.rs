@@ -18,8 +18,9 @@ use crate::domain::adoption::may_adopt;
 use crate::domain::command::Command;
 use crate::domain::decide::{
     Context, HISTORY_LENGTH, ImportOutcome, Input, decide, may_change_sessions,
-    needs_backend_status, needs_recent_messages,
+    needs_backend_status, needs_recent_messages, needs_tokens_by_user,
 };
+use crate::domain::limits::{TOKENS, Window};
 use crate::domain::record::record;
 use crate::domain::update::{ChatKind, Classified, Content, Incoming, classify};
 use crate::store::{Append, Receipt, ReceiptWrite, StoreError};
@@ -221,6 +222,13 @@ impl CommandHandler {
             (ChatAnswers::ByModel(answerer), true) => Some(answerer.backend_status().await),
             _ => None,
         };
+        let in_group = incoming.chat == ChatKind::Group;
+        let tokens_by_user = if needs_tokens_by_user(&input, route.is_admin, in_group) {
+            let today = Window::day(self.runner.clock.now());
+            self.runner.quotas.counts_in_window(TOKENS, today).await?
+        } else {
+            Vec::new()
+        };
         let settings = &self.gate.settings;
         let context = Context {
             user_id,
@@ -237,6 +245,7 @@ impl CommandHandler {
             recent_messages: &recent_messages,
             answering: self.answering(),
             backend: backend.as_ref(),
+            tokens_by_user: &tokens_by_user,
             system_prompt: match &self.runner.answers {
                 ChatAnswers::ByModel(answerer) => answerer.system_prompt(),
                 ChatAnswers::StoredOnly => None,

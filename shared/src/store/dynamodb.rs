@@ -627,6 +627,42 @@ fn counter_sk(counter: &str, window: Window) -> String {
 
 #[async_trait]
 impl Quotas for DynamoDbStore {
+    /// A scan of the whole table for one window's counters: for an admin's occasional look, not
+    /// for a hot path (a GSI on the counters would make it a query).
+    async fn counts_in_window(
+        &self,
+        counter: &str,
+        window: Window,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        let mut counts = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :sk")
+                .expression_attribute_values(":sk", s(&counter_sk(counter, window)))
+                .projection_expression("pk, used")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| backend("Scan", e))?;
+            for item in page.items() {
+                counts.push((
+                    items::get_n::<i64>(item, "pk")?,
+                    items::get_n::<u64>(item, "used")?,
+                ));
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(counts)
+    }
+
     async fn take(
         &self,
         user_id: i64,

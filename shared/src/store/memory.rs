@@ -281,6 +281,22 @@ impl SessionRows for MemoryStore {
 
 #[async_trait]
 impl Quotas for MemoryStore {
+    async fn counts_in_window(
+        &self,
+        counter: &str,
+        window: Window,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        let step = self.enter("counts_in_window")?;
+        let tables = self.tables.lock().unwrap();
+        let counts = tables
+            .counters
+            .iter()
+            .filter(|((_, c, start), _)| c == counter && *start == window.start)
+            .map(|((user, _, _), (used, _))| (*user, *used))
+            .collect();
+        step.after(Ok(largest_first(counts)))
+    }
+
     async fn take(
         &self,
         user_id: i64,
@@ -379,4 +395,10 @@ impl OriginalSessions for MemoryStore {
             .collect();
         step.after(Ok(users))
     }
+}
+
+/// Counts sorted largest first (then by user id, so the order is stable).
+fn largest_first(mut counts: Vec<(i64, u64)>) -> Vec<(i64, u64)> {
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counts
 }

@@ -260,6 +260,13 @@ pub trait Quotas: Send + Sync {
         amount: u64,
         limit: u64,
     ) -> Result<Allowance, StoreError>;
+    /// Every user's count of `counter` in the window starting at `window.start`, largest first
+    /// (for admins' `/usage`; DynamoDB scans the table for it).
+    async fn counts_in_window(
+        &self,
+        counter: &str,
+        window: Window,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
     /// Notes a refusal to `user_id` at `now`, unless one was noted within `quiet_seconds`:
     /// true when the caller should send the refusal (at most once per quiet period).
     async fn note_refusal(

@@ -617,6 +617,34 @@ impl OffsetStore for SqliteStore {
 
 #[async_trait]
 impl Quotas for SqliteStore {
+    async fn counts_in_window(
+        &self,
+        counter: &str,
+        window: Window,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        let counter = counter.to_string();
+        let counts: Vec<(i64, i64)> = self
+            .db
+            .call(move |conn| {
+                let mut statement = conn.prepare_cached(
+                    "SELECT user_id, used FROM usage_counters
+                     WHERE counter = ?1 AND window_start = ?2
+                     ORDER BY used DESC, user_id",
+                )?;
+                statement
+                    .query_map(params![counter, window.start], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })?
+                    .collect()
+            })
+            .await
+            .map_err(backend)?;
+        Ok(counts
+            .into_iter()
+            .map(|(user, used)| (user, used.max(0) as u64))
+            .collect())
+    }
+
     async fn take(
         &self,
         user_id: i64,

@@ -37,6 +37,8 @@ pub struct Bot {
     pub backend: Option<BackendStatus>,
     /// The bot's `SYSTEM_PROMPT`.
     pub system_prompt: Option<String>,
+    /// Every user's tokens today, as the handler reads them for an admin's `/usage`.
+    pub tokens_by_user: Vec<(i64, u64)>,
 }
 
 impl Bot {
@@ -67,6 +69,7 @@ impl Bot {
             access: &self.access,
             is_admin: self.is_admin,
             system_prompt: self.system_prompt.as_deref(),
+            tokens_by_user: &self.tokens_by_user,
         };
         let decision = decide(&self.state, &input, &ctx);
         self.commit(&decision);
