@@ -642,7 +642,7 @@ impl Quotas for DynamoDbStore {
                 .scan()
                 .table_name(&self.table)
                 .filter_expression("sk = :sk")
-                .expression_attribute_values(":sk", s(&counter_sk(counter, window)))
+                .expression_attribute_values(":sk", s(counter_sk(counter, window)))
                 .projection_expression("pk, used")
                 .set_exclusive_start_key(start)
                 .send()
