@@ -724,3 +724,64 @@ async fn the_tokens_the_backend_reports_are_recorded_with_each_answer_and_shown_
         );
     }
 }
+
+#[tokio::test]
+async fn a_photos_caption_is_answered_with_a_note_and_the_photo_kept_by_reference() {
+    let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(50))).await;
+    let photo = |update_id: i64, caption: Option<&str>| {
+        let mut message = serde_json::json!({
+            "message_id": update_id, "date": 1_764_064_819,
+            "from": {"id": ADA, "is_bot": false, "first_name": "Ada"},
+            "chat": {"id": ADA, "type": "private"},
+            "photo": [
+                {"file_id": "small-id", "file_unique_id": "s", "file_size": 1_200, "width": 90, "height": 60},
+                {"file_id": "large-id", "file_unique_id": "l", "file_size": 61_000, "width": 800, "height": 533}
+            ]
+        });
+        if let Some(caption) = caption {
+            message["caption"] = caption.into();
+        }
+        serde_json::json!({"update_id": update_id, "message": message})
+    };
+    chat.handler
+        .handle(&photo(chat.bot.next_update_id(), None))
+        .await
+        .unwrap();
+    assert!(
+        chat.last_message()
+            .starts_with("I can't show photos to the model yet.")
+    );
+    assert!(chat.bot.events(ADA).await.is_empty(), "nothing stored");
+
+    chat.handler
+        .handle(&photo(
+            chat.bot.next_update_id(),
+            Some("What bird is this?"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        chat.shown_since(1),
+        [
+            "🖼 The model can't see photos here yet, so it answers your caption.",
+            "Echo: What bird is this?"
+        ]
+    );
+    let kept = chat
+        .bot
+        .events(ADA)
+        .await
+        .into_iter()
+        .find_map(|e| match e.event {
+            Event::MessagePosted {
+                role: Role::User,
+                image,
+                ..
+            } => image,
+            _ => None,
+        });
+    assert_eq!(
+        kept.map(|i| (i.file_id, i.file_size)),
+        Some(("large-id".to_string(), Some(61_000)))
+    );
+}

@@ -67,6 +67,7 @@ fn posted(session_id: Uuid, content: &str, ts: i64) -> Event {
         content: content.into(),
         ts,
         usage: None,
+        image: None,
     }
 }
 

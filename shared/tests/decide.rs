@@ -7,7 +7,7 @@ use cloud_ai_shared::domain::backend::{BackendFacts, BackendStatus};
 use cloud_ai_shared::domain::decide::{
     Context, ImportOutcome, Input, MAX_LIVE_SESSIONS, Reply, RestoreRead, StoredImport, decide,
 };
-use cloud_ai_shared::domain::events::{ChatMessage, Event, Role};
+use cloud_ai_shared::domain::events::{ChatMessage, Event, ImageRef, Role};
 use cloud_ai_shared::domain::keys::archive_key;
 use cloud_ai_shared::domain::persona::Persona;
 use cloud_ai_shared::domain::usage::TokenUsage;
@@ -1239,4 +1239,47 @@ fn admins_see_every_users_tokens_today_but_only_in_their_private_chat() {
         !text(&bot.send("/usage")).contains("by user"),
         "nothing private in a group"
     );
+}
+
+#[test]
+fn a_photos_caption_is_the_message_the_photo_is_kept_by_reference_and_the_note_says_so() {
+    let image = ImageRef {
+        file_id: "AgAD-photo".into(),
+        file_size: Some(60_000),
+        width: 800,
+        height: 533,
+    };
+    let photo = |caption: Option<&str>| Input::Photo {
+        caption: caption.map(str::to_string),
+        image: image.clone(),
+    };
+    let mut bot = with_backend(&["llama3:latest"]);
+    let bare = bot.input(photo(None));
+    assert!(bare.events.is_empty(), "nothing to answer, nothing stored");
+    assert_eq!(
+        text(&bare),
+        "I can't show photos to the model yet. Send the photo again with a caption, and the model answers the caption."
+    );
+    let captioned = bot.input(photo(Some("What bird is this?")));
+    assert_eq!(
+        names(&captioned),
+        [
+            "SessionCreated",
+            "Switched",
+            "MessagePosted",
+            "SessionTitled"
+        ]
+    );
+    assert!(matches!(
+        &captioned.events[2],
+        Event::MessagePosted { content, image: Some(kept), .. }
+            if content == "What bird is this?" && *kept == image
+    ));
+    assert_eq!(
+        text(&captioned),
+        "🖼 The model can't see photos here yet, so it answers your caption.\n<answer by llama3>"
+    );
+    // Without a backend it is saved like any message.
+    let mut offline = Bot::default();
+    assert!(text(&offline.input(photo(Some("later")))).starts_with("Saved to session 1."));
 }

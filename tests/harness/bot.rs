@@ -307,6 +307,7 @@ impl TestBot {
             content: content(i),
             ts: 1_700_000_000 + i as i64,
             usage: None,
+            image: None,
         }));
         let recorded: Vec<RecordedEvent> = events
             .iter()

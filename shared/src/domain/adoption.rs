@@ -125,6 +125,7 @@ pub fn plan(
                     content: m.content.clone(),
                     ts: m.ts,
                     usage: None,
+                    image: None,
                 }),
         );
     }

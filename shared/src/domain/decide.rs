@@ -7,7 +7,7 @@ use super::access::{AccessPolicy, Who};
 use super::archive_doc::ImportError;
 use super::backend::BackendStatus;
 use super::command::{Command, UsageError, UsageProblem};
-use super::events::{ChatMessage, Event, Role};
+use super::events::{ChatMessage, Event, ImageRef, Role};
 use super::keys::{archive_key, derived_session_id};
 use super::persona::{Persona, PersonaProblem, parse_persona};
 use super::replies;
@@ -26,6 +26,11 @@ pub const HISTORY_LENGTH: usize = 10;
 pub enum Input {
     Command(Command),
     Import(ImportOutcome),
+    /// A photo, with its caption if it has one.
+    Photo {
+        caption: Option<String>,
+        image: ImageRef,
+    },
     /// `/restore <n>`, with what archive n held when it was read.
     Restore {
         number: usize,
@@ -196,6 +201,7 @@ pub fn decide(state: &UserState, input: &Input, ctx: &Context) -> Decision {
         Input::Import(ImportOutcome::Stored(stored)) => import(state, stored),
         Input::Import(ImportOutcome::NotFetched) => Decision::reply(replies::group_admins_only()),
         Input::Restore { number, read } => restore(state, *number, read, ctx),
+        Input::Photo { caption, image } => photo(state, caption.as_deref(), image, ctx),
         Input::Command(command) => decide_command(state, command, ctx),
     }
 }
@@ -267,7 +273,7 @@ fn changes_group_sessions(input: &Input) -> bool {
                 | Command::Persona(Some(_))
                 | Command::Model(Some(_))
         ),
-        Input::Unsupported(_) => false,
+        Input::Unsupported(_) | Input::Photo { .. } => false,
     }
 }
 
@@ -635,6 +641,7 @@ fn chat(state: &UserState, text: &str, ctx: &Context) -> Decision {
         content,
         ts: ctx.date,
         usage: None,
+        image: None,
     });
     events.extend(title_if_untitled(state, session_id, text));
     let reply = if ctx.answering {
@@ -665,6 +672,27 @@ fn title_if_untitled(state: &UserState, session_id: Uuid, text: &str) -> Option<
         .then(|| title_from(text))
         .flatten()
         .map(|title| Event::SessionTitled { session_id, title })
+}
+
+/// A photo: its caption is the message (the event keeps the photo's `file_id`), answered with a
+/// one-line note that the model does not see the photo itself; without a caption, nothing to
+/// answer, and nothing is stored.
+fn photo(state: &UserState, caption: Option<&str>, image: &ImageRef, ctx: &Context) -> Decision {
+    let Some(caption) = caption else {
+        return Decision::reply(replies::photo_without_caption());
+    };
+    let mut decision = chat(state, caption, ctx);
+    for event in &mut decision.events {
+        if let Event::MessagePosted { image: kept, .. } = event {
+            *kept = Some(image.clone());
+        }
+    }
+    if matches!(decision.replies.first(), Some(Reply::Answer { .. })) {
+        decision
+            .replies
+            .insert(0, Reply::text(replies::photo_not_seen()));
+    }
+    decision
 }
 
 fn display_name(first_name: &str) -> &str {
@@ -767,6 +795,7 @@ fn carry_unanswered(state: &UserState, decision: &mut Decision, model: &str, ctx
         content: last.content.clone(),
         ts: ctx.date,
         usage: None,
+        image: None,
     });
     decision
         .events

@@ -43,6 +43,17 @@ pub struct ChatMessage {
     pub ts: i64,
 }
 
+/// A photo as Telegram keeps it: its `file_id` (the bot can fetch it again with `getFile`) and
+/// size, never its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    pub file_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<u64>,
+    pub width: u32,
+    pub height: u32,
+}
+
 /// One thing that happened to a user's sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -75,6 +86,9 @@ pub enum Event {
         /// For an answer: the tokens the backend reported it took.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         usage: Option<TokenUsage>,
+        /// The photo the user's message came with (the message is its caption).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image: Option<ImageRef>,
     },
     /// The session's title: made from its first message, or given with `/rename`.
     SessionTitled {

@@ -479,6 +479,14 @@ pub fn title_too_long(chars: usize) -> String {
     )
 }
 
+pub fn photo_without_caption() -> String {
+    "I can't show photos to the model yet. Send the photo again with a caption, and the model answers the caption.".to_string()
+}
+
+pub fn photo_not_seen() -> String {
+    "🖼 The model can't see photos here yet, so it answers your caption.".to_string()
+}
+
 pub fn nothing_to_answer_with() -> String {
     "No model backend is configured, so there is nothing to answer with.".to_string()
 }

@@ -104,6 +104,7 @@ pub fn next_restore_events(
             content: message.content.clone(),
             ts: message.ts,
             usage: None,
+            image: None,
         });
     }
     events

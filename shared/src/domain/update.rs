@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use super::events::ImageRef;
+
 /// What an update asks of the bot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
@@ -64,6 +66,7 @@ impl Incoming {
 pub enum Content {
     Text(String),
     Document(DocumentRef),
+    Photo(PhotoRef),
     /// A message kind the bot does not handle (photo, sticker, voice, ...), named for the reply.
     Unsupported(&'static str),
 }
@@ -74,6 +77,16 @@ pub struct DocumentRef {
     pub file_name: Option<String>,
     pub mime_type: Option<String>,
     pub file_size: Option<u64>,
+}
+
+/// The largest photo size taken: Telegram sends each photo in several sizes.
+pub const MAX_PHOTO_BYTES: u64 = 10 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoRef {
+    /// The largest size under [`MAX_PHOTO_BYTES`].
+    pub image: ImageRef,
+    pub caption: Option<String>,
 }
 
 /// How long an update will likely take, so a dispatcher can keep workers for quick ones.
@@ -99,6 +112,14 @@ impl Lane {
             })) if !text.trim_start().starts_with('/') && !text.trim().is_empty() => {
                 Lane::Answer { sender: user_id }
             }
+            Ok(Classified::Message(Incoming {
+                user_id,
+                content:
+                    Content::Photo(PhotoRef {
+                        caption: Some(_), ..
+                    }),
+                ..
+            })) => Lane::Answer { sender: user_id },
             _ => Lane::Quick,
         }
     }
@@ -139,6 +160,10 @@ struct RawMessage {
     #[serde(default)]
     entities: Vec<RawEntity>,
     document: Option<RawDocument>,
+    photo: Option<Vec<RawPhotoSize>>,
+    caption: Option<String>,
+    #[serde(default)]
+    caption_entities: Vec<RawEntity>,
     reply_to_message: Option<RawRepliedTo>,
 }
 
@@ -197,9 +222,35 @@ struct RawDocument {
     file_size: Option<u64>,
 }
 
+#[derive(Deserialize)]
+struct RawPhotoSize {
+    file_id: String,
+    #[serde(default)]
+    width: u32,
+    #[serde(default)]
+    height: u32,
+    file_size: Option<u64>,
+}
+
+/// The largest size Telegram sent that is under the limit (sizes come smallest first; one
+/// without a size counts as small enough), else the smallest.
+fn chosen_size(sizes: Vec<RawPhotoSize>) -> Option<ImageRef> {
+    let fits = |s: &RawPhotoSize| s.file_size.is_none_or(|size| size <= MAX_PHOTO_BYTES);
+    let area = |s: &RawPhotoSize| u64::from(s.width) * u64::from(s.height);
+    let chosen = match sizes.iter().filter(|s| fits(s)).max_by_key(|s| area(s)) {
+        Some(size) => size,
+        None => sizes.iter().min_by_key(|s| area(s))?,
+    };
+    Some(ImageRef {
+        file_id: chosen.file_id.clone(),
+        file_size: chosen.file_size,
+        width: chosen.width,
+        height: chosen.height,
+    })
+}
+
 /// Message fields that name a kind of content the bot does not handle.
 const UNSUPPORTED_KINDS: &[(&str, &str)] = &[
-    ("photo", "photo"),
     ("sticker", "sticker"),
     ("voice", "voice message"),
     ("audio", "audio file"),
@@ -238,10 +289,11 @@ pub fn classify(raw: &serde_json::Value) -> Result<Classified, MalformedUpdate> 
             kind: "message without a human sender".to_string(),
         });
     };
-    let mentions = message
-        .text
-        .as_deref()
-        .map_or_else(Vec::new, |text| mentions(text, &message.entities));
+    let mentions = match (message.text.as_deref(), message.caption.as_deref()) {
+        (Some(text), _) => mentions(text, &message.entities),
+        (None, Some(caption)) => mentions(caption, &message.caption_entities),
+        (None, None) => Vec::new(),
+    };
     let chat = match message.chat.kind.as_str() {
         "group" | "supergroup" => ChatKind::Group,
         // Without a type (hand-written updates), a negative id is a group's.
@@ -256,6 +308,11 @@ pub fn classify(raw: &serde_json::Value) -> Result<Classified, MalformedUpdate> 
             file_name: doc.file_name,
             mime_type: doc.mime_type,
             file_size: doc.file_size,
+        })
+    } else if let Some(image) = message.photo.and_then(chosen_size) {
+        Content::Photo(PhotoRef {
+            image,
+            caption: message.caption.filter(|c| !c.trim().is_empty()),
         })
     } else {
         let fields = raw.get("message").and_then(|m| m.as_object());
@@ -389,6 +446,53 @@ mod tests {
                 content: Content::Unsupported("sticker"),
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn a_photo_keeps_its_caption_and_the_largest_size_under_the_limit() {
+        let photo = classify(&message(json!({
+            "photo": [
+                {"file_id": "small", "file_unique_id": "a", "width": 90, "height": 60, "file_size": 1_200},
+                {"file_id": "medium", "file_unique_id": "b", "width": 800, "height": 533, "file_size": 60_000},
+                {"file_id": "huge", "file_unique_id": "c", "width": 9000, "height": 6000, "file_size": 30_000_000}
+            ],
+            "caption": "@cloudaibot what is this bird?",
+            "caption_entities": [{"type": "mention", "offset": 0, "length": 11}]
+        })))
+        .unwrap();
+        let Classified::Message(incoming) = photo else {
+            panic!("expected a message, got {photo:?}")
+        };
+        assert_eq!(
+            incoming.content,
+            Content::Photo(PhotoRef {
+                image: ImageRef {
+                    file_id: "medium".into(),
+                    file_size: Some(60_000),
+                    width: 800,
+                    height: 533,
+                },
+                caption: Some("@cloudaibot what is this bird?".into()),
+            })
+        );
+        assert_eq!(
+            incoming.mentions,
+            ["cloudaibot"],
+            "a caption addresses the bot too"
+        );
+        // Without a caption, and with sizes Telegram left out, the largest is taken.
+        let bare = classify(&message(json!({"photo": [
+            {"file_id": "p1", "width": 90, "height": 60},
+            {"file_id": "p2", "width": 320, "height": 240}
+        ]})))
+        .unwrap();
+        assert!(matches!(
+            bare,
+            Classified::Message(Incoming {
+                content: Content::Photo(PhotoRef { ref image, caption: None }),
+                ..
+            }) if image.file_id == "p2"
         ));
     }
 

@@ -301,6 +301,10 @@ impl CommandHandler {
                 command => Input::Command(command),
             },
             Content::Unsupported(kind) => Input::Unsupported(kind),
+            Content::Photo(photo) => Input::Photo {
+                caption: photo.caption.clone(),
+                image: photo.image.clone(),
+            },
             Content::Document(_)
                 if !may_change_sessions(incoming.chat == ChatKind::Group, route.is_admin) =>
             {

@@ -63,6 +63,8 @@ impl Gate {
         }
         let command = match &incoming.content {
             Content::Text(text) => Some(parse(text, bot_username)),
+            // A caption is a chat message (never a command), counted as one.
+            Content::Photo(photo) => photo.caption.clone().map(Command::Chat),
             _ => None,
         };
         if matches!(command, Some(Command::ForAnotherBot)) {

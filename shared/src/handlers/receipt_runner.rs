@@ -371,6 +371,7 @@ impl ReceiptRunner {
                     content,
                     ts,
                     usage,
+                    image: None,
                 },
             };
             let recorded = record(user_id, &state, vec![event], sent.update_id);

@@ -97,6 +97,7 @@ impl Bot {
                 content: text.into(),
                 ts: 1_700_000_000 + self.next_update,
                 usage: None,
+                image: None,
             }],
             replies: Vec::new(),
         });
@@ -112,6 +113,7 @@ impl Bot {
                 content: text.into(),
                 ts: 1_700_000_000 + self.next_update,
                 usage: Some(usage),
+                image: None,
             }],
             replies: Vec::new(),
         });
