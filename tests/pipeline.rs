@@ -156,3 +156,59 @@ async fn events_left_unpublished_by_a_failure_are_published_on_redelivery() {
     assert_eq!(p.bot.events(user).await.len(), 4);
     assert_eq!(p.bot.telegram.sent().len(), 1);
 }
+
+#[tokio::test]
+async fn a_restore_publishes_the_restored_messages_and_a_delete_runs_in_the_command_role() {
+    let p = pipeline().await;
+    let user = 550003;
+    say(&p, 1, user, "first").await;
+    say(&p, 2, user, "second").await;
+    say(&p, 3, user, "/archive 1").await;
+    let archived = observed(&p).await;
+    let event = archived
+        .iter()
+        .find(|e| e.detail_type == "Archived")
+        .expect("the Archived event");
+    handle_archive_event(&p.archiver, event).await.unwrap();
+
+    p.bot.telegram.clear_sent();
+    assert_eq!(say(&p, 4, user, "/restore 1").await, Outcome::Handled);
+    assert!(
+        p.bot
+            .telegram
+            .last_text()
+            .starts_with("Restored archive 1 \"first\" as session 1 (llama3, 2 messages)."),
+        "{}",
+        p.bot.telegram.last_text()
+    );
+    let kinds: Vec<String> = observed(&p)
+        .await
+        .into_iter()
+        .map(|e| e.detail_type)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "SessionRestored",
+            "Switched",
+            "MessagePosted",
+            "MessagePosted"
+        ],
+        "every restored message is published"
+    );
+
+    // A confirmed delete needs no archiver: the command role deletes the rows.
+    assert_eq!(
+        say(&p, 5, user, "/delete 1 confirm").await,
+        Outcome::Handled
+    );
+    assert!(p.bot.live_rows(user).await.is_empty());
+    assert_eq!(
+        observed(&p)
+            .await
+            .into_iter()
+            .map(|e| e.detail_type)
+            .collect::<Vec<_>>(),
+        ["SessionDeleted"]
+    );
+}

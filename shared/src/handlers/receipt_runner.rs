@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::domain::backend::AnswerFailure;
 use crate::domain::decide::Reply;
 use crate::domain::events::{Event, Role};
-use crate::domain::record::record;
+use crate::domain::record::{Recorded, record};
 use crate::domain::replies;
 use crate::domain::restore::{RestoreJob, next_restore_events};
 use crate::domain::usage::TokenUsage;
@@ -223,17 +223,9 @@ impl ReceiptRunner {
                     return Ok(None);
                 }
                 let recorded = record(user_id, &state, events, current.update_id);
-                let mut next_receipt = current.clone();
-                if let Pipeline::Bus(_) = self.pipeline {
-                    next_receipt
-                        .unpublished
-                        .extend(recorded.events.iter().cloned());
-                }
-                let write = ReceiptWrite::Update(next_receipt.clone());
-                self.store
-                    .append(Append::of(user_id, state.version, recorded, write))
-                    .await?;
-                Ok(Some(next_receipt))
+                self.append_with_receipt(user_id, state.version, recorded, current.clone())
+                    .await
+                    .map(Some)
             })
             .await?;
             let Some(next_receipt) = appended else {
@@ -375,19 +367,30 @@ impl ReceiptRunner {
                 },
             };
             let recorded = record(user_id, &state, vec![event], sent.update_id);
-            if let Pipeline::Bus(_) = self.pipeline {
-                next_receipt
-                    .unpublished
-                    .extend(recorded.events.iter().cloned());
-            }
-            let write = ReceiptWrite::Update(next_receipt.clone());
-            self.store
-                .append(Append::of(user_id, state.version, recorded, write))
-                .await?;
-            Ok(next_receipt)
+            self.append_with_receipt(user_id, state.version, recorded, next_receipt)
+                .await
         })
         .await?;
         *receipt = recorded_receipt;
         Ok(())
+    }
+
+    /// Appends events the runner records itself (an answer, a restore's messages) with the
+    /// receipt as `receipt`, their events left to publish when a bus carries them.
+    async fn append_with_receipt(
+        &self,
+        user_id: i64,
+        expected_version: u64,
+        recorded: Recorded,
+        mut receipt: Receipt,
+    ) -> Result<Receipt, HandleError> {
+        if let Pipeline::Bus(_) = self.pipeline {
+            receipt.unpublished.extend(recorded.events.iter().cloned());
+        }
+        let write = ReceiptWrite::Update(receipt.clone());
+        self.store
+            .append(Append::of(user_id, expected_version, recorded, write))
+            .await?;
+        Ok(receipt)
     }
 }
