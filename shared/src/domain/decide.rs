@@ -390,7 +390,7 @@ fn new_session(state: &UserState, ctx: &Context) -> Decision {
 }
 
 fn switch(state: &UserState, number: usize) -> Decision {
-    let Some(session) = number.checked_sub(1).and_then(|i| state.sessions.get(i)) else {
+    let Some(session) = state.session_numbered(number) else {
         return Decision::reply(replies::no_such_session(number, state.sessions.len()));
     };
     if state.active == Some(session.session_id) {
@@ -478,7 +478,7 @@ fn persona(state: &UserState, argument: Option<&str>, ctx: &Context) -> Decision
 /// `/delete <n>`: what would go, and how to confirm; `/delete <n> confirm`: session n leaves
 /// the live table for good.
 fn delete(state: &UserState, number: usize, confirmed: bool) -> Decision {
-    let Some(session) = number.checked_sub(1).and_then(|i| state.sessions.get(i)) else {
+    let Some(session) = state.session_numbered(number) else {
         return Decision::reply(replies::no_such_session(number, state.sessions.len()));
     };
     if !confirmed {
@@ -499,7 +499,7 @@ fn delete(state: &UserState, number: usize, confirmed: bool) -> Decision {
 /// `/restore <n>`: archive n opens again as a new live session, which becomes active; its
 /// messages are appended after the decision (see `restore`). The archive stays.
 fn restore(state: &UserState, number: usize, read: &RestoreRead, ctx: &Context) -> Decision {
-    let Some(archive) = number.checked_sub(1).and_then(|i| state.archives.get(i)) else {
+    let Some(archive) = state.archive_numbered(number) else {
         return Decision::reply(replies::no_such_archive(number, state.archives.len()));
     };
     if state.sessions.len() >= MAX_LIVE_SESSIONS {
@@ -539,7 +539,7 @@ fn restore(state: &UserState, number: usize, read: &RestoreRead, ctx: &Context) 
 
 /// `/rename <n> <title>`: session n's title, as given.
 fn rename(state: &UserState, number: usize, title: &str) -> Decision {
-    let Some(session) = number.checked_sub(1).and_then(|i| state.sessions.get(i)) else {
+    let Some(session) = state.session_numbered(number) else {
         return Decision::reply(replies::no_such_session(number, state.sessions.len()));
     };
     let title = match check_title(title) {
@@ -567,7 +567,7 @@ fn rename(state: &UserState, number: usize, title: &str) -> Decision {
 }
 
 fn archive(state: &UserState, number: usize, ctx: &Context) -> Decision {
-    let Some(session) = number.checked_sub(1).and_then(|i| state.sessions.get(i)) else {
+    let Some(session) = state.session_numbered(number) else {
         return Decision::reply(replies::no_such_session(number, state.sessions.len()));
     };
     if state.archives.len() >= MAX_ARCHIVES {
@@ -589,7 +589,7 @@ fn archive(state: &UserState, number: usize, ctx: &Context) -> Decision {
 }
 
 fn export(state: &UserState, number: usize) -> Decision {
-    let Some(archive) = number.checked_sub(1).and_then(|i| state.archives.get(i)) else {
+    let Some(archive) = state.archive_numbered(number) else {
         return Decision::reply(replies::no_such_archive(number, state.archives.len()));
     };
     Decision {

@@ -148,17 +148,8 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
             let mut updated = session.clone();
             updated.message_count += 1;
             updated.last_message_ts = *ts;
-            vec![
-                RowChange::Put(Row::Message(MessageRow {
-                    user_id,
-                    session_id: *session_id,
-                    seq: updated.message_count,
-                    role: *role,
-                    content: content.clone(),
-                    ts: *ts,
-                })),
-                row(&updated, before.active == Some(*session_id)),
-            ]
+            let seq = updated.message_count;
+            message_changes(user_id, before, updated, seq, *role, content, *ts)
         }
         Event::AnswerReplaced {
             session_id,
@@ -175,17 +166,15 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
             };
             let mut updated = session.clone();
             updated.last_message_ts = *ts;
-            vec![
-                RowChange::Put(Row::Message(MessageRow {
-                    user_id,
-                    session_id: *session_id,
-                    seq: *seq,
-                    role: Role::Assistant,
-                    content: content.clone(),
-                    ts: *ts,
-                })),
-                row(&updated, before.active == Some(*session_id)),
-            ]
+            message_changes(
+                user_id,
+                before,
+                updated,
+                *seq,
+                Role::Assistant,
+                content,
+                *ts,
+            )
         }
         // The message rows are the update's deletion to run (see `deletion`).
         Event::SessionDeleted { session_id } => before
@@ -214,6 +203,32 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
         | Event::AccessGranted { .. }
         | Event::AccessRevoked { .. } => Vec::new(),
     }
+}
+
+/// A message's row at `seq`, and its session's row as `updated` (the message counted in).
+fn message_changes(
+    user_id: i64,
+    before: &UserState,
+    updated: SessionSummary,
+    seq: u64,
+    role: Role,
+    content: &str,
+    ts: i64,
+) -> Vec<RowChange> {
+    let active = before.active == Some(updated.session_id);
+    vec![
+        RowChange::Put(Row::Message(MessageRow {
+            user_id,
+            session_id: updated.session_id,
+            seq,
+            role,
+            content: content.to_string(),
+            ts,
+        })),
+        RowChange::Put(Row::Session(SessionRow::from_summary(
+            user_id, &updated, active,
+        ))),
+    ]
 }
 
 /// The deletes the archiver makes once the archive of `session` is stored.

@@ -28,6 +28,29 @@ pub struct SessionSummary {
     pub usage: TokenUsage,
 }
 
+impl SessionSummary {
+    /// A session as it opens (created, or restored before its messages follow): no messages.
+    fn opened(
+        session_id: Uuid,
+        model_name: &str,
+        chat_id: i64,
+        created_at: i64,
+        title: Option<String>,
+    ) -> SessionSummary {
+        SessionSummary {
+            session_id,
+            model_name: model_name.to_string(),
+            chat_id,
+            created_at,
+            last_message_ts: created_at,
+            message_count: 0,
+            title,
+            persona: Persona::Default,
+            usage: TokenUsage::default(),
+        }
+    }
+}
+
 /// An archived (or imported) session, stored in the archive store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveSummary {
@@ -82,17 +105,13 @@ impl UserState {
                 model_name,
                 chat_id,
                 created_at,
-            } => self.sessions.push(SessionSummary {
-                session_id: *session_id,
-                model_name: model_name.clone(),
-                chat_id: *chat_id,
-                created_at: *created_at,
-                last_message_ts: *created_at,
-                message_count: 0,
-                title: None,
-                persona: Persona::Default,
-                usage: TokenUsage::default(),
-            }),
+            } => self.sessions.push(SessionSummary::opened(
+                *session_id,
+                model_name,
+                *chat_id,
+                *created_at,
+                None,
+            )),
             Event::SessionRestored {
                 session_id,
                 model_name,
@@ -100,17 +119,13 @@ impl UserState {
                 created_at,
                 title,
                 ..
-            } => self.sessions.push(SessionSummary {
-                session_id: *session_id,
-                model_name: model_name.clone(),
-                chat_id: *chat_id,
-                created_at: *created_at,
-                last_message_ts: *created_at,
-                message_count: 0,
-                title: title.clone(),
-                persona: Persona::Default,
-                usage: TokenUsage::default(),
-            }),
+            } => self.sessions.push(SessionSummary::opened(
+                *session_id,
+                model_name,
+                *chat_id,
+                *created_at,
+                title.clone(),
+            )),
             Event::Switched { session_id } => self.active = Some(*session_id),
             Event::MessagePosted {
                 session_id,
@@ -240,6 +255,16 @@ impl UserState {
 
     pub fn active_session(&self) -> Option<&SessionSummary> {
         self.active.and_then(|id| self.session(id))
+    }
+
+    /// The live session users know as `number` (1-based, as `/listsessions` shows).
+    pub fn session_numbered(&self, number: usize) -> Option<&SessionSummary> {
+        number.checked_sub(1).and_then(|i| self.sessions.get(i))
+    }
+
+    /// The archive users know as `number` (1-based, as `/listarchives` shows).
+    pub fn archive_numbered(&self, number: usize) -> Option<&ArchiveSummary> {
+        number.checked_sub(1).and_then(|i| self.archives.get(i))
     }
 
     /// The 1-based number shown to users for a live session.

@@ -20,7 +20,7 @@ pub(super) async fn read_for_restore(
     number: usize,
     may_read: bool,
 ) -> Result<RestoreRead, HandleError> {
-    let Some(archive) = number.checked_sub(1).and_then(|i| state.archives.get(i)) else {
+    let Some(archive) = state.archive_numbered(number) else {
         return Ok(RestoreRead::NotRead);
     };
     if !may_read {

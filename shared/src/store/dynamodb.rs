@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use crate::error::{BackendError, Retry};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest,
@@ -23,7 +24,7 @@ use uuid::Uuid;
 use self::items::{Item, key, n, s};
 use super::{
     Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, Quotas, Receipt,
-    ReceiptWrite, Receipts, SessionRows, StoreError,
+    ReceiptWrite, Receipts, SessionRows, StoreError, largest_first,
 };
 use crate::domain::events::{ChatMessage, RecordedEvent};
 use crate::domain::limits::Window;
@@ -80,6 +81,28 @@ impl DynamoDbStore {
             .await
             .map_err(|e| backend("GetItem", e))?;
         Ok(output.item)
+    }
+
+    /// Every item a scan of the whole table returns, page after page; `filter` sets what the scan
+    /// keeps and projects. For rare reads across users only (adoption, an admin's `/usage`).
+    pub(super) async fn scan_all(
+        &self,
+        filter: impl Fn(ScanFluentBuilder) -> ScanFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = filter(self.client.scan().table_name(&self.table))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| backend("Scan", e))?;
+            found.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
     }
 
     /// Every item of the partition whose sort key starts with `prefix`, in key order.
@@ -634,33 +657,24 @@ impl Quotas for DynamoDbStore {
         counter: &str,
         window: Window,
     ) -> Result<Vec<(i64, u64)>, StoreError> {
-        let mut counts = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("sk = :sk")
-                .expression_attribute_values(":sk", s(counter_sk(counter, window)))
-                .projection_expression("pk, used")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend("Scan", e))?;
-            for item in page.items() {
-                counts.push((
+        let sk = counter_sk(counter, window);
+        let items = self
+            .scan_all(|scan| {
+                scan.filter_expression("sk = :sk")
+                    .expression_attribute_values(":sk", s(sk.clone()))
+                    .projection_expression("pk, used")
+            })
+            .await?;
+        let counts = items
+            .iter()
+            .map(|item| {
+                Ok((
                     items::get_n::<i64>(item, "pk")?,
                     items::get_n::<u64>(item, "used")?,
-                ));
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(counts)
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(largest_first(counts))
     }
 
     async fn take(

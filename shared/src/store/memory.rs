@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     Allowance, Append, EventStore, FINISH_LEASE_SECONDS, OffsetStore, OriginalSessions, Quotas,
-    Receipt, ReceiptWrite, Receipts, SessionRows, StoreError,
+    Receipt, ReceiptWrite, Receipts, SessionRows, StoreError, largest_first,
 };
 use crate::domain::adoption::OriginalSession;
 use crate::domain::events::{ChatMessage, RecordedEvent};
@@ -395,10 +395,4 @@ impl OriginalSessions for MemoryStore {
             .collect();
         step.after(Ok(users))
     }
-}
-
-/// Counts sorted largest first (then by user id, so the order is stable).
-fn largest_first(mut counts: Vec<(i64, u64)>) -> Vec<(i64, u64)> {
-    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    counts
 }

@@ -277,6 +277,12 @@ pub trait Quotas: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
+/// Counts sorted as [`Quotas::counts_in_window`] gives them: largest first, then by user id.
+pub(crate) fn largest_first(mut counts: Vec<(i64, u64)>) -> Vec<(i64, u64)> {
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counts
+}
+
 /// Where the poller is in Telegram's update stream (the original's row `pk 0 / sk last_update_id`).
 #[async_trait]
 pub trait OffsetStore: Send + Sync {

@@ -89,22 +89,15 @@ impl Bot {
 
     /// The model's answer in the active session, recorded as the handler does once it is shown.
     pub fn answered(&mut self, text: &str) {
-        let session_id = self.state.active.expect("an active session");
-        self.commit(&Decision {
-            events: vec![Event::MessagePosted {
-                session_id,
-                role: Role::Assistant,
-                content: text.into(),
-                ts: 1_700_000_000 + self.next_update,
-                usage: None,
-                image: None,
-            }],
-            replies: Vec::new(),
-        });
+        self.answer_recorded(text, None);
     }
 
     /// An answer the backend reported `usage` for, recorded as the handler does.
     pub fn answered_using(&mut self, text: &str, usage: TokenUsage) {
+        self.answer_recorded(text, Some(usage));
+    }
+
+    fn answer_recorded(&mut self, text: &str, usage: Option<TokenUsage>) {
         let session_id = self.state.active.expect("an active session");
         self.commit(&Decision {
             events: vec![Event::MessagePosted {
@@ -112,7 +105,7 @@ impl Bot {
                 role: Role::Assistant,
                 content: text.into(),
                 ts: 1_700_000_000 + self.next_update,
-                usage: Some(usage),
+                usage,
                 image: None,
             }],
             replies: Vec::new(),

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use uuid::Uuid;
 
+use super::DynamoDbStore;
 use super::items::{Item, SESSION_PREFIX, n, s, sk_of};
-use super::{DynamoDbStore, backend};
 use crate::domain::adoption::OriginalSession;
 use crate::domain::archive_doc::is_valid_model_name;
 use crate::domain::events::{ChatMessage, Role};
@@ -146,31 +146,19 @@ impl OriginalSessions for DynamoDbStore {
     }
 
     async fn users_with_original_sessions(&self) -> Result<Vec<i64>, StoreError> {
-        let mut users = BTreeSet::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(sk, :prefix) AND attribute_not_exists(#ours)")
-                .expression_attribute_names("#ours", OURS)
-                .expression_attribute_values(":prefix", s(SESSION_PREFIX))
-                .projection_expression("pk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend("Scan", e))?;
-            users.extend(
-                page.items()
-                    .iter()
-                    .filter_map(|item| number(item.get("pk")))
-                    .filter(|id| *id > 0),
-            );
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(users.into_iter().collect());
-            }
-        }
+        let items = self
+            .scan_all(|scan| {
+                scan.filter_expression("begins_with(sk, :prefix) AND attribute_not_exists(#ours)")
+                    .expression_attribute_names("#ours", OURS)
+                    .expression_attribute_values(":prefix", s(SESSION_PREFIX))
+                    .projection_expression("pk")
+            })
+            .await?;
+        let users: BTreeSet<i64> = items
+            .iter()
+            .filter_map(|item| number(item.get("pk")))
+            .filter(|id| *id > 0)
+            .collect();
+        Ok(users.into_iter().collect())
     }
 }
