@@ -3,6 +3,7 @@
 
 use crate::domain::access::AccessPolicy;
 use crate::domain::limits::Limits;
+use crate::domain::vision::VisionModels;
 use crate::telegram::http::DEFAULT_API_URL;
 
 pub const DEFAULT_TABLE: &str = "chatbot-sessions";
@@ -53,13 +54,14 @@ pub enum ModelBackendConfig {
 }
 
 /// How answers are made (`SYSTEM_PROMPT`, `CONTEXT_MAX_CHARS`, `ANSWER_STALL_SECONDS`,
-/// `ANSWER_FIRST_TOKEN_SECONDS`).
+/// `ANSWER_FIRST_TOKEN_SECONDS`, `VISION_MODELS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerConfig {
     pub system_prompt: Option<String>,
     pub context_max_chars: usize,
     pub stall_seconds: u64,
     pub first_token_seconds: u64,
+    pub vision: VisionModels,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,6 +270,7 @@ impl Config {
             context_max_chars: number("CONTEXT_MAX_CHARS", 24_000)? as usize,
             stall_seconds: number("ANSWER_STALL_SECONDS", 60)?,
             first_token_seconds: number("ANSWER_FIRST_TOKEN_SECONDS", 60)?,
+            vision: VisionModels::parse(get("VISION_MODELS").as_deref()),
         };
         let access = AccessPolicy::parse(
             get("ALLOWED_USERS").as_deref(),

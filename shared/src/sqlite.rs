@@ -104,6 +104,8 @@ CREATE TABLE dead_letters (
          told INTEGER NOT NULL DEFAULT 0,
          PRIMARY KEY (user_id, counter, window_start)
      ) WITHOUT ROWID;",
+    // The photo a message came with (its Telegram reference as JSON), for models that see them.
+    "ALTER TABLE messages ADD COLUMN image TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -172,16 +172,8 @@ fn history_shows_the_recent_messages_it_is_given() {
     bot.send("first");
     bot.send("second");
     let recent = vec![
-        ChatMessage {
-            role: Role::User,
-            content: "first".into(),
-            ts: 0,
-        },
-        ChatMessage {
-            role: Role::Assistant,
-            content: "x".repeat(600),
-            ts: 60,
-        },
+        ChatMessage::new(Role::User, "first", 0),
+        ChatMessage::new(Role::Assistant, "x".repeat(600), 60),
     ];
     let ctx = Context {
         user_id: USER,
@@ -200,6 +192,7 @@ fn history_shows_the_recent_messages_it_is_given() {
         is_admin: false,
         system_prompt: None,
         tokens_by_user: &[],
+        sees_photos: false,
     };
     let reply = decide(
         &bot.state,
@@ -1258,7 +1251,7 @@ fn a_photos_caption_is_the_message_the_photo_is_kept_by_reference_and_the_note_s
     assert!(bare.events.is_empty(), "nothing to answer, nothing stored");
     assert_eq!(
         text(&bare),
-        "I can't show photos to the model yet. Send the photo again with a caption, and the model answers the caption."
+        "This model can't see photos, so there is nothing to answer. Send the photo again with a caption and the model answers the caption, or pick a model that sees photos with /model."
     );
     let captioned = bot.input(photo(Some("What bird is this?")));
     assert_eq!(
@@ -1277,9 +1270,35 @@ fn a_photos_caption_is_the_message_the_photo_is_kept_by_reference_and_the_note_s
     ));
     assert_eq!(
         text(&captioned),
-        "🖼 The model can't see photos here yet, so it answers your caption.\n<answer by llama3>"
+        "🖼 This model can't see photos, so it answers your caption.\n<answer by llama3>"
     );
     // Without a backend it is saved like any message.
     let mut offline = Bot::default();
     assert!(text(&offline.input(photo(Some("later")))).starts_with("Saved to session 1."));
+}
+
+#[test]
+fn a_model_that_sees_photos_answers_them_without_a_note_and_describes_a_bare_one() {
+    let image = ImageRef {
+        file_id: "AgAD-seen".into(),
+        file_size: Some(60_000),
+        width: 800,
+        height: 533,
+    };
+    let photo = |caption: Option<&str>| Input::Photo {
+        caption: caption.map(str::to_string),
+        image: image.clone(),
+    };
+    let mut bot = with_backend(&["llava:latest"]);
+    bot.sees_photos = true;
+    let captioned = bot.input(photo(Some("What bird is this?")));
+    assert_eq!(text(&captioned), "<answer by llama3>", "no note before it");
+    let bare = bot.input(photo(None));
+    assert_eq!(names(&bare), ["MessagePosted"]);
+    assert!(matches!(
+        &bare.events[0],
+        Event::MessagePosted { content, image: Some(kept), .. }
+            if content == "Describe this photo." && *kept == image
+    ));
+    assert_eq!(text(&bare), "<answer by llama3>");
 }

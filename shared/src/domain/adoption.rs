@@ -295,14 +295,13 @@ mod tests {
             is_active: active,
             last_message_ts: 1_700_000_000 + messages as i64,
             conversation: (0..messages)
-                .map(|i| ChatMessage {
-                    role: if i % 2 == 0 {
+                .map(|i| {
+                    let role = if i % 2 == 0 {
                         Role::User
                     } else {
                         Role::Assistant
-                    },
-                    content: format!("message {i}"),
-                    ts: 1_700_000_000 + i as i64,
+                    };
+                    ChatMessage::new(role, format!("message {i}"), 1_700_000_000 + i as i64)
                 })
                 .collect(),
         }

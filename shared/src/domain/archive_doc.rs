@@ -252,7 +252,16 @@ fn validate_message(item: Value) -> Result<ChatMessage, String> {
         Some(_) => return Err("has a ts that is not a number".into()),
         None => return Err("has no ts".into()),
     };
-    Ok(ChatMessage { role, content, ts })
+    // A photo's reference, when this bot wrote it; anything else there is not ours to read.
+    let image = fields
+        .remove("image")
+        .and_then(|image| serde_json::from_value(image).ok());
+    Ok(ChatMessage {
+        role,
+        content,
+        ts,
+        image,
+    })
 }
 
 #[cfg(test)]

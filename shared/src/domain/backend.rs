@@ -99,11 +99,7 @@ mod tests {
     use crate::domain::events::{ChatMessage, Role};
 
     fn message(content: &str) -> ChatMessage {
-        ChatMessage {
-            role: Role::User,
-            content: content.into(),
-            ts: 0,
-        }
+        ChatMessage::new(Role::User, content, 0)
     }
 
     #[test]

@@ -105,6 +105,8 @@ pub struct Context<'a> {
     /// Every user's tokens charged today, largest first (read only for an admin's `/usage` in
     /// a private chat).
     pub tokens_by_user: &'a [(i64, u64)],
+    /// Whether the model that would answer sees photos (asked only for a photo).
+    pub sees_photos: bool,
 }
 
 /// Something to send back to the user.
@@ -173,6 +175,11 @@ pub fn needs_backend_status(input: &Input) -> bool {
         input,
         Input::Command(Command::Start | Command::Status | Command::Model(_))
     )
+}
+
+/// Whether a decision needs to know if the answering model sees photos.
+pub fn needs_vision(input: &Input) -> bool {
+    matches!(input, Input::Photo { .. })
 }
 
 /// Whether a decision needs every user's tokens today: an admin's `/usage`, privately.
@@ -674,12 +681,16 @@ fn title_if_untitled(state: &UserState, session_id: Uuid, text: &str) -> Option<
         .map(|title| Event::SessionTitled { session_id, title })
 }
 
-/// A photo: its caption is the message (the event keeps the photo's `file_id`), answered with a
-/// one-line note that the model does not see the photo itself; without a caption, nothing to
-/// answer, and nothing is stored.
+/// A photo: its caption is the message (the event keeps the photo's `file_id`, which goes to a
+/// model that sees photos); a model that does not gets the caption alone, and the answer comes
+/// after a one-line note saying so. Without a caption, a model that sees photos is asked to
+/// describe it; for one that does not there is nothing to answer, and nothing is stored.
 fn photo(state: &UserState, caption: Option<&str>, image: &ImageRef, ctx: &Context) -> Decision {
-    let Some(caption) = caption else {
-        return Decision::reply(replies::photo_without_caption());
+    let caption = match caption {
+        Some(caption) => caption,
+        // What people mean by a bare photo to a bot that sees it; stored as their message.
+        None if ctx.sees_photos => replies::DESCRIBE_PHOTO,
+        None => return Decision::reply(replies::photo_without_caption()),
     };
     let mut decision = chat(state, caption, ctx);
     for event in &mut decision.events {
@@ -687,7 +698,7 @@ fn photo(state: &UserState, caption: Option<&str>, image: &ImageRef, ctx: &Conte
             *kept = Some(image.clone());
         }
     }
-    if matches!(decision.replies.first(), Some(Reply::Answer { .. })) {
+    if !ctx.sees_photos && matches!(decision.replies.first(), Some(Reply::Answer { .. })) {
         decision
             .replies
             .insert(0, Reply::text(replies::photo_not_seen()));

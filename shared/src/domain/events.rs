@@ -35,12 +35,27 @@ impl Role {
     }
 }
 
-/// One message of a conversation, as the original stores it (`{role, content, ts}`).
+/// One message of a conversation, as the original stores it (`{role, content, ts}`), plus the
+/// photo a user's message came with (absent from the original's messages, and ignored by it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub role: Role,
     pub content: String,
     pub ts: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
+}
+
+impl ChatMessage {
+    /// A message without a photo.
+    pub fn new(role: Role, content: impl Into<String>, ts: i64) -> ChatMessage {
+        ChatMessage {
+            role,
+            content: content.into(),
+            ts,
+            image: None,
+        }
+    }
 }
 
 /// A photo as Telegram keeps it: its `file_id` (the bot can fetch it again with `getFile`) and

@@ -23,3 +23,4 @@ pub mod title;
 pub mod update;
 pub mod update_text;
 pub mod usage;
+pub mod vision;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
-use super::events::{ChatMessage, Event, Role};
+use super::events::{ChatMessage, Event, ImageRef, Role};
 use super::keys::session_sort_key;
 use super::state::{SessionSummary, UserState};
 
@@ -35,6 +35,8 @@ pub struct MessageRow {
     pub role: Role,
     pub content: String,
     pub ts: i64,
+    /// The photo the message came with.
+    pub image: Option<ImageRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +75,28 @@ impl SessionRow {
 }
 
 impl MessageRow {
+    pub fn of(user_id: i64, session_id: Uuid, seq: u64, message: ChatMessage) -> MessageRow {
+        MessageRow {
+            user_id,
+            session_id,
+            seq,
+            role: message.role,
+            content: message.content,
+            ts: message.ts,
+            image: message.image,
+        }
+    }
+
+    /// The message the row holds.
+    pub fn message(&self) -> ChatMessage {
+        ChatMessage {
+            role: self.role,
+            content: self.content.clone(),
+            ts: self.ts,
+            image: self.image.clone(),
+        }
+    }
+
     pub fn sort_key(&self) -> String {
         message_sort_key(self.session_id, self.seq)
     }
@@ -140,6 +164,7 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
             role,
             content,
             ts,
+            image,
             ..
         } => {
             let Some(session) = before.session(*session_id) else {
@@ -149,7 +174,13 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
             updated.message_count += 1;
             updated.last_message_ts = *ts;
             let seq = updated.message_count;
-            message_changes(user_id, before, updated, seq, *role, content, *ts)
+            let message = ChatMessage {
+                role: *role,
+                content: content.clone(),
+                ts: *ts,
+                image: image.clone(),
+            };
+            message_changes(user_id, before, updated, seq, message)
         }
         Event::AnswerReplaced {
             session_id,
@@ -166,15 +197,8 @@ pub fn changes_for(user_id: i64, before: &UserState, event: &Event) -> Vec<RowCh
             };
             let mut updated = session.clone();
             updated.last_message_ts = *ts;
-            message_changes(
-                user_id,
-                before,
-                updated,
-                *seq,
-                Role::Assistant,
-                content,
-                *ts,
-            )
+            let answer = ChatMessage::new(Role::Assistant, content.clone(), *ts);
+            message_changes(user_id, before, updated, *seq, answer)
         }
         // The message rows are the update's deletion to run (see `deletion`).
         Event::SessionDeleted { session_id } => before
@@ -211,20 +235,16 @@ fn message_changes(
     before: &UserState,
     updated: SessionSummary,
     seq: u64,
-    role: Role,
-    content: &str,
-    ts: i64,
+    message: ChatMessage,
 ) -> Vec<RowChange> {
     let active = before.active == Some(updated.session_id);
     vec![
-        RowChange::Put(Row::Message(MessageRow {
+        RowChange::Put(Row::Message(MessageRow::of(
             user_id,
-            session_id: updated.session_id,
+            updated.session_id,
             seq,
-            role,
-            content: content.to_string(),
-            ts,
-        })),
+            message,
+        ))),
         RowChange::Put(Row::Session(SessionRow::from_summary(
             user_id, &updated, active,
         ))),
@@ -257,11 +277,7 @@ pub fn session_messages(rows: &Rows, session_id: Uuid) -> Vec<ChatMessage> {
     rows.range(prefix.clone()..)
         .take_while(|(key, _)| key.starts_with(&prefix))
         .filter_map(|(_, row)| match row {
-            Row::Message(m) => Some(ChatMessage {
-                role: m.role,
-                content: m.content.clone(),
-                ts: m.ts,
-            }),
+            Row::Message(m) => Some(m.message()),
             Row::Session(_) => None,
         })
         .collect()
@@ -284,7 +300,7 @@ pub fn apply_changes(rows: &mut Rows, changes: &[RowChange]) {
 /// of the sessions still live (independently of [`changes_for`], so each can check the other).
 pub fn rebuild_rows<'a>(user_id: i64, events: impl IntoIterator<Item = &'a Event>) -> Rows {
     let mut state = UserState::default();
-    let mut messages: BTreeMap<Uuid, Vec<(Role, String, i64)>> = BTreeMap::new();
+    let mut messages: BTreeMap<Uuid, Vec<ChatMessage>> = BTreeMap::new();
     for event in events {
         state.apply(event);
         match event {
@@ -293,11 +309,14 @@ pub fn rebuild_rows<'a>(user_id: i64, events: impl IntoIterator<Item = &'a Event
                 role,
                 content,
                 ts,
+                image,
                 ..
-            } => messages
-                .entry(*session_id)
-                .or_default()
-                .push((*role, content.clone(), *ts)),
+            } => messages.entry(*session_id).or_default().push(ChatMessage {
+                role: *role,
+                content: content.clone(),
+                ts: *ts,
+                image: image.clone(),
+            }),
             Event::AnswerReplaced {
                 session_id,
                 seq,
@@ -309,7 +328,7 @@ pub fn rebuild_rows<'a>(user_id: i64, events: impl IntoIterator<Item = &'a Event
                     .get_mut(session_id)
                     .and_then(|m| m.get_mut((*seq as usize).checked_sub(1)?));
                 if let Some(message) = replaced {
-                    *message = (Role::Assistant, content.clone(), *ts);
+                    *message = ChatMessage::new(Role::Assistant, content.clone(), *ts);
                 }
             }
             _ => {}
@@ -320,20 +339,13 @@ pub fn rebuild_rows<'a>(user_id: i64, events: impl IntoIterator<Item = &'a Event
         let row =
             SessionRow::from_summary(user_id, session, state.active == Some(session.session_id));
         rows.insert(row.sort_key(), Row::Session(row));
-        for (i, (role, content, ts)) in messages
+        for (i, message) in messages
             .remove(&session.session_id)
             .unwrap_or_default()
             .into_iter()
             .enumerate()
         {
-            let row = MessageRow {
-                user_id,
-                session_id: session.session_id,
-                seq: i as u64 + 1,
-                role,
-                content,
-                ts,
-            };
+            let row = MessageRow::of(user_id, session.session_id, i as u64 + 1, message);
             rows.insert(row.sort_key(), Row::Message(row));
         }
     }

@@ -480,12 +480,15 @@ pub fn title_too_long(chars: usize) -> String {
 }
 
 pub fn photo_without_caption() -> String {
-    "I can't show photos to the model yet. Send the photo again with a caption, and the model answers the caption.".to_string()
+    "This model can't see photos, so there is nothing to answer. Send the photo again with a caption and the model answers the caption, or pick a model that sees photos with /model.".to_string()
 }
 
 pub fn photo_not_seen() -> String {
-    "🖼 The model can't see photos here yet, so it answers your caption.".to_string()
+    "🖼 This model can't see photos, so it answers your caption.".to_string()
 }
+
+/// The message a photo without a caption stands for, for a model that sees it.
+pub const DESCRIBE_PHOTO: &str = "Describe this photo.";
 
 pub fn nothing_to_answer_with() -> String {
     "No model backend is configured, so there is nothing to answer with.".to_string()

@@ -104,7 +104,7 @@ pub fn next_restore_events(
             content: message.content.clone(),
             ts: message.ts,
             usage: None,
-            image: None,
+            image: message.image.clone(),
         });
     }
     events
@@ -131,11 +131,7 @@ mod tests {
     }
 
     fn message(role: Role, content: &str) -> ChatMessage {
-        ChatMessage {
-            role,
-            content: content.into(),
-            ts: 1,
-        }
+        ChatMessage::new(role, content, 1)
     }
 
     fn restored_session(state: &mut UserState, session_id: Uuid) {

@@ -20,6 +20,7 @@ use crate::telegram::Telegram;
 use crate::telegram::live_message::{LiveMessage, LiveStats};
 
 use super::error::HandleError;
+use super::photos::attach_photos;
 pub use super::settings::AnswerSettings;
 
 /// How an answer ended.
@@ -69,14 +70,31 @@ impl Answerer {
         }
     }
 
-    /// The conversation sent for an answer in `session_id` (without the answer it replaces).
+    /// Whether `model` sees photos: as `VISION_MODELS` lists, else as the backend says (a backend
+    /// that cannot say, or does not answer, gets captions alone).
+    pub async fn sees_photos(&self, model: &str) -> bool {
+        if let Some(configured) = self.settings.vision.configured(model) {
+            return configured;
+        }
+        match self.model.sees_images(model).await {
+            Ok(sees) => sees.unwrap_or(false),
+            Err(error) => {
+                tracing::warn!(%error, model, "the backend did not say whether the model sees photos");
+                false
+            }
+        }
+    }
+
+    /// The conversation sent for an answer in `session_id` (without the answer it replaces),
+    /// with its newest photos for a model that sees them.
     async fn request(
         &self,
-        rows: &dyn SessionRows,
+        ports: &AnswerPorts<'_>,
         question: &Question<'_>,
     ) -> Result<ChatRequest, HandleError> {
         let budget = self.settings.budget.max_chars;
-        let mut context = rows
+        let mut context = ports
+            .rows
             .context_messages(
                 question.user_id,
                 question.session_id,
@@ -96,11 +114,15 @@ impl Answerer {
             .map(|prompt| ModelMessage::new(Role::System, prompt.to_string()))
             .into_iter()
             .collect();
+        let offset = messages.len();
         messages.extend(
             context
-                .into_iter()
-                .map(|m| ModelMessage::new(m.role, m.content)),
+                .iter()
+                .map(|m| ModelMessage::new(m.role, m.content.clone())),
         );
+        if context.iter().any(|m| m.image.is_some()) && self.sees_photos(question.model).await {
+            attach_photos(ports.telegram, &context, &mut messages, offset).await;
+        }
         Ok(ChatRequest {
             model: question.model.to_string(),
             messages,
@@ -123,7 +145,7 @@ impl Answerer {
                     .unwrap_or_else(Instant::now)
             },
         );
-        let request = self.request(ports.rows, &question).await?;
+        let request = self.request(&ports, &question).await?;
         let mut live = LiveMessage::new(
             ports.telegram,
             receipt.chat_id,

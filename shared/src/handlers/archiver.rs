@@ -48,11 +48,7 @@ impl Archiver {
                 let ts = conversation.first().map_or(job.last_message_ts, |m| m.ts);
                 conversation.insert(
                     0,
-                    ChatMessage {
-                        role: Role::System,
-                        content: prompt.to_string(),
-                        ts,
-                    },
+                    ChatMessage::new(Role::System, prompt, ts),
                 );
             }
             let document = ArchiveDocument {

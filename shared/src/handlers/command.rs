@@ -18,7 +18,7 @@ use crate::domain::adoption::may_adopt;
 use crate::domain::command::Command;
 use crate::domain::decide::{
     Context, HISTORY_LENGTH, ImportOutcome, Input, decide, may_change_sessions,
-    needs_backend_status, needs_recent_messages, needs_tokens_by_user,
+    needs_backend_status, needs_recent_messages, needs_tokens_by_user, needs_vision,
 };
 use crate::domain::limits::{TOKENS, Window};
 use crate::domain::record::record;
@@ -222,6 +222,18 @@ impl CommandHandler {
             (ChatAnswers::ByModel(answerer), true) => Some(answerer.backend_status().await),
             _ => None,
         };
+        // A photo's caption is answered by the active session's model, or a new session's.
+        let sees_photos = match (&self.runner.answers, needs_vision(&input)) {
+            (ChatAnswers::ByModel(answerer), true) => {
+                let model = state
+                    .active_session()
+                    .map_or(self.gate.settings.default_model.as_str(), |s| {
+                        s.model_name.as_str()
+                    });
+                answerer.sees_photos(model).await
+            }
+            _ => false,
+        };
         let in_group = incoming.chat == ChatKind::Group;
         let tokens_by_user = if needs_tokens_by_user(&input, route.is_admin, in_group) {
             let today = Window::day(self.runner.clock.now());
@@ -246,6 +258,7 @@ impl CommandHandler {
             answering: self.answering(),
             backend: backend.as_ref(),
             tokens_by_user: &tokens_by_user,
+            sees_photos,
             system_prompt: match &self.runner.answers {
                 ChatAnswers::ByModel(answerer) => answerer.system_prompt(),
                 ChatAnswers::StoredOnly => None,

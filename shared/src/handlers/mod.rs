@@ -13,6 +13,7 @@ mod gate;
 mod import;
 pub mod menu;
 pub mod outcome;
+mod photos;
 pub mod poller;
 mod receipt_runner;
 mod restore;

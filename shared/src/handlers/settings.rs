@@ -8,6 +8,7 @@ use crate::bus::EventBus;
 use crate::domain::access::AccessPolicy;
 use crate::domain::backend::ContextBudget;
 use crate::domain::limits::Limits;
+use crate::domain::vision::VisionModels;
 use crate::telegram::live_message::LiveSettings;
 
 #[derive(Debug, Clone)]
@@ -37,6 +38,8 @@ pub struct AnswerSettings {
     pub reserve: Duration,
     /// The longest an answer may take when the caller sets no deadline.
     pub time_limit: Duration,
+    /// Which models are sent the conversation's photos.
+    pub vision: VisionModels,
 }
 
 impl Default for AnswerSettings {
@@ -53,6 +56,7 @@ impl Default for AnswerSettings {
             live: LiveSettings::default(),
             reserve: Duration::from_secs(8),
             time_limit: Duration::from_secs(600),
+            vision: VisionModels::AskBackend,
         }
     }
 }

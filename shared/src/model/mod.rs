@@ -34,11 +34,15 @@ pub enum ModelError {
     Decode(String),
 }
 
-/// One message of the conversation sent to the model.
+/// One message of the conversation sent to the model (serialised as Ollama's `/api/chat` takes
+/// it; the OpenAI adapter makes content parts of the images).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModelMessage {
     pub role: &'static str,
     pub content: String,
+    /// JPEG photos (Telegram sends photos as JPEG), base64-encoded, for a model that sees them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
 }
 
 impl ModelMessage {
@@ -46,6 +50,7 @@ impl ModelMessage {
         ModelMessage {
             role: role.as_str(),
             content: content.into(),
+            images: Vec::new(),
         }
     }
 }
@@ -77,6 +82,12 @@ pub trait ModelBackend: Send + Sync {
     async fn models(&self) -> Result<Vec<String>, ModelError>;
     /// The backend's version, when its API tells it.
     async fn version(&self) -> Result<Option<String>, ModelError>;
+    /// Whether `model` takes images, when the backend's API tells it (`Ok(None)` when it cannot
+    /// say: then configuration decides).
+    async fn sees_images(&self, model: &str) -> Result<Option<bool>, ModelError> {
+        let _ = model;
+        Ok(None)
+    }
 }
 
 pub use crate::domain::backend::resolve_model;

@@ -1,6 +1,7 @@
 //! Ollama's API: `POST /api/chat` streaming NDJSON (`{"message": {"content": ...}, "done": false}`
 //! lines, then a final `done: true` line with `done_reason` and counts, or an `{"error": ...}`
-//! line), `GET /api/tags` and `GET /api/version`. Errors come as `{"error": "..."}` with an HTTP
+//! line), `GET /api/tags`, `GET /api/version` and `POST /api/show` (a model's `capabilities`,
+//! `vision` among them). Errors come as `{"error": "..."}` with an HTTP
 //! status (404 for a model the server does not have).
 
 use async_trait::async_trait;
@@ -78,6 +79,12 @@ struct Tag {
 #[derive(Deserialize)]
 struct Version {
     version: String,
+}
+
+/// The part of `/api/show`'s answer the bot reads. Servers older than capabilities omit it.
+#[derive(Deserialize)]
+struct Show {
+    capabilities: Option<Vec<String>>,
 }
 
 /// One line of a streamed chat.
@@ -167,5 +174,35 @@ impl ModelBackend for Ollama {
     async fn version(&self) -> Result<Option<String>, ModelError> {
         let version: Version = self.get("/api/version").await?;
         Ok(Some(version.version))
+    }
+
+    async fn sees_images(&self, model: &str) -> Result<Option<bool>, ModelError> {
+        let response = self
+            .http
+            .post(join(&self.base_url, "/api/show"))
+            .json(&json!({ "model": model }))
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Err(ModelError::UnknownModel {
+                model: model.to_string(),
+                detail: error_text(&body),
+            });
+        }
+        if !status.is_success() {
+            return Err(ModelError::Backend(format!(
+                "/api/show: HTTP {status}: {}",
+                error_text(&body)
+            )));
+        }
+        let show: Show = serde_json::from_slice(&body)
+            .map_err(|e| ModelError::Decode(format!("/api/show: {e}")))?;
+        Ok(show
+            .capabilities
+            .map(|capabilities| capabilities.iter().any(|c| c == "vision")))
     }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::lines::{Line, LineStream, http_client, join};
-use super::{AnswerStream, ChatRequest, ModelBackend, ModelError};
+use super::{AnswerStream, ChatRequest, ModelBackend, ModelError, ModelMessage};
 use crate::config::Secret;
 use crate::domain::usage::TokenUsage;
 
@@ -139,6 +139,20 @@ fn parse_line(line: &str) -> Line {
     }
 }
 
+/// A message as `/chat/completions` takes it: plain text, or with photos a list of content parts
+/// (the text, then each photo as an `image_url` data URL).
+fn message_json(message: &ModelMessage) -> serde_json::Value {
+    if message.images.is_empty() {
+        return json!({ "role": message.role, "content": message.content });
+    }
+    let mut parts = vec![json!({ "type": "text", "text": message.content })];
+    parts.extend(message.images.iter().map(|image| {
+        json!({ "type": "image_url",
+                "image_url": { "url": format!("data:image/jpeg;base64,{image}") } })
+    }));
+    json!({ "role": message.role, "content": parts })
+}
+
 #[async_trait]
 impl ModelBackend for OpenAiCompatible {
     fn kind(&self) -> &'static str {
@@ -147,7 +161,8 @@ impl ModelBackend for OpenAiCompatible {
 
     async fn chat(&self, request: &ChatRequest) -> Result<Box<dyn AnswerStream>, ModelError> {
         // Usage (counted against a user's daily tokens) comes on a last chunk when asked for.
-        let body = json!({ "model": request.model, "messages": request.messages, "stream": true,
+        let messages: Vec<serde_json::Value> = request.messages.iter().map(message_json).collect();
+        let body = json!({ "model": request.model, "messages": messages, "stream": true,
                            "stream_options": {"include_usage": true} });
         let response = self
             .request(

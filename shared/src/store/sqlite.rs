@@ -103,11 +103,11 @@ impl SqliteStore {
     ) -> Result<Vec<ChatMessage>, StoreError> {
         // SQLite reads a negative LIMIT as no limit.
         let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
-        let rows: Vec<(String, String, i64)> = self
+        let rows: Vec<MessageColumns> = self
             .db
             .call(move |conn| {
                 let mut statement = conn.prepare_cached(
-                    "SELECT role, content, ts FROM messages WHERE user_id = ?1 AND session_id = ?2
+                    "SELECT role, content, ts, image FROM messages WHERE user_id = ?1 AND session_id = ?2
                      ORDER BY seq DESC LIMIT ?3",
                 )?;
                 statement
@@ -214,8 +214,8 @@ fn apply_change(tx: &Connection, user_id: i64, change: &RowChange) -> rusqlite::
             ],
         )?,
         RowChange::Put(Row::Message(row)) => tx.execute(
-            "INSERT OR REPLACE INTO messages (user_id, sk, session_id, seq, role, content, ts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT OR REPLACE INTO messages (user_id, sk, session_id, seq, role, content, ts, image)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 row.user_id,
                 row.sort_key(),
@@ -223,7 +223,10 @@ fn apply_change(tx: &Connection, user_id: i64, change: &RowChange) -> rusqlite::
                 row.seq,
                 row.role.as_str(),
                 row.content,
-                row.ts
+                row.ts,
+                row.image
+                    .as_ref()
+                    .map(|image| serde_json::to_string(image).expect("an image ref is JSON"))
             ],
         )?,
         RowChange::Delete(sk) => {
@@ -279,15 +282,27 @@ fn append_in(tx: &Connection, append: &Append, now: i64) -> Result<(), StoreErro
     Ok(())
 }
 
-fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64)> {
-    Ok((row.get("role")?, row.get("content")?, row.get("ts")?))
+/// A message's columns: role, content, ts and the photo's reference as JSON.
+type MessageColumns = (String, String, i64, Option<String>);
+
+fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageColumns> {
+    Ok((
+        row.get("role")?,
+        row.get("content")?,
+        row.get("ts")?,
+        row.get("image")?,
+    ))
 }
 
-fn chat_message((role, content, ts): (String, String, i64)) -> Result<ChatMessage, StoreError> {
+fn chat_message((role, content, ts, image): MessageColumns) -> Result<ChatMessage, StoreError> {
     Ok(ChatMessage {
         role: Role::parse(&role).ok_or_else(|| corrupt(format!("bad role {role:?}")))?,
         content,
         ts,
+        image: image
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| corrupt(format!("unreadable image reference ({e})")))?,
     })
 }
 
@@ -489,7 +504,7 @@ impl SessionRows for SqliteStore {
 
     async fn live_rows(&self, user_id: i64) -> Result<Rows, StoreError> {
         type SessionColumns = (String, i64, String, String, bool, i64, String, u64, i64);
-        let (sessions, messages): (Vec<SessionColumns>, Vec<(String, u64, String, String, i64)>) =
+        let (sessions, messages): (Vec<SessionColumns>, Vec<(String, u64, MessageColumns)>) =
             self.db
                 .call(move |conn| {
                     let mut statement = conn.prepare_cached(
@@ -513,11 +528,12 @@ impl SessionRows for SqliteStore {
                         })?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     let mut statement = conn.prepare_cached(
-                        "SELECT session_id, seq, role, content, ts FROM messages WHERE user_id = ?1",
+                        "SELECT session_id, seq, role, content, ts, image FROM messages
+                         WHERE user_id = ?1",
                     )?;
                     let messages = statement
                         .query_map([user_id], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                            Ok((r.get("session_id")?, r.get("seq")?, message_row(r)?))
                         })?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     Ok((sessions, messages))
@@ -553,16 +569,13 @@ impl SessionRows for SqliteStore {
             }
             rows.insert(sk, row);
         }
-        for (session_id, seq, role, content, ts) in messages {
-            let message = chat_message((role, content, ts))?;
-            let row = Row::Message(MessageRow {
+        for (session_id, seq, columns) in messages {
+            let row = Row::Message(MessageRow::of(
                 user_id,
-                session_id: parse_uuid(&session_id)?,
+                parse_uuid(&session_id)?,
                 seq,
-                role: message.role,
-                content: message.content,
-                ts: message.ts,
-            });
+                chat_message(columns)?,
+            ));
             rows.insert(row.sort_key(), row);
         }
         Ok(rows)

@@ -39,6 +39,8 @@ pub struct Bot {
     pub system_prompt: Option<String>,
     /// Every user's tokens today, as the handler reads them for an admin's `/usage`.
     pub tokens_by_user: Vec<(i64, u64)>,
+    /// Whether the model sees photos.
+    pub sees_photos: bool,
 }
 
 impl Bot {
@@ -70,6 +72,7 @@ impl Bot {
             is_admin: self.is_admin,
             system_prompt: self.system_prompt.as_deref(),
             tokens_by_user: &self.tokens_by_user,
+            sees_photos: self.sees_photos,
         };
         let decision = decide(&self.state, &input, &ctx);
         self.commit(&decision);

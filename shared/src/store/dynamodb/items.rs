@@ -99,15 +99,21 @@ pub fn row_item(row: &Row) -> Item {
                 ("created_at", n(r.created_at)),
             ],
         ),
-        Row::Message(r) => with(
-            key(r.user_id, r.sort_key()),
-            [
-                ("seq", n(r.seq)),
-                ("role", s(r.role.as_str())),
-                ("content", s(r.content.clone())),
-                ("ts", n(r.ts)),
-            ],
-        ),
+        Row::Message(r) => {
+            let mut item = with(
+                key(r.user_id, r.sort_key()),
+                [
+                    ("seq", n(r.seq)),
+                    ("role", s(r.role.as_str())),
+                    ("content", s(r.content.clone())),
+                    ("ts", n(r.ts)),
+                ],
+            );
+            if let Some(image) = &r.image {
+                item.insert("image".into(), json(image));
+            }
+            item
+        }
     }
 }
 
@@ -164,6 +170,10 @@ pub fn parse_message(item: &Item) -> Result<ChatMessage, StoreError> {
         role: Role::parse(get_s(item, "role")?).ok_or_else(|| corrupt("bad role", sk_of(item)))?,
         content: get_s(item, "content")?.to_string(),
         ts: get_n(item, "ts")?,
+        image: match item.contains_key("image") {
+            true => Some(from_json(item, "image")?),
+            false => None,
+        },
     })
 }
 
@@ -194,15 +204,12 @@ pub fn parse_row(user_id: i64, item: &Item) -> Result<Option<Row>, StoreError> {
         let (session, _) = rest
             .split_once('#')
             .ok_or_else(|| corrupt("bad message key", sk))?;
-        let message = parse_message(item)?;
-        Ok(Some(Row::Message(MessageRow {
+        Ok(Some(Row::Message(MessageRow::of(
             user_id,
-            session_id: parse_uuid(item, session)?,
-            seq: get_n(item, "seq")?,
-            role: message.role,
-            content: message.content,
-            ts: message.ts,
-        })))
+            parse_uuid(item, session)?,
+            get_n(item, "seq")?,
+            parse_message(item)?,
+        ))))
     } else {
         Ok(None)
     }

@@ -56,7 +56,7 @@ fn message(value: &AttributeValue, fallback_ts: i64) -> Option<ChatMessage> {
         _ => return None,
     };
     let ts = number(fields.get("ts")).unwrap_or(fallback_ts);
-    Some(ChatMessage { role, content, ts })
+    Some(ChatMessage::new(role, content, ts))
 }
 
 /// The conversation: a list of maps, or (which the original's `/history` also accepts) a JSON
