@@ -7,6 +7,7 @@ use std::time::Duration;
 use cloud_ai_shared::domain::backend::ContextBudget;
 use cloud_ai_shared::domain::events::{Event, Role};
 use cloud_ai_shared::domain::usage::TokenUsage;
+use cloud_ai_shared::domain::vision::VisionModels;
 use cloud_ai_shared::handlers::answer::{AnswerSettings, Answerer};
 use cloud_ai_shared::handlers::{CommandHandler, Settings};
 use cloud_ai_shared::model::ModelBackend;
@@ -725,37 +726,40 @@ async fn the_tokens_the_backend_reports_are_recorded_with_each_answer_and_shown_
     }
 }
 
+/// A photo from Ada in two sizes (the larger is `file_id`), with `caption`.
+fn photo(update_id: i64, file_id: &str, caption: Option<&str>) -> serde_json::Value {
+    let mut message = serde_json::json!({
+        "message_id": update_id, "date": 1_764_064_819,
+        "from": {"id": ADA, "is_bot": false, "first_name": "Ada"},
+        "chat": {"id": ADA, "type": "private"},
+        "photo": [
+            {"file_id": "small-id", "file_unique_id": "s", "file_size": 1_200, "width": 90, "height": 60},
+            {"file_id": file_id, "file_unique_id": "l", "file_size": 61_000, "width": 800, "height": 533}
+        ]
+    });
+    if let Some(caption) = caption {
+        message["caption"] = caption.into();
+    }
+    serde_json::json!({"update_id": update_id, "message": message})
+}
+
 #[tokio::test]
 async fn a_photos_caption_is_answered_with_a_note_and_the_photo_kept_by_reference() {
     let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(50))).await;
-    let photo = |update_id: i64, caption: Option<&str>| {
-        let mut message = serde_json::json!({
-            "message_id": update_id, "date": 1_764_064_819,
-            "from": {"id": ADA, "is_bot": false, "first_name": "Ada"},
-            "chat": {"id": ADA, "type": "private"},
-            "photo": [
-                {"file_id": "small-id", "file_unique_id": "s", "file_size": 1_200, "width": 90, "height": 60},
-                {"file_id": "large-id", "file_unique_id": "l", "file_size": 61_000, "width": 800, "height": 533}
-            ]
-        });
-        if let Some(caption) = caption {
-            message["caption"] = caption.into();
-        }
-        serde_json::json!({"update_id": update_id, "message": message})
-    };
     chat.handler
-        .handle(&photo(chat.bot.next_update_id(), None))
+        .handle(&photo(chat.bot.next_update_id(), "large-id", None))
         .await
         .unwrap();
     assert!(
         chat.last_message()
-            .starts_with("I can't show photos to the model yet.")
+            .starts_with("This model can't see photos, so there is nothing to answer.")
     );
     assert!(chat.bot.events(ADA).await.is_empty(), "nothing stored");
 
     chat.handler
         .handle(&photo(
             chat.bot.next_update_id(),
+            "large-id",
             Some("What bird is this?"),
         ))
         .await
@@ -763,7 +767,7 @@ async fn a_photos_caption_is_answered_with_a_note_and_the_photo_kept_by_referenc
     assert_eq!(
         chat.shown_since(1),
         [
-            "🖼 The model can't see photos here yet, so it answers your caption.",
+            "🖼 This model can't see photos, so it answers your caption.",
             "Echo: What bird is this?"
         ]
     );
@@ -783,5 +787,143 @@ async fn a_photos_caption_is_answered_with_a_note_and_the_photo_kept_by_referenc
     assert_eq!(
         kept.map(|i| (i.file_id, i.file_size)),
         Some(("large-id".to_string(), Some(61_000)))
+    );
+}
+
+/// The images of each message of the last model request, base64, in either API's shape.
+fn images_sent(request: &serde_json::Value) -> Vec<Vec<String>> {
+    request["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| match &m["content"] {
+            serde_json::Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["image_url"]["url"].as_str())
+                .map(|url| {
+                    url.strip_prefix("data:image/jpeg;base64,")
+                        .expect("a JPEG data URL")
+                        .to_string()
+                })
+                .collect(),
+            _ => m["images"]
+                .as_array()
+                .map(|i| i.iter().map(|i| i.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_model_that_sees_photos_gets_them_with_the_conversation_and_later_questions() {
+    use base64::Engine;
+    let jpeg = |n: u8| [0xFF, 0xD8, 0xFF, 0xE0, n, n, n, 0xFF, 0xD9].to_vec();
+    let encoded = |n: u8| base64::engine::general_purpose::STANDARD.encode(jpeg(n));
+    for api in APIS {
+        // Ollama says so in /api/show; an OpenAI-compatible server cannot, so VISION_MODELS does.
+        let settings = AnswerSettings {
+            vision: match api {
+                Api::Ollama => VisionModels::AskBackend,
+                Api::OpenAi => VisionModels::parse(Some("llama3")),
+            },
+            ..settings(Duration::from_millis(50))
+        };
+        let bot = TestBot::start().await;
+        let model = FakeModel::start(&[]).await;
+        model.install_vision("llama3:latest");
+        let chat = Chat {
+            handler: bot
+                .new_handler()
+                .answering_with(Answerer::new(backend(api, &model.base_url), settings)),
+            bot,
+            model,
+        };
+        chat.bot.telegram.add_file_with_id("bird-id", jpeg(1));
+        chat.bot.telegram.add_file_with_id("nest-id", jpeg(2));
+
+        chat.handler
+            .handle(&photo(
+                chat.bot.next_update_id(),
+                "bird-id",
+                Some("What bird is this?"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            chat.shown_since(0),
+            ["Echo: What bird is this? [1 photo]"],
+            "{api:?}: no note"
+        );
+        chat.handler
+            .handle(&photo(chat.bot.next_update_id(), "nest-id", None))
+            .await
+            .unwrap();
+        assert_eq!(
+            chat.last_message(),
+            "Echo: Describe this photo. [1 photo]",
+            "{api:?}"
+        );
+        chat.say("Which of the two is older?").await;
+        assert_eq!(
+            chat.last_message(),
+            "Echo: Which of the two is older?",
+            "{api:?}"
+        );
+        let requests = chat.model.requests();
+        assert_eq!(
+            images_sent(requests.last().unwrap()),
+            [vec![encoded(1)], vec![], vec![encoded(2)], vec![], vec![]],
+            "{api:?}: both photos go with the later question, each with its message"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_photo_telegram_no_longer_serves_leaves_its_caption_to_answer() {
+    let bot = TestBot::start().await;
+    let model = FakeModel::start(&[]).await;
+    model.install_vision("llama3:latest");
+    let chat = Chat {
+        handler: bot.new_handler().answering_with(Answerer::new(
+            backend(Api::Ollama, &model.base_url),
+            settings(Duration::from_millis(50)),
+        )),
+        bot,
+        model,
+    };
+    // No file under "gone-id": getFile answers "Bad Request: invalid file_id".
+    chat.handler
+        .handle(&photo(
+            chat.bot.next_update_id(),
+            "gone-id",
+            Some("And this one?"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(chat.shown_since(0), ["Echo: And this one?"]);
+}
+
+#[tokio::test]
+async fn photos_never_go_to_a_model_that_does_not_see_them() {
+    let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(50))).await;
+    chat.bot
+        .telegram
+        .add_file_with_id("bird-id", vec![0xFF, 0xD8, 0xFF, 0xD9]);
+    chat.handler
+        .handle(&photo(
+            chat.bot.next_update_id(),
+            "bird-id",
+            Some("What bird is this?"),
+        ))
+        .await
+        .unwrap();
+    chat.say("And now?").await;
+    assert_eq!(chat.last_message(), "Echo: And now?");
+    let requests = chat.model.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|r| images_sent(r).iter().all(Vec::is_empty)),
+        "a model without vision would refuse the request"
     );
 }

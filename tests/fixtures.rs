@@ -63,7 +63,7 @@ async fn every_update_fixture_is_handled() {
             "archive" => "Archived session 1",
             "document-json" => "Imported the archive as archive 2",
             "sticker" => "Sorry, I can't use a sticker.",
-            "photo" => "I can't show photos to the model yet. Send the photo again with a caption",
+            "photo" => "This model can't see photos, so there is nothing to answer.",
             "photo-caption" => "Saved to session",
             "switch-bad-number" => "\"x\" is not a number.",
             "unknown-command" => "I don't know the command /dance.",

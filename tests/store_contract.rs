@@ -5,7 +5,7 @@
 //! work the same.
 
 use cloud_ai_shared::domain::decide::Reply;
-use cloud_ai_shared::domain::events::{Event, Role};
+use cloud_ai_shared::domain::events::{Event, ImageRef, Role};
 use cloud_ai_shared::domain::limits::{MESSAGES, TOKENS, Window};
 use cloud_ai_shared::domain::projection::rebuild_rows;
 use cloud_ai_shared::domain::record::record;
@@ -110,16 +110,21 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
     );
 
     let mut state = state;
+    // The second message came with a photo, whose reference its row keeps.
+    let photo = ImageRef {
+        file_id: "AgAD-photo".into(),
+        file_size: Some(61_000),
+        width: 800,
+        height: 533,
+    };
     for (update, text) in [(3, "one"), (4, "two"), (5, "three")] {
-        state = append(
-            store,
-            user,
-            &state,
-            update,
-            vec![posted(session, text, 1_700_000_000 + update)],
-        )
-        .await
-        .unwrap();
+        let mut message = posted(session, text, 1_700_000_000 + update);
+        if let (Event::MessagePosted { image, .. }, 4) = (&mut message, update) {
+            *image = Some(photo.clone());
+        }
+        state = append(store, user, &state, update, vec![message])
+            .await
+            .unwrap();
     }
     let events = store.events(user).await.unwrap();
     assert_eq!(
@@ -138,6 +143,14 @@ async fn honours_the_contract(store: &dyn Store) -> i64 {
         texts(store.recent_messages(user, session, 2).await.unwrap()),
         ["two", "three"]
     );
+    let images: Vec<Option<ImageRef>> = store
+        .context_messages(user, session, 10, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.image)
+        .collect();
+    assert_eq!(images, [None, Some(photo.clone()), None]);
     assert_eq!(
         texts(store.all_messages(user, session).await.unwrap()),
         ["one", "two", "three"]

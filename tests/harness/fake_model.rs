@@ -1,9 +1,12 @@
 //! A local model server that follows Ollama's documented API — `POST /api/chat` streaming NDJSON
 //! (chunks, then a final `done: true` chunk with `done_reason` and counts; or an `{"error": ...}`
-//! line mid-stream), non-streaming replies, `GET /api/tags`, `GET /api/version`, and
+//! line mid-stream), non-streaming replies, `GET /api/tags`, `GET /api/version`, `POST /api/show`
+//! (`capabilities`, with `vision` for the models that see images), and
 //! `404 {"error": "model \"x\" not found, try pulling it first"}` — and the OpenAI-compatible
-//! `POST /v1/chat/completions` (server-sent events ending in `data: [DONE]`) and `GET /v1/models`.
-//! Answers are scripted per test; without a script it answers `Echo: <last message>`.
+//! `POST /v1/chat/completions` (server-sent events ending in `data: [DONE]`; images as
+//! `image_url` content parts) and `GET /v1/models`. Images sent to a model that does not see them
+//! fail as Ollama fails them. Answers are scripted per test; without a script it answers
+//! `Echo: <last message>`, with `[N photos]` when that message came with images.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -67,6 +70,8 @@ impl Script {
 #[derive(Default)]
 struct Inner {
     models: Vec<String>,
+    /// The models that see images.
+    vision: Vec<String>,
     scripts: VecDeque<Script>,
     /// The body of every chat request.
     requests: Vec<Value>,
@@ -114,6 +119,7 @@ impl FakeModel {
             .route("/api/chat", post(ollama_chat))
             .route("/api/tags", get(tags))
             .route("/api/version", get(version))
+            .route("/api/show", post(show))
             .route("/v1/chat/completions", post(openai_chat))
             .route("/v1/models", get(openai_models))
             .with_state(inner.clone());
@@ -135,6 +141,13 @@ impl FakeModel {
     /// The backend gets `model` (as `ollama pull` would).
     pub fn install(&self, model: &str) {
         self.inner.lock().unwrap().models.push(model.to_string());
+    }
+
+    /// The backend gets `model`, which sees images (as `llava`).
+    pub fn install_vision(&self, model: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.models.push(model.to_string());
+        inner.vision.push(model.to_string());
     }
 
     /// When each answer's first piece left the server, in order.
@@ -164,21 +177,57 @@ pub async fn unreachable_url() -> String {
 type Shared = Arc<Mutex<Inner>>;
 
 fn has_model(inner: &Inner, model: &str) -> bool {
-    inner
-        .models
+    named(&inner.models, model)
+}
+
+fn named(models: &[String], model: &str) -> bool {
+    models
         .iter()
         .any(|m| m == model || m.strip_suffix(":latest") == Some(model))
 }
 
+/// A message's text and how many images it carries, in either API's shape.
+fn text_and_images(message: &Value) -> (String, usize) {
+    match &message["content"] {
+        Value::Array(parts) => (
+            parts
+                .iter()
+                .filter(|p| p["type"] == "text")
+                .filter_map(|p| p["text"].as_str())
+                .collect(),
+            parts.iter().filter(|p| p["type"] == "image_url").count(),
+        ),
+        content => (
+            content.as_str().unwrap_or_default().to_string(),
+            message["images"].as_array().map_or(0, Vec::len),
+        ),
+    }
+}
+
+/// Whether a chat sends images to a model that does not see them (refused, as Ollama does).
+fn images_unseen(inner: &Inner, body: &Value, model: &str) -> bool {
+    let images: usize = body["messages"]
+        .as_array()
+        .map_or(0, |m| m.iter().map(|m| text_and_images(m).1).sum());
+    images > 0 && !named(&inner.vision, model)
+}
+
+const NO_IMAGE_INPUT: &str = "this model is missing data required for image input";
+
 /// The script for a request, or the echo of its last message.
 fn take_script(inner: &mut Inner, body: &Value) -> Script {
     inner.scripts.pop_front().unwrap_or_else(|| {
-        let last = body["messages"]
+        let (last, images) = body["messages"]
             .as_array()
             .and_then(|m| m.last())
-            .and_then(|m| m["content"].as_str())
-            .unwrap_or("");
-        Script::text(&format!("Echo: {last}"), 4, Duration::from_millis(5))
+            .map(text_and_images)
+            .unwrap_or_default();
+        let seen = match images {
+            0 => String::new(),
+            1 => " [1 photo]".to_string(),
+            n => format!(" [{n} photos]"),
+        };
+        Script::text(&format!("Echo: {last}{seen}"), 4, Duration::from_millis(5))
     })
 }
 
@@ -246,6 +295,13 @@ async fn ollama_chat(State(inner): State<Shared>, body: String) -> Response {
             return not_found(&model);
         }
         inner.requests.push(body.clone());
+        if images_unseen(&inner, &body, &model) {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({ "error": NO_IMAGE_INPUT })),
+            )
+                .into_response();
+        }
         take_script(&mut inner, &body)
     };
     if body["stream"] == json!(false) {
@@ -276,6 +332,31 @@ async fn tags(State(inner): State<Shared>) -> Response {
         })
         .collect();
     axum::Json(json!({ "models": models })).into_response()
+}
+
+/// `POST /api/show {"model": ...}`: the model's details and capabilities.
+async fn show(State(inner): State<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
+    let model = body["model"].as_str().unwrap_or_default();
+    let inner = inner.lock().unwrap();
+    if !has_model(&inner, model) {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": format!("model '{model}' not found")})),
+        )
+            .into_response();
+    }
+    let mut capabilities = vec!["completion"];
+    if named(&inner.vision, model) {
+        capabilities.push("vision");
+    }
+    axum::Json(json!({
+        "modelfile": "# Modelfile generated by \"ollama show\"", "parameters": "stop \"<|eot_id|>\"",
+        "template": "{{ .Prompt }}", "modified_at": "2026-11-01T10:00:00.000000Z",
+        "details": {"parent_model": "", "format": "gguf", "family": "llama", "families": ["llama"],
+                    "parameter_size": "8.0B", "quantization_level": "Q4_0"},
+        "capabilities": capabilities,
+    }))
+    .into_response()
 }
 
 async fn version() -> Response {
@@ -315,6 +396,14 @@ async fn openai_chat(State(inner): State<Shared>, body: String) -> Response {
                 .into_response();
         }
         inner.requests.push(body.clone());
+        if images_unseen(&inner, &body, &model) {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"error": {"message": NO_IMAGE_INPUT,
+                    "type": "invalid_request_error", "param": null, "code": null}})),
+            )
+                .into_response();
+        }
         take_script(&mut inner, &body)
     };
     let include_usage = body["stream_options"]["include_usage"] == json!(true);

@@ -322,6 +322,23 @@ mod tests {
     }
 
     #[test]
+    fn a_photos_reference_travels_with_its_message_and_anything_else_there_is_ignored() {
+        let text = r#"{"conversation": [
+            {"role": "user", "content": "What bird?", "ts": 1,
+             "image": {"file_id": "AgAD-photo", "file_size": 61000, "width": 800, "height": 533}},
+            {"role": "user", "content": "And this?", "ts": 2, "image": "not a photo"}
+        ]}"#;
+        let valid = validate(text).unwrap();
+        let kept = valid.conversation[0].image.as_ref().expect("kept");
+        assert_eq!((kept.file_id.as_str(), kept.width), ("AgAD-photo", 800));
+        assert_eq!(valid.conversation[1].image, None);
+        // Written back out, a message without a photo has no `image` key, as the original's.
+        let written = serde_json::to_value(&valid.conversation).unwrap();
+        assert_eq!(written[0]["image"]["file_id"], "AgAD-photo");
+        assert!(written[1].get("image").is_none());
+    }
+
+    #[test]
     fn the_reference_example_is_accepted() {
         let example = r#"{
           "user_id": 123456789, "session_id": "uuid-string", "model_name": "llama3",

@@ -46,10 +46,7 @@ impl Archiver {
             // The persona travels as the leading `system` message the original's format has.
             if let Some(prompt) = job.persona.prompt(None) {
                 let ts = conversation.first().map_or(job.last_message_ts, |m| m.ts);
-                conversation.insert(
-                    0,
-                    ChatMessage::new(Role::System, prompt, ts),
-                );
+                conversation.insert(0, ChatMessage::new(Role::System, prompt, ts));
             }
             let document = ArchiveDocument {
                 user_id: job.user_id,

@@ -504,42 +504,42 @@ impl SessionRows for SqliteStore {
 
     async fn live_rows(&self, user_id: i64) -> Result<Rows, StoreError> {
         type SessionColumns = (String, i64, String, String, bool, i64, String, u64, i64);
-        let (sessions, messages): (Vec<SessionColumns>, Vec<(String, u64, MessageColumns)>) =
-            self.db
-                .call(move |conn| {
-                    let mut statement = conn.prepare_cached(
-                        "SELECT sk, chat_id, model_name, session_id, is_active, last_message_ts,
+        let (sessions, messages): (Vec<SessionColumns>, Vec<(String, u64, MessageColumns)>) = self
+            .db
+            .call(move |conn| {
+                let mut statement = conn.prepare_cached(
+                    "SELECT sk, chat_id, model_name, session_id, is_active, last_message_ts,
                                 s3_path, message_count, created_at
                          FROM sessions WHERE user_id = ?1",
-                    )?;
-                    let sessions = statement
-                        .query_map([user_id], |r| {
-                            Ok((
-                                r.get(0)?,
-                                r.get(1)?,
-                                r.get(2)?,
-                                r.get(3)?,
-                                r.get(4)?,
-                                r.get(5)?,
-                                r.get(6)?,
-                                r.get(7)?,
-                                r.get(8)?,
-                            ))
-                        })?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    let mut statement = conn.prepare_cached(
-                        "SELECT session_id, seq, role, content, ts, image FROM messages
+                )?;
+                let sessions = statement
+                    .query_map([user_id], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                            r.get(8)?,
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut statement = conn.prepare_cached(
+                    "SELECT session_id, seq, role, content, ts, image FROM messages
                          WHERE user_id = ?1",
-                    )?;
-                    let messages = statement
-                        .query_map([user_id], |r| {
-                            Ok((r.get("session_id")?, r.get("seq")?, message_row(r)?))
-                        })?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    Ok((sessions, messages))
-                })
-                .await
-                .map_err(backend)?;
+                )?;
+                let messages = statement
+                    .query_map([user_id], |r| {
+                        Ok((r.get("session_id")?, r.get("seq")?, message_row(r)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((sessions, messages))
+            })
+            .await
+            .map_err(backend)?;
         let mut rows = Rows::new();
         for (
             sk,
