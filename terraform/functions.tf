@@ -35,6 +35,7 @@ locals {
         OPENAI_BASE_URL          = var.model_backend == "openai" ? var.openai_base_url : ""
         OPENAI_API_KEY_PARAMETER = local.openai_api_key_parameter == null ? "" : local.openai_api_key_parameter.name
         SYSTEM_PROMPT            = var.system_prompt
+        VISION_MODELS            = var.vision_models
       })
     }
     archiver = {

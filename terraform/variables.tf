@@ -168,6 +168,12 @@ variable "system_prompt" {
   default     = ""
 }
 
+variable "vision_models" {
+  description = "Models that see photos, separated by commas (e.g. \"llava,gpt-4o\"). Empty: Ollama's /api/show capabilities decide; an OpenAI-compatible server's models get captions only."
+  type        = string
+  default     = ""
+}
+
 variable "alarm_email" {
   description = "An e-mail address subscribed to the alarms topic (it must confirm the subscription). Empty: subscribe yourself to the topic."
   type        = string
