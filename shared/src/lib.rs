@@ -4,6 +4,7 @@
 //! - [`store`]: the event store port and its DynamoDB adapter.
 //! - [`archive`]: the archive store port and its S3 adapter.
 //! - [`telegram`]: the Telegram Bot API port and its HTTP adapter.
+//! - [`transcriber`]: the speech-to-text port (voice messages) and its OpenAI-API adapter.
 //! - [`handlers`]: the roles (command handling, archiving) written against the ports.
 //! - `testing` (feature `testing`): in-memory adapters, crash injection and a given/when/then kit.
 
@@ -28,4 +29,5 @@ pub mod store;
 pub mod telegram;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transcriber;
 pub mod wiring;

@@ -1302,3 +1302,42 @@ fn a_model_that_sees_photos_answers_them_without_a_note_and_describes_a_bare_one
     ));
     assert_eq!(text(&bare), "<answer by llama3>");
 }
+
+#[test]
+fn a_voice_messages_words_are_the_message_shown_before_the_answer_and_failures_store_nothing() {
+    use cloud_ai_shared::domain::voice::Heard;
+    let mut bot = with_backend(&["llama3:latest"]);
+    let heard = bot.input(Input::Voice(Heard::Words(
+        "Remind me what a monad is".into(),
+    )));
+    assert_eq!(
+        text(&heard),
+        "🎙 \u{201c}Remind me what a monad is\u{201d}\n<answer by llama3>"
+    );
+    assert!(heard.events.iter().any(|e| matches!(
+        e,
+        Event::MessagePosted { content, role: Role::User, .. } if content == "Remind me what a monad is"
+    )));
+    for (heard, says) in [
+        (
+            Heard::NoTranscriber,
+            "I can't listen to voice messages here: no transcription service is configured. Please type it.",
+        ),
+        (
+            Heard::TooLong,
+            "That voice message is too long for me: I transcribe up to 10 minutes (20 MB). Please send a shorter one, or type it.",
+        ),
+        (
+            Heard::Failed,
+            "I couldn't transcribe that voice message just now, and nothing was stored. Send it again to try once more, or type it.",
+        ),
+        (
+            Heard::Silence,
+            "I heard no words in that voice message, so nothing was stored.",
+        ),
+    ] {
+        let decision = bot.input(Input::Voice(heard));
+        assert!(decision.events.is_empty());
+        assert_eq!(text(&decision), says);
+    }
+}

@@ -13,6 +13,7 @@ use super::persona::{Persona, PersonaProblem, parse_persona};
 use super::replies;
 use super::state::{ArchiveSummary, UserState};
 use super::title::{TitleProblem, check_title, title_from};
+use super::voice::Heard;
 
 /// The most live sessions a user may hold (the folded state lives in one item).
 pub const MAX_LIVE_SESSIONS: usize = 200;
@@ -36,6 +37,8 @@ pub enum Input {
         number: usize,
         read: RestoreRead,
     },
+    /// A voice message, as far as it was heard.
+    Voice(Heard),
     Unsupported(&'static str),
 }
 
@@ -209,6 +212,7 @@ pub fn decide(state: &UserState, input: &Input, ctx: &Context) -> Decision {
         Input::Import(ImportOutcome::NotFetched) => Decision::reply(replies::group_admins_only()),
         Input::Restore { number, read } => restore(state, *number, read, ctx),
         Input::Photo { caption, image } => photo(state, caption.as_deref(), image, ctx),
+        Input::Voice(heard) => voice(state, heard, ctx),
         Input::Command(command) => decide_command(state, command, ctx),
     }
 }
@@ -280,7 +284,7 @@ fn changes_group_sessions(input: &Input) -> bool {
                 | Command::Persona(Some(_))
                 | Command::Model(Some(_))
         ),
-        Input::Unsupported(_) | Input::Photo { .. } => false,
+        Input::Unsupported(_) | Input::Photo { .. } | Input::Voice(_) => false,
     }
 }
 
@@ -702,6 +706,29 @@ fn photo(state: &UserState, caption: Option<&str>, image: &ImageRef, ctx: &Conte
         decision
             .replies
             .insert(0, Reply::text(replies::photo_not_seen()));
+    }
+    decision
+}
+
+/// A voice message: its words are a chat message, shown back first (so a mishearing is seen);
+/// when it could not be heard, a reply says why, and nothing is stored.
+fn voice(state: &UserState, heard: &Heard, ctx: &Context) -> Decision {
+    let words = match heard {
+        Heard::Words(words) => words,
+        Heard::NoTranscriber => return Decision::reply(replies::voice_not_heard()),
+        Heard::TooLong => return Decision::reply(replies::voice_too_long()),
+        Heard::Failed => return Decision::reply(replies::voice_failed()),
+        Heard::Silence => return Decision::reply(replies::voice_silent()),
+    };
+    let mut decision = chat(state, words, ctx);
+    if decision
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::MessagePosted { .. }))
+    {
+        decision
+            .replies
+            .insert(0, Reply::text(replies::heard(words)));
     }
     decision
 }

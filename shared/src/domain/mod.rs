@@ -24,3 +24,4 @@ pub mod update;
 pub mod update_text;
 pub mod usage;
 pub mod vision;
+pub mod voice;

@@ -9,6 +9,7 @@ use super::events::{ChatMessage, Role};
 use super::persona::{MAX_PERSONA_CHARS, PRESETS, Persona};
 use super::state::{ArchiveSummary, SessionSummary, UserState};
 use super::title::MAX_TITLE_CHARS;
+use super::voice::{MAX_VOICE_BYTES, MAX_VOICE_SECONDS};
 
 /// How much of each message `/history` shows.
 pub const HISTORY_PREVIEW_CHARS: usize = 500;
@@ -485,6 +486,32 @@ pub fn photo_without_caption() -> String {
 
 pub fn photo_not_seen() -> String {
     "🖼 This model can't see photos, so it answers your caption.".to_string()
+}
+
+/// What a voice message was heard to say, shown before the answer.
+pub fn heard(words: &str) -> String {
+    format!("🎙 \u{201c}{}\u{201d}", preview(words, 300))
+}
+
+pub fn voice_not_heard() -> String {
+    "I can't listen to voice messages here: no transcription service is configured. Please type it."
+        .to_string()
+}
+
+pub fn voice_too_long() -> String {
+    format!(
+        "That voice message is too long for me: I transcribe up to {} minutes ({} MB). Please send a shorter one, or type it.",
+        MAX_VOICE_SECONDS / 60,
+        MAX_VOICE_BYTES / 1_000_000
+    )
+}
+
+pub fn voice_failed() -> String {
+    "I couldn't transcribe that voice message just now, and nothing was stored. Send it again to try once more, or type it.".to_string()
+}
+
+pub fn voice_silent() -> String {
+    "I heard no words in that voice message, so nothing was stored.".to_string()
 }
 
 /// The message a photo without a caption stands for, for a model that sees it.

@@ -67,7 +67,8 @@ pub enum Content {
     Text(String),
     Document(DocumentRef),
     Photo(PhotoRef),
-    /// A message kind the bot does not handle (photo, sticker, voice, ...), named for the reply.
+    Voice(VoiceRef),
+    /// A message kind the bot does not handle (sticker, video, ...), named for the reply.
     Unsupported(&'static str),
 }
 
@@ -87,6 +88,16 @@ pub struct PhotoRef {
     /// The largest size under [`MAX_PHOTO_BYTES`].
     pub image: ImageRef,
     pub caption: Option<String>,
+}
+
+/// A voice message as Telegram keeps it (Opus in OGG), to download and transcribe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoiceRef {
+    pub file_id: String,
+    /// Seconds, as the sender's app recorded it.
+    pub duration: u64,
+    pub file_size: Option<u64>,
+    pub mime_type: Option<String>,
 }
 
 /// How long an update will likely take, so a dispatcher can keep workers for quick ones.
@@ -118,6 +129,11 @@ impl Lane {
                     Content::Photo(PhotoRef {
                         caption: Some(_), ..
                     }),
+                ..
+            }))
+            | Ok(Classified::Message(Incoming {
+                user_id,
+                content: Content::Voice(_),
                 ..
             })) => Lane::Answer { sender: user_id },
             _ => Lane::Quick,
@@ -161,6 +177,7 @@ struct RawMessage {
     entities: Vec<RawEntity>,
     document: Option<RawDocument>,
     photo: Option<Vec<RawPhotoSize>>,
+    voice: Option<RawVoice>,
     caption: Option<String>,
     #[serde(default)]
     caption_entities: Vec<RawEntity>,
@@ -223,6 +240,15 @@ struct RawDocument {
 }
 
 #[derive(Deserialize)]
+struct RawVoice {
+    file_id: String,
+    #[serde(default)]
+    duration: u64,
+    file_size: Option<u64>,
+    mime_type: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct RawPhotoSize {
     file_id: String,
     #[serde(default)]
@@ -252,7 +278,6 @@ fn chosen_size(sizes: Vec<RawPhotoSize>) -> Option<ImageRef> {
 /// Message fields that name a kind of content the bot does not handle.
 const UNSUPPORTED_KINDS: &[(&str, &str)] = &[
     ("sticker", "sticker"),
-    ("voice", "voice message"),
     ("audio", "audio file"),
     ("video", "video"),
     ("video_note", "video message"),
@@ -313,6 +338,13 @@ pub fn classify(raw: &serde_json::Value) -> Result<Classified, MalformedUpdate> 
         Content::Photo(PhotoRef {
             image,
             caption: message.caption.filter(|c| !c.trim().is_empty()),
+        })
+    } else if let Some(voice) = message.voice {
+        Content::Voice(VoiceRef {
+            file_id: voice.file_id,
+            duration: voice.duration,
+            file_size: voice.file_size,
+            mime_type: voice.mime_type,
         })
     } else {
         let fields = raw.get("message").and_then(|m| m.as_object());
@@ -494,6 +526,25 @@ mod tests {
                 ..
             }) if image.file_id == "p2"
         ));
+    }
+
+    #[test]
+    fn a_voice_message_is_kept_to_be_heard_on_the_answer_lane() {
+        let voice = message(json!({"voice": {"file_id": "v1", "file_unique_id": "u",
+            "duration": 7, "mime_type": "audio/ogg", "file_size": 21_000}}));
+        let Classified::Message(incoming) = classify(&voice).unwrap() else {
+            panic!("expected a message")
+        };
+        assert_eq!(
+            incoming.content,
+            Content::Voice(VoiceRef {
+                file_id: "v1".into(),
+                duration: 7,
+                file_size: Some(21_000),
+                mime_type: Some("audio/ogg".into()),
+            })
+        );
+        assert!(matches!(Lane::of(&voice.to_string()), Lane::Answer { .. }));
     }
 
     #[test]

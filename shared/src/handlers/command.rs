@@ -25,6 +25,7 @@ use crate::domain::record::record;
 use crate::domain::update::{ChatKind, Classified, Content, Incoming, classify};
 use crate::store::{Append, Receipt, ReceiptWrite, StoreError};
 use crate::telegram::Telegram;
+use crate::transcriber::Transcriber;
 
 use super::adoption::Adopter;
 use super::answer::Answerer;
@@ -38,6 +39,7 @@ use super::receipt_runner::{ChatAnswers, Pipeline, ReceiptRunner};
 use super::restore;
 use super::settings::Settings;
 use super::storage::StoragePorts;
+use super::voice;
 
 #[derive(Clone)]
 pub struct CommandHandler {
@@ -45,6 +47,8 @@ pub struct CommandHandler {
     runner: ReceiptRunner,
     /// Takes over what the original bot left of a user before their first decision.
     adopter: Adopter,
+    /// Turns voice messages into text, when a service is configured.
+    transcriber: Option<Arc<dyn Transcriber>>,
 }
 
 impl CommandHandler {
@@ -84,6 +88,7 @@ impl CommandHandler {
                 answers: ChatAnswers::StoredOnly,
                 clock,
             },
+            transcriber: None,
         }
     }
 
@@ -97,6 +102,12 @@ impl CommandHandler {
     /// Answers chat messages with a model backend.
     pub fn answering_with(mut self, answerer: Answerer) -> CommandHandler {
         self.runner.answers = ChatAnswers::ByModel(answerer);
+        self
+    }
+
+    /// Hears voice messages through `transcriber`.
+    pub fn transcribing_with(mut self, transcriber: Arc<dyn Transcriber>) -> CommandHandler {
+        self.transcriber = Some(transcriber);
         self
     }
 
@@ -314,6 +325,14 @@ impl CommandHandler {
                 command => Input::Command(command),
             },
             Content::Unsupported(kind) => Input::Unsupported(kind),
+            Content::Voice(voice) => Input::Voice(
+                voice::hear(
+                    self.runner.telegram.as_ref(),
+                    self.transcriber.as_deref(),
+                    voice,
+                )
+                .await,
+            ),
             Content::Photo(photo) => Input::Photo {
                 caption: photo.caption.clone(),
                 image: photo.image.clone(),

@@ -65,6 +65,8 @@ impl Gate {
             Content::Text(text) => Some(parse(text, bot_username)),
             // A caption is a chat message (never a command), counted as one.
             Content::Photo(photo) => photo.caption.clone().map(Command::Chat),
+            // So is a voice message (its words are known once it is transcribed, after this).
+            Content::Voice(_) => Some(Command::Chat(String::new())),
             _ => None,
         };
         if matches!(command, Some(Command::ForAnotherBot)) {

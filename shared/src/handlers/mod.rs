@@ -20,6 +20,7 @@ mod restore;
 pub mod settings;
 pub mod sqs_batch;
 pub mod storage;
+mod voice;
 pub mod webhook;
 
 pub use adoption::{AdoptError, Adopter, Adoption, Tally};
