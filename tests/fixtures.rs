@@ -65,6 +65,9 @@ async fn every_update_fixture_is_handled() {
             "sticker" => "Sorry, I can't use a sticker.",
             "photo" => "This model can't see photos, so there is nothing to answer.",
             "photo-caption" => "Saved to session",
+            "voice" => {
+                "I can't listen to voice messages here: no transcription service is configured."
+            }
             "switch-bad-number" => "\"x\" is not a number.",
             "unknown-command" => "I don't know the command /dance.",
             "echo" => "hello from a fixture",

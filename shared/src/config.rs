@@ -53,6 +53,15 @@ pub enum ModelBackendConfig {
     },
 }
 
+/// Where voice messages are transcribed: `TRANSCRIBE_URL` (an OpenAI-compatible server, up to
+/// `/v1`), `TRANSCRIBE_MODEL` (default `whisper-1`) and the optional `TRANSCRIBE_API_KEY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscribeConfig {
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<Secret>,
+}
+
 /// How answers are made (`SYSTEM_PROMPT`, `CONTEXT_MAX_CHARS`, `ANSWER_STALL_SECONDS`,
 /// `ANSWER_FIRST_TOKEN_SECONDS`, `VISION_MODELS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +97,8 @@ pub struct Config {
     pub access: AccessPolicy,
     /// `MESSAGES_PER_MINUTE`, `TOKENS_PER_DAY` and `ANSWERS_IN_FLIGHT`, per user.
     pub limits: Limits,
+    /// Voice messages are transcribed when this is set.
+    pub transcription: Option<TranscribeConfig>,
 }
 
 /// The secrets: each may also come from a file (`<NAME>_FILE`, as container and systemd secrets
@@ -103,6 +114,11 @@ pub const SECRETS: &[SecretSources] = &[
         name: "OPENAI_API_KEY",
         file: "OPENAI_API_KEY_FILE",
         parameter: "OPENAI_API_KEY_PARAMETER",
+    },
+    SecretSources {
+        name: "TRANSCRIBE_API_KEY",
+        file: "TRANSCRIBE_API_KEY_FILE",
+        parameter: "TRANSCRIBE_API_KEY_PARAMETER",
     },
     SecretSources {
         name: "WEBHOOK_SECRET",
@@ -282,6 +298,14 @@ impl Config {
                 "{e}; list user ids or @usernames separated by commas, or * for everyone"
             ),
         })?;
+        let transcription = match get("TRANSCRIBE_URL") {
+            Some(url) => Some(TranscribeConfig {
+                base_url: http_url("TRANSCRIBE_URL", url)?,
+                model: get("TRANSCRIBE_MODEL").unwrap_or_else(|| "whisper-1".to_string()),
+                api_key: get("TRANSCRIBE_API_KEY").map(Secret),
+            }),
+            None => None,
+        };
         let defaults = Limits::default();
         let limits = Limits {
             messages_per_minute: number("MESSAGES_PER_MINUTE", defaults.messages_per_minute)?,
@@ -306,6 +330,7 @@ impl Config {
             bot_username: get("BOT_USERNAME").map(|u| u.trim_start_matches('@').to_string()),
             queue_url: get("QUEUE_URL"),
             event_bus_name: get("EVENT_BUS_NAME"),
+            transcription,
         })
     }
 

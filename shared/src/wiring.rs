@@ -14,6 +14,8 @@ use crate::model::ModelBackend;
 use crate::model::ollama::Ollama;
 use crate::model::openai::OpenAiCompatible;
 use crate::telegram::Telegram;
+use crate::transcriber::Transcriber;
+use crate::transcriber::openai::OpenAiTranscriber;
 #[cfg(feature = "aws")]
 pub use roles::{
     command_handler, lambda_config, poller, poller_with, publishing_command_handler,
@@ -61,12 +63,27 @@ pub fn command_role(
     telegram: Arc<dyn Telegram>,
     settings: Settings,
     answerer: Option<Answerer>,
+    transcriber: Option<Arc<dyn Transcriber>>,
 ) -> CommandHandler {
-    let handler = CommandHandler::new(ports, telegram, settings);
-    match answerer {
-        Some(answerer) => handler.answering_with(answerer),
-        None => handler,
+    let mut handler = CommandHandler::new(ports, telegram, settings);
+    if let Some(answerer) = answerer {
+        handler = handler.answering_with(answerer);
     }
+    if let Some(transcriber) = transcriber {
+        handler = handler.transcribing_with(transcriber);
+    }
+    handler
+}
+
+/// The configured transcription service for voice messages, if any.
+pub fn transcriber(config: &Config) -> Option<Arc<dyn Transcriber>> {
+    config.transcription.as_ref().map(|t| {
+        Arc::new(OpenAiTranscriber::new(
+            t.base_url.clone(),
+            t.model.clone(),
+            t.api_key.clone(),
+        )) as Arc<dyn Transcriber>
+    })
 }
 
 /// The command role's settings from configuration (the bot's name, when known only from

@@ -5,6 +5,7 @@ pub mod bot;
 pub mod bot_process;
 pub mod fake_model;
 pub mod fake_telegram;
+pub mod fake_transcriber;
 pub mod fixtures;
 pub mod lambda;
 pub mod moto;

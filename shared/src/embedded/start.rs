@@ -283,12 +283,14 @@ impl EmbeddedBot {
             bot_username: config.bot_username.clone().or(username.clone()),
             ..wiring::settings(config)
         };
+        let transcriber = wiring::transcriber(config);
         let role = || {
             wiring::command_role(
                 stores.ports.clone(),
                 telegram.clone(),
                 settings.clone(),
                 answerer.clone(),
+                transcriber.clone(),
             )
         };
         let waiting = queue.entries().waiting().await.unwrap_or(0);

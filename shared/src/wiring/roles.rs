@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use super::{answerer, command_role, settings};
+use super::{answerer, command_role, settings, transcriber};
 use crate::aws;
 use crate::config::{Config, ConfigError, WebhookConfig};
 use crate::handlers::poller::{PollSettings, Poller};
@@ -37,6 +37,7 @@ pub fn command_handler(config: &Config, sdk: &SdkConfig) -> CommandHandler {
         telegram(config),
         settings(config),
         answerer(config),
+        transcriber(config),
     )
 }
 
