@@ -36,6 +36,10 @@ locals {
         OPENAI_API_KEY_PARAMETER = local.openai_api_key_parameter == null ? "" : local.openai_api_key_parameter.name
         SYSTEM_PROMPT            = var.system_prompt
         VISION_MODELS            = var.vision_models
+        TRANSCRIBE_URL           = var.transcribe_url
+        TRANSCRIBE_MODEL         = var.transcribe_model
+        # Unset (empty) without a key: the service is called without one.
+        TRANSCRIBE_API_KEY_PARAMETER = local.transcribe_api_key_parameter == null ? "" : local.transcribe_api_key_parameter.name
       })
     }
     archiver = {
@@ -121,7 +125,7 @@ data "aws_iam_policy_document" "function" {
     sid     = "Secrets"
     actions = ["ssm:GetParameter"]
     # The webhook reads only its secret, never the bot token.
-    resources = each.key == "webhook" ? aws_ssm_parameter.webhook_secret[*].arn : concat([aws_ssm_parameter.telegram_token.arn], each.key == "command" ? aws_ssm_parameter.openai_api_key[*].arn : [])
+    resources = each.key == "webhook" ? aws_ssm_parameter.webhook_secret[*].arn : concat([aws_ssm_parameter.telegram_token.arn], each.key == "command" ? local.command_secret_arns : [])
   }
 
   dynamic "statement" {

@@ -1,4 +1,4 @@
-# The bot token (and the OpenAI-compatible key) as SecureString parameters. The functions'
+# The bot token (and the OpenAI-compatible and transcription keys) as SecureString parameters. The functions'
 # environment holds only the parameters' names; each function reads them once per cold start,
 # and only its own role may.
 resource "aws_ssm_parameter" "telegram_token" {
@@ -18,6 +18,18 @@ resource "aws_ssm_parameter" "openai_api_key" {
   value       = var.openai_api_key
 }
 
+resource "aws_ssm_parameter" "transcribe_api_key" {
+  #checkov:skip=CKV_AWS_337:Encrypted with the AWS managed key (alias/aws/ssm); only the command function's role may read the parameter.
+  count       = var.transcribe_url != "" && nonsensitive(var.transcribe_api_key != "") ? 1 : 0
+  name        = "/${var.name_prefix}/transcribe-api-key"
+  description = "The speech-to-text server's API key."
+  type        = "SecureString"
+  value       = var.transcribe_api_key
+}
+
 locals {
-  openai_api_key_parameter = one(aws_ssm_parameter.openai_api_key[*])
+  openai_api_key_parameter     = one(aws_ssm_parameter.openai_api_key[*])
+  transcribe_api_key_parameter = one(aws_ssm_parameter.transcribe_api_key[*])
+  # What the command function may read besides the bot token.
+  command_secret_arns = concat(aws_ssm_parameter.openai_api_key[*].arn, aws_ssm_parameter.transcribe_api_key[*].arn)
 }

@@ -174,6 +174,29 @@ variable "vision_models" {
   default     = ""
 }
 
+variable "transcribe_url" {
+  description = "An OpenAI-compatible speech-to-text server, up to /v1 (OpenAI, whisper.cpp's server, faster-whisper servers, LocalAI), for voice messages. Empty: voice messages get a polite reply."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.transcribe_url == "" || can(regex("^https?://", var.transcribe_url))
+    error_message = "transcribe_url must be empty or an http(s) URL."
+  }
+}
+
+variable "transcribe_model" {
+  description = "The speech-to-text model (OpenAI: whisper-1)."
+  type        = string
+  default     = "whisper-1"
+}
+
+variable "transcribe_api_key" {
+  description = "The speech-to-text server's API key, if it needs one (kept in an SSM SecureString parameter)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
 variable "alarm_email" {
   description = "An e-mail address subscribed to the alarms topic (it must confirm the subscription). Empty: subscribe yourself to the topic."
   type        = string

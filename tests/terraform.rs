@@ -79,6 +79,9 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
         "-var=model_backend=none".to_string(),
         // Ada, the fixtures' sender.
         "-var=allowed_users=123456789".to_string(),
+        // Voice messages go to a keyed speech-to-text server (none runs here).
+        "-var=transcribe_url=http://whisper.internal:8000/v1".to_string(),
+        format!("-var=transcribe_api_key={TRANSCRIBE_KEY}"),
     ];
     let with_vars = |args: &[&str]| -> Vec<String> {
         args.iter()
@@ -344,6 +347,59 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
                 .collect(),
         })
         .collect();
+    // The transcription key is a parameter only the command role reads; the environment names it.
+    let command_env = lambda
+        .get_function_configuration()
+        .function_name("cloud-ai-command")
+        .send()
+        .await
+        .unwrap()
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        command_env.get("TRANSCRIBE_URL").map(String::as_str),
+        Some("http://whisper.internal:8000/v1")
+    );
+    assert!(!command_env.contains_key("TRANSCRIBE_API_KEY"));
+    let key_parameter = command_env["TRANSCRIBE_API_KEY_PARAMETER"].clone();
+    assert_eq!(key_parameter, "/cloud-ai/transcribe-api-key");
+    assert!(
+        !applied.contains(TRANSCRIBE_KEY) && !format!("{command_env:?}").contains(TRANSCRIBE_KEY)
+    );
+    let readable: Vec<String> = policies
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|doc| doc["Statement"].as_array().unwrap().clone())
+        .filter(|statement| statement["Sid"] == "Secrets")
+        .flat_map(|statement| match &statement["Resource"] {
+            serde_json::Value::String(one) => vec![one.clone()],
+            many => many
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect(),
+        })
+        .collect();
+    assert!(
+        readable
+            .iter()
+            .any(|arn| arn.ends_with(&format!("parameter{key_parameter}"))),
+        "the command role cannot read the transcription key: {readable:?}"
+    );
+    let secrets = cloud_ai_shared::parameters::read_secret_parameters(&sdk, |name| {
+        command_env.get(name).cloned()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        secrets.get("TRANSCRIBE_API_KEY").map(String::as_str),
+        Some(TRANSCRIBE_KEY)
+    );
+
     for call in [
         "GetItem",
         "PutItem",
@@ -802,6 +858,9 @@ fn stack_sh_adopt_takes_over_the_original_bots_users(
         "{second}"
     );
 }
+
+/// The transcription server's key (Terraform keeps it in a parameter).
+const TRANSCRIBE_KEY: &str = "sk-whisper-not-in-any-output";
 
 /// The token's secret part must not show in what Terraform prints or the functions carry.
 fn assert_no_secret(text: &str, place: &str) {
