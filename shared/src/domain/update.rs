@@ -123,17 +123,10 @@ impl Lane {
             })) if !text.trim_start().starts_with('/') && !text.trim().is_empty() => {
                 Lane::Answer { sender: user_id }
             }
+            // A photo may be answered without a caption (a model that sees it describes it).
             Ok(Classified::Message(Incoming {
                 user_id,
-                content:
-                    Content::Photo(PhotoRef {
-                        caption: Some(_), ..
-                    }),
-                ..
-            }))
-            | Ok(Classified::Message(Incoming {
-                user_id,
-                content: Content::Voice(_),
+                content: Content::Photo(_) | Content::Voice(_),
                 ..
             })) => Lane::Answer { sender: user_id },
             _ => Lane::Quick,
@@ -452,6 +445,12 @@ mod tests {
         );
         assert_eq!(Lane::of(&raw(json!({"text": " /echo hi"}))), Lane::Quick);
         assert_eq!(Lane::of(&raw(json!({"sticker": {}}))), Lane::Quick);
+        assert_eq!(
+            Lane::of(&raw(
+                json!({"photo": [{"file_id": "p", "width": 9, "height": 9}]})
+            )),
+            Lane::Answer { sender: 42 }
+        );
         assert_eq!(Lane::of("not json"), Lane::Quick);
     }
 
