@@ -75,6 +75,27 @@ impl Chat {
         update
     }
 
+    /// Sends a photo (`file_id` its larger size) from Ada and handles it.
+    async fn send_photo(&self, file_id: &str, caption: Option<&str>) {
+        let update = photo(self.bot.next_update_id(), file_id, caption);
+        self.handler.handle(&update).await.expect("handled");
+    }
+
+    /// A chat whose only model, `llama3`, sees photos.
+    async fn seeing(api: Api, settings: AnswerSettings) -> Chat {
+        let bot = TestBot::start().await;
+        let model = FakeModel::start(&[]).await;
+        model.install_vision("llama3:latest");
+        let handler = bot
+            .new_handler()
+            .answering_with(Answerer::new(backend(api, &model.base_url), settings));
+        Chat {
+            bot,
+            model,
+            handler,
+        }
+    }
+
     fn messages(&self) -> Vec<Shown> {
         self.bot.telegram.chat_messages(ADA)
     }
@@ -746,24 +767,15 @@ fn photo(update_id: i64, file_id: &str, caption: Option<&str>) -> serde_json::Va
 #[tokio::test]
 async fn a_photos_caption_is_answered_with_a_note_and_the_photo_kept_by_reference() {
     let chat = Chat::start(Api::Ollama, settings(Duration::from_millis(50))).await;
-    chat.handler
-        .handle(&photo(chat.bot.next_update_id(), "large-id", None))
-        .await
-        .unwrap();
+    chat.send_photo("large-id", None).await;
     assert!(
         chat.last_message()
             .starts_with("This model can't see photos, so there is nothing to answer.")
     );
     assert!(chat.bot.events(ADA).await.is_empty(), "nothing stored");
 
-    chat.handler
-        .handle(&photo(
-            chat.bot.next_update_id(),
-            "large-id",
-            Some("What bird is this?"),
-        ))
-        .await
-        .unwrap();
+    chat.send_photo("large-id", Some("What bird is this?"))
+        .await;
     assert_eq!(
         chat.shown_since(1),
         [
@@ -828,36 +840,17 @@ async fn a_model_that_sees_photos_gets_them_with_the_conversation_and_later_ques
             },
             ..settings(Duration::from_millis(50))
         };
-        let bot = TestBot::start().await;
-        let model = FakeModel::start(&[]).await;
-        model.install_vision("llama3:latest");
-        let chat = Chat {
-            handler: bot
-                .new_handler()
-                .answering_with(Answerer::new(backend(api, &model.base_url), settings)),
-            bot,
-            model,
-        };
+        let chat = Chat::seeing(api, settings).await;
         chat.bot.telegram.add_file_with_id("bird-id", jpeg(1));
         chat.bot.telegram.add_file_with_id("nest-id", jpeg(2));
 
-        chat.handler
-            .handle(&photo(
-                chat.bot.next_update_id(),
-                "bird-id",
-                Some("What bird is this?"),
-            ))
-            .await
-            .unwrap();
+        chat.send_photo("bird-id", Some("What bird is this?")).await;
         assert_eq!(
             chat.shown_since(0),
             ["Echo: What bird is this? [1 photo]"],
             "{api:?}: no note"
         );
-        chat.handler
-            .handle(&photo(chat.bot.next_update_id(), "nest-id", None))
-            .await
-            .unwrap();
+        chat.send_photo("nest-id", None).await;
         assert_eq!(
             chat.last_message(),
             "Echo: Describe this photo. [1 photo]",
@@ -880,26 +873,9 @@ async fn a_model_that_sees_photos_gets_them_with_the_conversation_and_later_ques
 
 #[tokio::test]
 async fn a_photo_telegram_no_longer_serves_leaves_its_caption_to_answer() {
-    let bot = TestBot::start().await;
-    let model = FakeModel::start(&[]).await;
-    model.install_vision("llama3:latest");
-    let chat = Chat {
-        handler: bot.new_handler().answering_with(Answerer::new(
-            backend(Api::Ollama, &model.base_url),
-            settings(Duration::from_millis(50)),
-        )),
-        bot,
-        model,
-    };
+    let chat = Chat::seeing(Api::Ollama, settings(Duration::from_millis(50))).await;
     // No file under "gone-id": getFile answers "Bad Request: invalid file_id".
-    chat.handler
-        .handle(&photo(
-            chat.bot.next_update_id(),
-            "gone-id",
-            Some("And this one?"),
-        ))
-        .await
-        .unwrap();
+    chat.send_photo("gone-id", Some("And this one?")).await;
     assert_eq!(chat.shown_since(0), ["Echo: And this one?"]);
 }
 
@@ -909,14 +885,7 @@ async fn photos_never_go_to_a_model_that_does_not_see_them() {
     chat.bot
         .telegram
         .add_file_with_id("bird-id", vec![0xFF, 0xD8, 0xFF, 0xD9]);
-    chat.handler
-        .handle(&photo(
-            chat.bot.next_update_id(),
-            "bird-id",
-            Some("What bird is this?"),
-        ))
-        .await
-        .unwrap();
+    chat.send_photo("bird-id", Some("What bird is this?")).await;
     chat.say("And now?").await;
     assert_eq!(chat.last_message(), "Echo: And now?");
     let requests = chat.model.requests();

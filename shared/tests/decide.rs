@@ -1234,18 +1234,26 @@ fn admins_see_every_users_tokens_today_but_only_in_their_private_chat() {
     );
 }
 
-#[test]
-fn a_photos_caption_is_the_message_the_photo_is_kept_by_reference_and_the_note_says_so() {
-    let image = ImageRef {
-        file_id: "AgAD-photo".into(),
+fn photo_ref(file_id: &str) -> ImageRef {
+    ImageRef {
+        file_id: file_id.into(),
         file_size: Some(60_000),
         width: 800,
         height: 533,
-    };
-    let photo = |caption: Option<&str>| Input::Photo {
+    }
+}
+
+fn photo_input(image: &ImageRef, caption: Option<&str>) -> Input {
+    Input::Photo {
         caption: caption.map(str::to_string),
         image: image.clone(),
-    };
+    }
+}
+
+#[test]
+fn a_photos_caption_is_the_message_the_photo_is_kept_by_reference_and_the_note_says_so() {
+    let image = photo_ref("AgAD-photo");
+    let photo = |caption: Option<&str>| photo_input(&image, caption);
     let mut bot = with_backend(&["llama3:latest"]);
     let bare = bot.input(photo(None));
     assert!(bare.events.is_empty(), "nothing to answer, nothing stored");
@@ -1279,16 +1287,8 @@ fn a_photos_caption_is_the_message_the_photo_is_kept_by_reference_and_the_note_s
 
 #[test]
 fn a_model_that_sees_photos_answers_them_without_a_note_and_describes_a_bare_one() {
-    let image = ImageRef {
-        file_id: "AgAD-seen".into(),
-        file_size: Some(60_000),
-        width: 800,
-        height: 533,
-    };
-    let photo = |caption: Option<&str>| Input::Photo {
-        caption: caption.map(str::to_string),
-        image: image.clone(),
-    };
+    let image = photo_ref("AgAD-seen");
+    let photo = |caption: Option<&str>| photo_input(&image, caption);
     let mut bot = with_backend(&["llava:latest"]);
     bot.sees_photos = true;
     let captioned = bot.input(photo(Some("What bird is this?")));

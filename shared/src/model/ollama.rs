@@ -34,16 +34,25 @@ impl Ollama {
         }
     }
 
-    async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, ModelError> {
-        let response = self
-            .http
-            .get(join(&self.base_url, path))
+    /// A short request's status and whole body (the model listings and details, not chats).
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, bytes::Bytes), ModelError> {
+        let response = request
             .timeout(std::time::Duration::from_secs(10))
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        Ok((status, body))
+    }
+
+    async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, ModelError> {
+        let (status, body) = self
+            .exchange(self.http.get(join(&self.base_url, path)))
+            .await?;
         if !status.is_success() {
             return Err(ModelError::Backend(format!(
                 "{path}: HTTP {status}: {}",
@@ -177,16 +186,11 @@ impl ModelBackend for Ollama {
     }
 
     async fn sees_images(&self, model: &str) -> Result<Option<bool>, ModelError> {
-        let response = self
+        let show = self
             .http
             .post(join(&self.base_url, "/api/show"))
-            .json(&json!({ "model": model }))
-            .timeout(std::time::Duration::from_secs(10))
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
+            .json(&json!({ "model": model }));
+        let (status, body) = self.exchange(show).await?;
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(ModelError::UnknownModel {
                 model: model.to_string(),
