@@ -56,8 +56,19 @@ struct Chat {
 
 impl Chat {
     async fn start(api: Api, settings: AnswerSettings) -> Chat {
-        let bot = TestBot::start().await;
         let model = FakeModel::start(&["llama3:latest", "qwen2.5:7b"]).await;
+        Chat::on(api, settings, model).await
+    }
+
+    /// A chat whose only model, `llama3`, sees photos.
+    async fn seeing(api: Api, settings: AnswerSettings) -> Chat {
+        let model = FakeModel::start(&[]).await;
+        model.install_vision("llama3:latest");
+        Chat::on(api, settings, model).await
+    }
+
+    async fn on(api: Api, settings: AnswerSettings, model: FakeModel) -> Chat {
+        let bot = TestBot::start().await;
         let handler = bot
             .new_handler()
             .answering_with(Answerer::new(backend(api, &model.base_url), settings));
@@ -81,21 +92,6 @@ impl Chat {
         self.handler.handle(&update).await.expect("handled");
     }
 
-    /// A chat whose only model, `llama3`, sees photos.
-    async fn seeing(api: Api, settings: AnswerSettings) -> Chat {
-        let bot = TestBot::start().await;
-        let model = FakeModel::start(&[]).await;
-        model.install_vision("llama3:latest");
-        let handler = bot
-            .new_handler()
-            .answering_with(Answerer::new(backend(api, &model.base_url), settings));
-        Chat {
-            bot,
-            model,
-            handler,
-        }
-    }
-
     fn messages(&self) -> Vec<Shown> {
         self.bot.telegram.chat_messages(ADA)
     }
@@ -113,19 +109,7 @@ impl Chat {
     }
 
     async fn assistant_messages(&self) -> Vec<String> {
-        self.bot
-            .events(ADA)
-            .await
-            .into_iter()
-            .filter_map(|e| match e.event {
-                Event::MessagePosted {
-                    role: Role::Assistant,
-                    content,
-                    ..
-                } => Some(content),
-                _ => None,
-            })
-            .collect()
+        self.bot.posted(ADA, Role::Assistant).await
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloud_ai_shared::domain::events::{Event, Role};
+use cloud_ai_shared::domain::events::Role;
 use cloud_ai_shared::domain::limits::{Limits, Window};
 use cloud_ai_shared::handlers::answer::{AnswerSettings, Answerer};
 use cloud_ai_shared::handlers::{Outcome, Settings};
@@ -25,18 +25,7 @@ fn limited(limits: Limits) -> Settings {
 }
 
 async fn user_messages(bot: &TestBot) -> Vec<String> {
-    bot.events(ADA)
-        .await
-        .into_iter()
-        .filter_map(|e| match e.event {
-            Event::MessagePosted {
-                role: Role::User,
-                content,
-                ..
-            } => Some(content),
-            _ => None,
-        })
-        .collect()
+    bot.posted(ADA, Role::User).await
 }
 
 /// Waits, if need be, until the current minute has at least ten seconds left, so a test's

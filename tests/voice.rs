@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cloud_ai_shared::config::Secret;
-use cloud_ai_shared::domain::events::{Event, Role};
+use cloud_ai_shared::domain::events::Role;
 use cloud_ai_shared::handlers::CommandHandler;
 use cloud_ai_shared::handlers::answer::{AnswerSettings, Answerer};
 use cloud_ai_shared::model::ollama::Ollama;
@@ -72,19 +72,7 @@ impl Voice {
     }
 
     async fn user_messages(&self) -> Vec<String> {
-        self.bot
-            .events(ADA)
-            .await
-            .into_iter()
-            .filter_map(|e| match e.event {
-                Event::MessagePosted {
-                    role: Role::User,
-                    content,
-                    ..
-                } => Some(content),
-                _ => None,
-            })
-            .collect()
+        self.bot.posted(ADA, Role::User).await
     }
 }
 

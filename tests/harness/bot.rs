@@ -11,7 +11,7 @@ use cloud_ai_shared::archive::ArchiveStore;
 use cloud_ai_shared::archive::s3::S3ArchiveStore;
 use cloud_ai_shared::aws;
 use cloud_ai_shared::domain::archive_doc::ArchiveDocument;
-use cloud_ai_shared::domain::events::RecordedEvent;
+use cloud_ai_shared::domain::events::{Event, RecordedEvent, Role};
 use cloud_ai_shared::domain::projection::Rows;
 use cloud_ai_shared::handlers::{CommandHandler, HandleError, Outcome, Settings, StoragePorts};
 use cloud_ai_shared::store::dynamodb::DynamoDbStore;
@@ -227,6 +227,22 @@ impl TestBot {
 
     pub async fn events(&self, user_id: i64) -> Vec<RecordedEvent> {
         self.store.events(user_id).await.expect("read the stream")
+    }
+
+    /// The texts `user_id`'s stream posted by `role` (`MessagePosted`), oldest first.
+    pub async fn posted(&self, user_id: i64, role: Role) -> Vec<String> {
+        self.events(user_id)
+            .await
+            .into_iter()
+            .filter_map(|e| match e.event {
+                Event::MessagePosted {
+                    role: posted,
+                    content,
+                    ..
+                } if posted == role => Some(content),
+                _ => None,
+            })
+            .collect()
     }
 
     pub async fn live_rows(&self, user_id: i64) -> Rows {
