@@ -36,6 +36,7 @@ locals {
         OPENAI_API_KEY_PARAMETER = local.openai_api_key_parameter == null ? "" : local.openai_api_key_parameter.name
         SYSTEM_PROMPT            = var.system_prompt
         VISION_MODELS            = var.vision_models
+        MAX_ANSWER_TOKENS        = tostring(var.max_answer_tokens)
         TRANSCRIBE_URL           = var.transcribe_url
         TRANSCRIBE_MODEL         = var.transcribe_model
         # Unset (empty) without a key: the service is called without one.

@@ -168,6 +168,16 @@ variable "system_prompt" {
   default     = ""
 }
 
+variable "max_answer_tokens" {
+  description = "The most tokens an answer may take (sent as num_predict to Ollama, max_tokens to OpenAI-compatible servers); a cut answer says so."
+  type        = number
+  default     = 1024
+  validation {
+    condition     = var.max_answer_tokens >= 1 && floor(var.max_answer_tokens) == var.max_answer_tokens
+    error_message = "max_answer_tokens must be a whole number of at least 1."
+  }
+}
+
 variable "vision_models" {
   description = "Models that see photos, separated by commas (e.g. \"llava,gpt-4o\"). Empty: Ollama's /api/show capabilities decide; an OpenAI-compatible server's models get captions only."
   type        = string

@@ -731,6 +731,45 @@ async fn the_tokens_the_backend_reports_are_recorded_with_each_answer_and_shown_
     }
 }
 
+#[tokio::test]
+async fn an_answer_stops_at_max_answer_tokens_and_says_so_in_one_line() {
+    for api in APIS {
+        let capped = AnswerSettings {
+            max_answer_tokens: Some(4),
+            ..settings(Duration::from_millis(50))
+        };
+        let chat = Chat::start(api, capped).await;
+        // Twelve pieces of three characters: the fake server counts a token a piece.
+        chat.model.script(Script::text(
+            "One two three four five six seven eight nine ten.",
+            3,
+            Duration::from_millis(2),
+        ));
+        chat.say("Count to ten, slowly").await;
+        let request = chat.model.requests().pop().unwrap();
+        let limit = match api {
+            Api::Ollama => &request["options"]["num_predict"],
+            Api::OpenAi => &request["max_tokens"],
+        };
+        assert_eq!(limit, 4, "{api:?}");
+        assert_eq!(
+            chat.last_message(),
+            "One two thre\n\n✂️ Cut at the answer length limit (4 tokens). Say \"go on\" for more.",
+            "{api:?}"
+        );
+        assert_eq!(
+            chat.assistant_messages().await,
+            ["One two thre"],
+            "{api:?}: the note is not part of the answer"
+        );
+        // An answer within the limit has no note.
+        chat.model
+            .script(Script::text("Done.", 3, Duration::from_millis(2)));
+        chat.say("Short, please").await;
+        assert_eq!(chat.last_message(), "Done.", "{api:?}");
+    }
+}
+
 /// A photo from Ada in two sizes (the larger is `file_id`), with `caption`.
 fn photo(update_id: i64, file_id: &str, caption: Option<&str>) -> serde_json::Value {
     let mut message = serde_json::json!({

@@ -4,6 +4,7 @@
 use crate::domain::access::AccessPolicy;
 use crate::domain::limits::Limits;
 use crate::domain::vision::VisionModels;
+use crate::handlers::settings::DEFAULT_MAX_ANSWER_TOKENS;
 use crate::telegram::http::DEFAULT_API_URL;
 
 pub const DEFAULT_TABLE: &str = "chatbot-sessions";
@@ -63,7 +64,7 @@ pub struct TranscribeConfig {
 }
 
 /// How answers are made (`SYSTEM_PROMPT`, `CONTEXT_MAX_CHARS`, `ANSWER_STALL_SECONDS`,
-/// `ANSWER_FIRST_TOKEN_SECONDS`, `VISION_MODELS`).
+/// `ANSWER_FIRST_TOKEN_SECONDS`, `VISION_MODELS`, `MAX_ANSWER_TOKENS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerConfig {
     pub system_prompt: Option<String>,
@@ -71,6 +72,8 @@ pub struct AnswerConfig {
     pub stall_seconds: u64,
     pub first_token_seconds: u64,
     pub vision: VisionModels,
+    /// `MAX_ANSWER_TOKENS` (default 1024).
+    pub max_answer_tokens: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,6 +290,12 @@ impl Config {
             stall_seconds: number("ANSWER_STALL_SECONDS", 60)?,
             first_token_seconds: number("ANSWER_FIRST_TOKEN_SECONDS", 60)?,
             vision: VisionModels::parse(get("VISION_MODELS").as_deref()),
+            max_answer_tokens: Some(whole_number(
+                "MAX_ANSWER_TOKENS",
+                get("MAX_ANSWER_TOKENS"),
+                u64::from(DEFAULT_MAX_ANSWER_TOKENS),
+                u64::from(u32::MAX),
+            )? as u32),
         };
         let access = AccessPolicy::parse(
             get("ALLOWED_USERS").as_deref(),

@@ -51,6 +51,7 @@ pub fn answerer(config: &Config) -> Option<Answerer> {
         stall: std::time::Duration::from_secs(config.answers.stall_seconds),
         first_token: std::time::Duration::from_secs(config.answers.first_token_seconds),
         vision: config.answers.vision.clone(),
+        max_answer_tokens: config.answers.max_answer_tokens,
         ..AnswerSettings::default()
     };
     Some(Answerer::new(model, settings))

@@ -25,6 +25,9 @@ use serde_json::{Value, json};
 pub enum Ending {
     /// The final `done: true` chunk (or `[DONE]`).
     Done,
+    /// The same, stopped by the request's `num_predict` (or `max_tokens`): `done_reason` (or
+    /// `finish_reason`) `length`. Set by the server when a script is longer than the limit.
+    Length,
     /// An `{"error": ...}` line in the middle of the stream.
     Error(String),
     /// Nothing more, with the connection kept open.
@@ -214,8 +217,24 @@ fn images_unseen(inner: &Inner, body: &Value, model: &str) -> bool {
 
 const NO_IMAGE_INPUT: &str = "this model is missing data required for image input";
 
-/// The script for a request, or the echo of its last message.
+/// The script for a request, or the echo of its last message; one piece is one token, so a
+/// script longer than the request's limit (`options.num_predict`, or `max_tokens`) stops there.
 fn take_script(inner: &mut Inner, body: &Value) -> Script {
+    let mut script = next_script(inner, body);
+    let limit = body["options"]["num_predict"]
+        .as_u64()
+        .or(body["max_tokens"].as_u64());
+    if let Some(limit) = limit.map(|l| l as usize)
+        && script.pieces.len() > limit
+        && script.ending == Ending::Done
+    {
+        script.pieces.truncate(limit);
+        script.ending = Ending::Length;
+    }
+    script
+}
+
+fn next_script(inner: &mut Inner, body: &Value) -> Script {
     inner.scripts.pop_front().unwrap_or_else(|| {
         let (last, images) = body["messages"]
             .as_array()
@@ -253,12 +272,19 @@ fn ndjson_stream(script: Script, model: String, inner: Shared) -> Body {
                 return;
             }
         }
+        let done_reason = if script.ending == Ending::Length {
+            "length"
+        } else {
+            "stop"
+        };
         let last = match script.ending {
-            Ending::Done => json!({"model": model, "created_at": "2026-11-25T10:00:01.000000Z",
-                "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "stop",
+            Ending::Done | Ending::Length => {
+                json!({"model": model, "created_at": "2026-11-25T10:00:01.000000Z",
+                "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": done_reason,
                 "total_duration": 1_000_000_000u64, "load_duration": 1_000_000u64,
                 "prompt_eval_count": 10, "prompt_eval_duration": 1_000_000u64,
-                "eval_count": count, "eval_duration": 900_000_000u64}),
+                "eval_count": count, "eval_duration": 900_000_000u64})
+            }
             Ending::Error(message) => json!({"error": message}),
             Ending::Stall => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -420,10 +446,15 @@ async fn openai_chat(State(inner): State<Shared>, body: String) -> Response {
                 return;
             }
         }
+        let finish_reason = if script.ending == Ending::Length {
+            "length"
+        } else {
+            "stop"
+        };
         let tail = match script.ending {
-            Ending::Done => {
+            Ending::Done | Ending::Length => {
                 let last = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_000_000, "model": model,
-                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]});
                 // As OpenAI documents `stream_options.include_usage`: one more chunk, no choices.
                 let usage = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_000_000, "model": model,
                     "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": count, "total_tokens": 10 + count}});

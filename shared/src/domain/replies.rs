@@ -641,6 +641,16 @@ pub fn archive_file_missing() -> String {
         .to_string()
 }
 
+/// The line under an answer the length limit stopped.
+pub fn answer_cut(max_tokens: Option<u32>) -> String {
+    match max_tokens {
+        Some(max) => {
+            format!("✂️ Cut at the answer length limit ({max} tokens). Say \"go on\" for more.")
+        }
+        None => "✂️ Cut at the model's length limit. Say \"go on\" for more.".to_string(),
+    }
+}
+
 pub fn empty_answer() -> String {
     "(The model answered with no text.)".to_string()
 }

@@ -126,6 +126,7 @@ impl Answerer {
         Ok(ChatRequest {
             model: question.model.to_string(),
             messages,
+            max_tokens: self.settings.max_answer_tokens,
         })
     }
 
@@ -159,10 +160,14 @@ impl Answerer {
             user_id: question.user_id,
             receipt,
             tokens: None,
+            cut: false,
         };
         let generated = self.generate(&mut progress, &request, deadline).await?;
         let shown = match &generated {
             Generated::Complete(text) if text.trim().is_empty() => replies::empty_answer(),
+            Generated::Complete(text) if progress.cut => {
+                format!("{text}\n\n{}", replies::answer_cut(request.max_tokens))
+            }
             Generated::Complete(text) => text.clone(),
             Generated::Failed { partial, failure } if partial.trim().is_empty() => {
                 replies::answer_failed(failure)
@@ -239,7 +244,7 @@ impl Answerer {
             tokio::select! {
                 piece = stream.next() => match piece {
                     None => {
-                        progress.tokens = stream.usage();
+                        progress.finished(stream.as_ref());
                         return Ok(Generated::Complete(text));
                     }
                     Some(Ok(piece)) => {
@@ -249,7 +254,7 @@ impl Answerer {
                         match take_arrived(stream.as_mut(), &mut text).await {
                             Arrived::More => {}
                             Arrived::End => {
-                                progress.tokens = stream.usage();
+                                progress.finished(stream.as_ref());
                                 return Ok(Generated::Complete(text));
                             }
                             Arrived::Failed(error) => {
@@ -338,9 +343,17 @@ struct InProgress<'l, 'a> {
     receipt: &'l mut Receipt,
     /// The tokens the answer took, once the backend says.
     tokens: Option<TokenUsage>,
+    /// Whether the backend stopped the answer at its length limit.
+    cut: bool,
 }
 
 impl InProgress<'_, '_> {
+    /// What the finished stream says of the answer: its tokens, and whether it was cut.
+    fn finished(&mut self, stream: &dyn AnswerStream) {
+        self.tokens = stream.usage();
+        self.cut = stream.cut();
+    }
+
     /// Records the answer's messages in the receipt, so a retry edits them instead of sending
     /// the answer twice.
     async fn remember_messages(&mut self) -> Result<(), HandleError> {

@@ -23,6 +23,9 @@ pub struct Settings {
     pub limits: Limits,
 }
 
+/// `MAX_ANSWER_TOKENS` unless set: a long answer, not a model running on until its context fills.
+pub const DEFAULT_MAX_ANSWER_TOKENS: u32 = 1024;
+
 #[derive(Debug, Clone)]
 pub struct AnswerSettings {
     pub budget: ContextBudget,
@@ -40,6 +43,8 @@ pub struct AnswerSettings {
     pub time_limit: Duration,
     /// Which models are sent the conversation's photos.
     pub vision: VisionModels,
+    /// The most tokens an answer may take (`None`: as many as the backend gives).
+    pub max_answer_tokens: Option<u32>,
 }
 
 impl Default for AnswerSettings {
@@ -57,6 +62,7 @@ impl Default for AnswerSettings {
             reserve: Duration::from_secs(8),
             time_limit: Duration::from_secs(600),
             vision: VisionModels::AskBackend,
+            max_answer_tokens: Some(DEFAULT_MAX_ANSWER_TOKENS),
         }
     }
 }

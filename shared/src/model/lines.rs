@@ -65,8 +65,17 @@ pub enum Line {
     Skip,
     /// The answer's end, with its last text (possibly empty).
     Last(String),
+    /// The answer's end as one line states it all (Ollama's `done` line): its last text, the
+    /// tokens, and whether the length limit stopped it.
+    Final {
+        text: String,
+        tokens: Option<TokenUsage>,
+        cut: bool,
+    },
     /// The tokens the answer took, as the backend reports them.
     Usage(TokenUsage),
+    /// The backend stopped the answer at its length limit (its usage and end may follow).
+    Cut,
     /// The answer failed; nothing more is read.
     Failed(ModelError),
 }
@@ -78,6 +87,7 @@ pub struct LineStream {
     parse: fn(&str) -> Line,
     done: bool,
     tokens: Option<TokenUsage>,
+    cut: bool,
 }
 
 impl LineStream {
@@ -87,6 +97,7 @@ impl LineStream {
             parse,
             done: false,
             tokens: None,
+            cut: false,
         }
     }
 }
@@ -106,6 +117,15 @@ impl AnswerStream for LineStream {
                 Line::Text(text) => return Some(Ok(text)),
                 Line::Skip => {}
                 Line::Usage(tokens) => self.tokens = Some(tokens),
+                Line::Cut => self.cut = true,
+                Line::Final { text, tokens, cut } => {
+                    self.done = true;
+                    self.tokens = tokens.or(self.tokens);
+                    self.cut = cut;
+                    if !text.is_empty() {
+                        return Some(Ok(text));
+                    }
+                }
                 Line::Last(text) => {
                     self.done = true;
                     if !text.is_empty() {
@@ -123,6 +143,10 @@ impl AnswerStream for LineStream {
 
     fn usage(&self) -> Option<TokenUsage> {
         self.tokens
+    }
+
+    fn cut(&self) -> bool {
+        self.cut
     }
 }
 

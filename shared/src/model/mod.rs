@@ -59,6 +59,8 @@ impl ModelMessage {
 pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<ModelMessage>,
+    /// The most tokens the answer may take (`MAX_ANSWER_TOKENS`; `None`: the backend's own).
+    pub max_tokens: Option<u32>,
 }
 
 /// An answer arriving piece by piece.
@@ -69,6 +71,10 @@ pub trait AnswerStream: Send {
     /// The tokens the answer took, once done, if the backend said.
     fn usage(&self) -> Option<TokenUsage> {
         None
+    }
+    /// Whether the backend stopped the answer at its length limit, once done.
+    fn cut(&self) -> bool {
+        false
     }
 }
 

@@ -103,9 +103,11 @@ struct ChatLine {
     #[serde(default)]
     done: bool,
     error: Option<String>,
-    /// On the last line: the prompt's and the answer's tokens.
+    /// On the last line: the prompt's and the answer's tokens, and why it stopped (`stop`, or
+    /// `length` at `num_predict`).
     prompt_eval_count: Option<u64>,
     eval_count: Option<u64>,
+    done_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -128,14 +130,17 @@ fn parse_line(line: &str) -> Line {
     }
     let content = parsed.message.map(|m| m.content).unwrap_or_default();
     if parsed.done {
-        // The last line holds no text in practice; its counts matter more.
-        match (parsed.prompt_eval_count, parsed.eval_count) {
-            (None, None) => Line::Last(content),
-            (prompt, answer) if content.is_empty() => Line::Usage(TokenUsage {
+        let tokens = match (parsed.prompt_eval_count, parsed.eval_count) {
+            (None, None) => None,
+            (prompt, answer) => Some(TokenUsage {
                 prompt: prompt.unwrap_or(0),
                 answer: answer.unwrap_or(0),
             }),
-            _ => Line::Last(content),
+        };
+        Line::Final {
+            text: content,
+            tokens,
+            cut: parsed.done_reason.as_deref() == Some("length"),
         }
     } else if content.is_empty() {
         Line::Skip
@@ -151,7 +156,11 @@ impl ModelBackend for Ollama {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<Box<dyn AnswerStream>, ModelError> {
-        let body = json!({ "model": request.model, "messages": request.messages, "stream": true });
+        let mut body =
+            json!({ "model": request.model, "messages": request.messages, "stream": true });
+        if let Some(max_tokens) = request.max_tokens {
+            body["options"] = json!({ "num_predict": max_tokens });
+        }
         let response = self
             .http
             .post(join(&self.base_url, "/api/chat"))

@@ -97,6 +97,8 @@ struct Usage {
 #[derive(Deserialize)]
 struct Choice {
     delta: Option<Delta>,
+    /// `stop`, or `length` at `max_tokens`, on the choice's last chunk.
+    finish_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -127,15 +129,21 @@ fn parse_line(line: &str) -> Line {
             answer: usage.completion_tokens,
         });
     }
+    let cut = chunk
+        .choices
+        .iter()
+        .any(|c| c.finish_reason.as_deref() == Some("length"));
     let text: String = chunk
         .choices
         .into_iter()
         .filter_map(|c| c.delta.and_then(|d| d.content))
         .collect();
-    if text.is_empty() {
-        Line::Skip
-    } else {
-        Line::Text(text)
+    match (text.is_empty(), cut) {
+        (true, false) => Line::Skip,
+        (true, true) => Line::Cut,
+        // Servers end with an empty delta; a last word on the same chunk is kept, and the limit
+        // still shows by the answer's length.
+        (false, _) => Line::Text(text),
     }
 }
 
@@ -162,8 +170,11 @@ impl ModelBackend for OpenAiCompatible {
     async fn chat(&self, request: &ChatRequest) -> Result<Box<dyn AnswerStream>, ModelError> {
         // Usage (counted against a user's daily tokens) comes on a last chunk when asked for.
         let messages: Vec<serde_json::Value> = request.messages.iter().map(message_json).collect();
-        let body = json!({ "model": request.model, "messages": messages, "stream": true,
-                           "stream_options": {"include_usage": true} });
+        let mut body = json!({ "model": request.model, "messages": messages, "stream": true,
+                               "stream_options": {"include_usage": true} });
+        if let Some(max_tokens) = request.max_tokens {
+            body["max_tokens"] = json!(max_tokens);
+        }
         let response = self
             .request(
                 self.http
