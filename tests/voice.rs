@@ -156,3 +156,35 @@ async fn without_a_transcription_service_a_voice_message_gets_a_polite_reply() {
     );
     assert!(voice.bot.events(ADA).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_transcription_that_would_outlast_the_invocation_is_given_up_with_a_reply() {
+    let voice = Voice::start(true).await;
+    voice.transcriber.says(RECORDING, "Hello there");
+    voice.transcriber.slow(std::time::Duration::from_secs(30));
+    let update_id = voice.bot.next_update_id();
+    let update = serde_json::json!({"update_id": update_id, "message": {
+        "message_id": update_id, "date": 1_764_064_819,
+        "from": {"id": ADA, "is_bot": false, "first_name": "Ada"},
+        "chat": {"id": ADA, "type": "private"},
+        "voice": {"file_id": "voice-id", "file_unique_id": "v", "duration": 3}
+    }});
+    // The invocation ends in 21 s, and 20 are kept back to decide and reply.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(21);
+    let started = std::time::Instant::now();
+    voice
+        .handler
+        .handle_until(&update, Some(deadline))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "not waited out"
+    );
+    assert_eq!(
+        voice.shown(),
+        [
+            "I couldn't transcribe that voice message just now, and nothing was stored. Send it again to try once more, or type it."
+        ]
+    );
+}

@@ -33,6 +33,8 @@ struct Inner {
     words: HashMap<Vec<u8>, String>,
     /// Answered with HTTP 500 while set.
     failing: bool,
+    /// How long each answer takes.
+    delay: std::time::Duration,
     requests: Vec<TranscriptionRequest>,
 }
 
@@ -66,6 +68,11 @@ impl FakeTranscriber {
     /// Fails every request with a server error (or stops failing).
     pub fn failing(&self, failing: bool) {
         self.inner.lock().unwrap().failing = failing;
+    }
+
+    /// Takes `delay` before each answer (a busy CPU server).
+    pub fn slow(&self, delay: std::time::Duration) {
+        self.inner.lock().unwrap().delay = delay;
     }
 
     pub fn requests(&self) -> Vec<TranscriptionRequest> {
@@ -121,6 +128,8 @@ async fn transcribe(
             "invalid_request_error",
         );
     }
+    let delay = inner.lock().unwrap().delay;
+    tokio::time::sleep(delay).await;
     let mut inner = inner.lock().unwrap();
     inner.requests.push(TranscriptionRequest {
         file_name,

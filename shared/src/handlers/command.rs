@@ -178,8 +178,10 @@ impl CommandHandler {
         {
             return Ok(Outcome::Limited);
         }
-        let decided =
-            with_conflict_retry(user_id, || self.decide_and_append(&incoming, &route)).await;
+        let decided = with_conflict_retry(user_id, || {
+            self.decide_and_append(&incoming, &route, deadline)
+        })
+        .await;
         match decided {
             Ok(receipt) => {
                 self.runner
@@ -207,6 +209,7 @@ impl CommandHandler {
         &self,
         incoming: &Incoming,
         route: &Route,
+        deadline: Option<Instant>,
     ) -> Result<Receipt, HandleError> {
         let user_id = route.owner;
         let store = &self.runner.store;
@@ -219,7 +222,7 @@ impl CommandHandler {
                 state = store.load(user_id).await?;
             }
         }
-        let input = self.input(incoming, route, &state).await?;
+        let input = self.input(incoming, route, &state, deadline).await?;
         let recent_messages = match (needs_recent_messages(&input), state.active) {
             (true, Some(session_id)) => {
                 self.runner
@@ -309,6 +312,7 @@ impl CommandHandler {
         incoming: &Incoming,
         route: &Route,
         state: &crate::domain::state::UserState,
+        deadline: Option<Instant>,
     ) -> Result<Input, HandleError> {
         Ok(match &incoming.content {
             Content::Text(_) => match route.command.clone().unwrap_or(Command::Blank) {
@@ -330,6 +334,7 @@ impl CommandHandler {
                     self.runner.telegram.as_ref(),
                     self.transcriber.as_deref(),
                     voice,
+                    deadline,
                 )
                 .await,
             ),
