@@ -891,6 +891,13 @@ async fn a_model_that_sees_photos_gets_them_with_the_conversation_and_later_ques
             [vec![encoded(1)], vec![], vec![encoded(2)], vec![], vec![]],
             "{api:?}: both photos go with the later question, each with its message"
         );
+        chat.say("/status").await;
+        assert!(
+            chat.last_message()
+                .contains("\nPhotos: llama3 sees them.\n"),
+            "{api:?}: {}",
+            chat.last_message()
+        );
     }
 }
 

@@ -106,6 +106,19 @@ async fn a_voice_message_is_heard_shown_and_answered_once() {
     voice.handler.handle(&update).await.unwrap();
     assert_eq!(voice.transcriber.requests().len(), 1);
     assert_eq!(voice.shown().len(), 2);
+
+    let status = serde_json::json!({"update_id": voice.bot.next_update_id(), "message": {
+        "message_id": 9, "date": 1_764_064_900, "text": "/status",
+        "from": {"id": ADA, "is_bot": false, "first_name": "Ada"},
+        "chat": {"id": ADA, "type": "private"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 7}]
+    }});
+    voice.handler.handle(&status).await.unwrap();
+    assert!(
+        voice.shown()[2].contains("\nVoice messages: transcribed and answered.\n"),
+        "{:?}",
+        voice.shown()
+    );
 }
 
 #[tokio::test]

@@ -193,6 +193,7 @@ fn history_shows_the_recent_messages_it_is_given() {
         system_prompt: None,
         tokens_by_user: &[],
         sees_photos: false,
+        hears_voice: false,
     };
     let reply = decide(
         &bot.state,
@@ -573,7 +574,14 @@ fn status_shows_the_backend_version_and_models() {
     bot.send("/start");
     let status = text(&bot.send("/status"));
     assert!(
-        status.starts_with("Model backend: Ollama 0.5.7, answering.\nModels: llama3:latest."),
+        status.starts_with("Model backend: Ollama 0.5.7, answering.\nModels: llama3:latest.\nPhotos: llama3 answers their captions only (it can't see them).\nVoice messages: no transcription service is configured.\n"),
+        "{status}"
+    );
+    bot.sees_photos = true;
+    bot.hears_voice = true;
+    let status = text(&bot.send("/status"));
+    assert!(
+        status.contains("\nPhotos: llama3 sees them.\nVoice messages: transcribed and answered.\n"),
         "{status}"
     );
 }

@@ -108,8 +108,10 @@ pub struct Context<'a> {
     /// Every user's tokens charged today, largest first (read only for an admin's `/usage` in
     /// a private chat).
     pub tokens_by_user: &'a [(i64, u64)],
-    /// Whether the model that would answer sees photos (asked only for a photo).
+    /// Whether the model that would answer sees photos (asked only for a photo and `/status`).
     pub sees_photos: bool,
+    /// Whether voice messages are transcribed.
+    pub hears_voice: bool,
 }
 
 /// Something to send back to the user.
@@ -182,7 +184,7 @@ pub fn needs_backend_status(input: &Input) -> bool {
 
 /// Whether a decision needs to know if the answering model sees photos.
 pub fn needs_vision(input: &Input) -> bool {
-    matches!(input, Input::Photo { .. })
+    matches!(input, Input::Photo { .. } | Input::Command(Command::Status))
 }
 
 /// Whether a decision needs every user's tokens today: an admin's `/usage`, privately.
@@ -246,7 +248,17 @@ fn decide_command(state: &UserState, command: &Command, ctx: &Context) -> Decisi
             Decision::reply(replies::token_usage(state, ctx.now, by_user))
         }
         Command::Status => Decision::reply(match ctx.backend {
-            Some(backend) if ctx.answering => replies::status_with_backend(state, backend),
+            Some(backend) if ctx.answering => {
+                let model = state
+                    .active_session()
+                    .map_or(ctx.default_model, |s| s.model_name.as_str());
+                let media = replies::Media {
+                    model,
+                    sees_photos: ctx.sees_photos,
+                    hears_voice: ctx.hears_voice,
+                };
+                replies::status_with_backend(state, backend, &media)
+            }
             _ => replies::status(state),
         }),
         Command::Model(name) => model(state, name.as_deref(), ctx),

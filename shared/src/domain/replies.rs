@@ -354,8 +354,16 @@ pub fn status(state: &UserState) -> String {
     )
 }
 
+/// What the answering model does with photos and voice, for `/status`.
+pub struct Media<'a> {
+    /// The model that answers the active session (or a new one).
+    pub model: &'a str,
+    pub sees_photos: bool,
+    pub hears_voice: bool,
+}
+
 /// `/status` with a model backend.
-pub fn status_with_backend(state: &UserState, backend: &BackendStatus) -> String {
+pub fn status_with_backend(state: &UserState, backend: &BackendStatus, media: &Media) -> String {
     let backend_line = match &backend.facts {
         Ok(facts) => {
             let version = facts
@@ -367,8 +375,21 @@ pub fn status_with_backend(state: &UserState, backend: &BackendStatus) -> String
             } else {
                 facts.models.join(", ")
             };
+            let photos = if media.sees_photos {
+                format!("Photos: {} sees them.", media.model)
+            } else {
+                format!(
+                    "Photos: {} answers their captions only (it can't see them).",
+                    media.model
+                )
+            };
+            let voice = if media.hears_voice {
+                "Voice messages: transcribed and answered."
+            } else {
+                "Voice messages: no transcription service is configured."
+            };
             format!(
-                "Model backend: {}{version}, answering.\nModels: {models}.",
+                "Model backend: {}{version}, answering.\nModels: {models}.\n{photos}\n{voice}",
                 backend.kind
             )
         }

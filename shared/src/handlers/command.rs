@@ -236,7 +236,7 @@ impl CommandHandler {
             (ChatAnswers::ByModel(answerer), true) => Some(answerer.backend_status().await),
             _ => None,
         };
-        // A photo's caption is answered by the active session's model, or a new session's.
+        // A photo is answered by the active session's model, or a new session's.
         let sees_photos = match (&self.runner.answers, needs_vision(&input)) {
             (ChatAnswers::ByModel(answerer), true) => {
                 let model = state
@@ -273,6 +273,7 @@ impl CommandHandler {
             backend: backend.as_ref(),
             tokens_by_user: &tokens_by_user,
             sees_photos,
+            hears_voice: self.transcriber.is_some(),
             system_prompt: match &self.runner.answers {
                 ChatAnswers::ByModel(answerer) => answerer.system_prompt(),
                 ChatAnswers::StoredOnly => None,

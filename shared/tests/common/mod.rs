@@ -41,6 +41,8 @@ pub struct Bot {
     pub tokens_by_user: Vec<(i64, u64)>,
     /// Whether the model sees photos.
     pub sees_photos: bool,
+    /// Whether voice messages are transcribed.
+    pub hears_voice: bool,
 }
 
 impl Bot {
@@ -73,6 +75,7 @@ impl Bot {
             system_prompt: self.system_prompt.as_deref(),
             tokens_by_user: &self.tokens_by_user,
             sees_photos: self.sees_photos,
+            hears_voice: self.hears_voice,
         };
         let decision = decide(&self.state, &input, &ctx);
         self.commit(&decision);
