@@ -1,5 +1,5 @@
-//! A chat message's answer: the session's conversation (trimmed to the budget, after an optional
-//! system prompt) goes to the model backend, and the answer is shown while it streams in. The
+//! A chat message's answer: the session's conversation (built in `conversation.rs`) goes to the
+//! model backend, and the answer is shown while it streams in. The
 //! typing indicator is refreshed until the first text arrives. A backend that is down, lacks the
 //! model, fails mid-stream, stalls, or would outlast the invocation ends the answer with a clear
 //! note; the user's message stays in the session either way.
@@ -10,17 +10,15 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::domain::backend::{AnswerFailure, BackendFacts, BackendStatus};
-use crate::domain::events::Role;
 use crate::domain::persona::Persona;
 use crate::domain::replies;
 use crate::domain::usage::TokenUsage;
-use crate::model::{AnswerStream, ChatRequest, ModelBackend, ModelError, ModelMessage};
+use crate::model::{AnswerStream, ChatRequest, ModelBackend, ModelError};
 use crate::store::{Receipt, Receipts, SessionRows};
 use crate::telegram::Telegram;
 use crate::telegram::live_message::{LiveMessage, LiveStats};
 
 use super::error::HandleError;
-use super::photos::attach_photos;
 pub use super::settings::AnswerSettings;
 
 /// How an answer ended.
@@ -37,8 +35,8 @@ pub enum Generated {
 
 #[derive(Clone)]
 pub struct Answerer {
-    model: Arc<dyn ModelBackend>,
-    settings: AnswerSettings,
+    pub(super) model: Arc<dyn ModelBackend>,
+    pub(super) settings: AnswerSettings,
 }
 
 impl Answerer {
@@ -68,66 +66,6 @@ impl Answerer {
             kind: self.model.kind().to_string(),
             facts,
         }
-    }
-
-    /// Whether `model` sees photos: as `VISION_MODELS` lists, else as the backend says (a backend
-    /// that cannot say, or does not answer, gets captions alone).
-    pub async fn sees_photos(&self, model: &str) -> bool {
-        if let Some(configured) = self.settings.vision.configured(model) {
-            return configured;
-        }
-        match self.model.sees_images(model).await {
-            Ok(sees) => sees.unwrap_or(false),
-            Err(error) => {
-                tracing::warn!(%error, model, "the backend did not say whether the model sees photos");
-                false
-            }
-        }
-    }
-
-    /// The conversation sent for an answer in `session_id` (without the answer it replaces),
-    /// with its newest photos for a model that sees them.
-    async fn request(
-        &self,
-        ports: &AnswerPorts<'_>,
-        question: &Question<'_>,
-    ) -> Result<ChatRequest, HandleError> {
-        let budget = self.settings.budget.max_chars;
-        let mut context = ports
-            .rows
-            .context_messages(
-                question.user_id,
-                question.session_id,
-                self.settings.max_context_messages,
-                budget,
-            )
-            .await?;
-        // The answer being replaced is the last message (one chat's updates are handled in
-        // order, so nothing came after it); the model answers what preceded it.
-        if question.replaces.is_some() && context.last().is_some_and(|m| m.role == Role::Assistant)
-        {
-            context.pop();
-        }
-        let mut messages: Vec<ModelMessage> = question
-            .persona
-            .prompt(self.system_prompt())
-            .map(|prompt| ModelMessage::new(Role::System, prompt.to_string()))
-            .into_iter()
-            .collect();
-        let offset = messages.len();
-        messages.extend(
-            context
-                .iter()
-                .map(|m| ModelMessage::new(m.role, m.content.clone())),
-        );
-        if context.iter().any(|m| m.image.is_some()) && self.sees_photos(question.model).await {
-            attach_photos(ports.telegram, &context, &mut messages, offset).await;
-        }
-        Ok(ChatRequest {
-            model: question.model.to_string(),
-            messages,
-            max_tokens: self.settings.max_answer_tokens,
-        })
     }
 
     /// Generates the answer and shows it in the chat (reusing the messages an interrupted try

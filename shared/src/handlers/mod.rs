@@ -7,6 +7,7 @@ mod append;
 pub mod archive_event;
 pub mod archiver;
 pub mod command;
+mod conversation;
 mod delivery;
 pub mod error;
 mod gate;
