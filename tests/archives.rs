@@ -14,9 +14,27 @@ use cloud_ai_shared::handlers::{Archiver, Outcome};
 use cloud_ai_shared::model::ollama::Ollama;
 use cloud_ai_shared::store::EventStore;
 use cloud_ai_tests::bot::TestBot;
-use cloud_ai_tests::fake_model::{FakeModel, Script};
+use cloud_ai_tests::fake_model::{self, FakeModel, Script};
 use cloud_ai_tests::fake_telegram::Sent;
 use cloud_ai_tests::fixtures::{self, REFERENCE_ARCHIVE};
+
+/// `/export 1` from `user`: the one document sent, as sent and read.
+async fn export_first(bot: &TestBot, user: i64) -> (Vec<u8>, ArchiveDocument) {
+    bot.telegram.clear_sent();
+    bot.handle(&fixtures::text(
+        bot.next_update_id(),
+        user,
+        user,
+        "/export 1",
+    ))
+    .await
+    .unwrap();
+    let sent = bot.telegram.sent();
+    let [Sent::Document { bytes, .. }] = sent.as_slice() else {
+        panic!("expected a document, got {sent:?}")
+    };
+    (bytes.clone(), serde_json::from_slice(bytes).unwrap())
+}
 
 #[tokio::test]
 async fn the_reference_archive_imports_under_a_new_id_and_exports_back() {
@@ -61,20 +79,7 @@ async fn the_reference_archive_imports_under_a_new_id_and_exports_back() {
             .contains("1. \"Hello!\" · llama3 · 2 messages · imported")
     );
 
-    bot.telegram.clear_sent();
-    bot.handle(&fixtures::text(
-        bot.next_update_id(),
-        user,
-        user,
-        "/export 1",
-    ))
-    .await
-    .unwrap();
-    let sent = bot.telegram.sent();
-    let [Sent::Document { bytes, .. }] = sent.as_slice() else {
-        panic!("expected a document, got {sent:?}")
-    };
-    let exported: ArchiveDocument = serde_json::from_slice(bytes).unwrap();
+    let (bytes, exported) = export_first(&bot, user).await;
     let original: serde_json::Value = serde_json::from_str(REFERENCE_ARCHIVE).unwrap();
     assert_eq!(
         serde_json::to_value(&exported.conversation).unwrap(),
@@ -405,20 +410,7 @@ async fn a_session_with_a_persona_and_a_retried_answer_travels_out_and_back_equa
     );
 
     bot.say(user, "/archive 1").await;
-    bot.telegram.clear_sent();
-    bot.handle(&fixtures::text(
-        bot.next_update_id(),
-        user,
-        user,
-        "/export 1",
-    ))
-    .await
-    .unwrap();
-    let sent = bot.telegram.sent();
-    let [Sent::Document { bytes, .. }] = sent.as_slice() else {
-        panic!("expected a document, got {sent:?}")
-    };
-    let exported: ArchiveDocument = serde_json::from_slice(bytes).unwrap();
+    let (bytes, exported) = export_first(&bot, user).await;
     assert_eq!(exported.title.as_deref(), Some("Treasure hunt"));
     assert_eq!(
         (
@@ -429,7 +421,7 @@ async fn a_session_with_a_persona_and_a_retried_answer_travels_out_and_back_equa
         "the persona leads the conversation"
     );
     assert_eq!(exported.conversation[1..], kept[..]);
-    assert!(the_original_would_import(bytes));
+    assert!(the_original_would_import(&bytes));
 
     assert_eq!(
         bot.send_file(user, "treasure.json", bytes.clone()).await,
@@ -467,12 +459,7 @@ async fn a_session_with_a_persona_and_a_retried_answer_travels_out_and_back_equa
     // The conversation goes on where it was, as the pirate.
     bot.say(user, "And the map?").await;
     let asked = model.requests().pop().unwrap();
-    let contents: Vec<&str> = asked["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap())
-        .collect();
+    let contents = fake_model::contents(&asked);
     assert_eq!(
         contents,
         [

@@ -15,7 +15,7 @@ use cloud_ai_shared::model::ollama::Ollama;
 use cloud_ai_shared::model::openai::OpenAiCompatible;
 use cloud_ai_shared::telegram::live_message::LiveSettings;
 use cloud_ai_tests::bot::TestBot;
-use cloud_ai_tests::fake_model::{Ending, FakeModel, Script, unreachable_url};
+use cloud_ai_tests::fake_model::{self, Ending, FakeModel, Script, unreachable_url};
 use cloud_ai_tests::fake_telegram::{Failure, Shown};
 use cloud_ai_tests::fixtures;
 
@@ -597,12 +597,7 @@ async fn retry_answers_a_failed_message_without_storing_it_twice_and_replaces_an
         let update = chat.say("/retry").await;
         assert_eq!(chat.shown_since(before), ["Octopuses have three hearts."]);
         let asked = chat.model.requests().pop().expect("a chat request");
-        let contents: Vec<&str> = asked["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["content"].as_str().unwrap())
-            .collect();
+        let contents = fake_model::contents(&asked);
         assert_eq!(contents, ["Tell me a fact"], "{api:?}");
         assert_eq!(recorded(&chat).await, (1, 1), "{api:?}");
         let names: Vec<&str> = chat

@@ -45,6 +45,15 @@ async fn observed(p: &Pipeline) -> Vec<EventBridgeEvent<serde_json::Value>> {
     p.bus.take().await
 }
 
+/// The detail-types of the events published since the last look, in order.
+async fn published_types(p: &Pipeline) -> Vec<String> {
+    observed(p)
+        .await
+        .into_iter()
+        .map(|e| e.detail_type)
+        .collect()
+}
+
 async fn say(p: &Pipeline, update_id: i64, user: i64, text: &str) -> Outcome {
     p.command
         .handle(&fixtures::text(update_id, user, user, text))
@@ -139,11 +148,7 @@ async fn events_left_unpublished_by_a_failure_are_published_on_redelivery() {
 
     // The redelivered update publishes what was left, then replies, and appends nothing.
     assert_eq!(p.command.handle(&update).await.unwrap(), Outcome::Resumed);
-    let types: Vec<String> = observed(&p)
-        .await
-        .into_iter()
-        .map(|e| e.detail_type)
-        .collect();
+    let types = published_types(&p).await;
     assert_eq!(
         types,
         [
@@ -181,11 +186,7 @@ async fn a_restore_publishes_the_restored_messages_and_a_delete_runs_in_the_comm
         "{}",
         p.bot.telegram.last_text()
     );
-    let kinds: Vec<String> = observed(&p)
-        .await
-        .into_iter()
-        .map(|e| e.detail_type)
-        .collect();
+    let kinds = published_types(&p).await;
     assert_eq!(
         kinds,
         [
@@ -203,12 +204,5 @@ async fn a_restore_publishes_the_restored_messages_and_a_delete_runs_in_the_comm
         Outcome::Handled
     );
     assert!(p.bot.live_rows(user).await.is_empty());
-    assert_eq!(
-        observed(&p)
-            .await
-            .into_iter()
-            .map(|e| e.detail_type)
-            .collect::<Vec<_>>(),
-        ["SessionDeleted"]
-    );
+    assert_eq!(published_types(&p).await, ["SessionDeleted"]);
 }

@@ -18,6 +18,14 @@ fn names(decision: &cloud_ai_shared::domain::decide::Decision) -> Vec<&'static s
     decision.events.iter().map(Event::name).collect()
 }
 
+/// What a session's first message records: the session, the switch to it, the message, its title.
+const FIRST_MESSAGE: [&str; 4] = [
+    "SessionCreated",
+    "Switched",
+    "MessagePosted",
+    "SessionTitled",
+];
+
 #[test]
 fn start_greets_and_opens_the_first_session_once() {
     let mut bot = Bot::default();
@@ -275,15 +283,7 @@ fn archiving_the_active_session_leaves_none_active_and_chat_opens_a_new_one() {
     bot.send("/archive 1");
     assert_eq!(bot.state.active, None);
     let chat = bot.send("again");
-    assert_eq!(
-        names(&chat),
-        [
-            "SessionCreated",
-            "Switched",
-            "MessagePosted",
-            "SessionTitled"
-        ]
-    );
+    assert_eq!(names(&chat), FIRST_MESSAGE);
     assert_eq!(bot.state.sessions.len(), 1);
 }
 
@@ -384,15 +384,7 @@ fn echo_status_unknown_and_other_bots() {
 fn chat_is_stored_in_the_active_session_and_says_no_backend_is_configured() {
     let mut bot = Bot::default();
     let first = bot.send("What is Rust?");
-    assert_eq!(
-        names(&first),
-        [
-            "SessionCreated",
-            "Switched",
-            "MessagePosted",
-            "SessionTitled"
-        ]
-    );
+    assert_eq!(names(&first), FIRST_MESSAGE);
     assert_eq!(
         text(&first),
         "Saved to session 1. No model backend is configured yet, so there is no AI reply; /status says more."
@@ -650,15 +642,7 @@ fn in_a_group_members_chat_and_read_but_only_admins_change_sessions() {
     };
     // A member's message opens the group's session, labelled with who wrote it.
     let chat = bot.send("what is rust?");
-    assert_eq!(
-        names(&chat),
-        [
-            "SessionCreated",
-            "Switched",
-            "MessagePosted",
-            "SessionTitled"
-        ]
-    );
+    assert_eq!(names(&chat), FIRST_MESSAGE);
     assert!(
         matches!(&chat.events[2], Event::MessagePosted { content, .. } if content == "Ada: what is rust?")
     );
@@ -730,15 +714,7 @@ fn choosing_a_model_carries_the_unanswered_message_along_and_answers_it_there() 
         text(&chosen),
         "Started session 2 (qwen2.5:7b). It is now active.\nYour last message goes along: qwen2.5:7b answers it now.\n<answer by qwen2.5:7b>"
     );
-    assert_eq!(
-        names(&chosen),
-        [
-            "SessionCreated",
-            "Switched",
-            "MessagePosted",
-            "SessionTitled"
-        ]
-    );
+    assert_eq!(names(&chosen), FIRST_MESSAGE);
     let new_session = bot.state.active.unwrap();
     assert!(matches!(
         &chosen.events[2],
@@ -756,15 +732,7 @@ fn choosing_a_model_carries_the_unanswered_message_along_and_answers_it_there() 
     // for the model takes it too.
     bot.send("/switch 1");
     let to_phi = bot.send("/model phi3:mini");
-    assert_eq!(
-        names(&to_phi),
-        [
-            "SessionCreated",
-            "Switched",
-            "MessagePosted",
-            "SessionTitled"
-        ]
-    );
+    assert_eq!(names(&to_phi), FIRST_MESSAGE);
     bot.answered("It is a pattern.");
     bot.send("/switch 1");
     let to_qwen = bot.send("/model qwen2.5:7b");
@@ -875,15 +843,7 @@ fn in_a_group_any_member_may_retry_the_groups_last_answer() {
 fn a_session_is_titled_by_its_first_message_and_renamed_by_number() {
     let mut bot = Bot::default();
     let first = bot.send("Plan a  three-day trip to Rome for two people in spring, please");
-    assert_eq!(
-        names(&first),
-        [
-            "SessionCreated",
-            "Switched",
-            "MessagePosted",
-            "SessionTitled"
-        ]
-    );
+    assert_eq!(names(&first), FIRST_MESSAGE);
     let titled = "\"Plan a three-day trip to Rome for two…\"";
     let list = text(&bot.send("/listsessions"));
     assert!(
@@ -1102,15 +1062,7 @@ fn delete_asks_first_then_removes_the_session_and_its_messages() {
     // Deleting the active one leaves none active; the next message opens a new session.
     bot.send("/delete 1 confirm");
     assert_eq!(bot.state.active, None);
-    assert_eq!(
-        names(&bot.send("hello")),
-        [
-            "SessionCreated",
-            "Switched",
-            "MessagePosted",
-            "SessionTitled"
-        ]
-    );
+    assert_eq!(names(&bot.send("hello")), FIRST_MESSAGE);
 }
 
 #[test]
@@ -1270,15 +1222,7 @@ fn a_photos_caption_is_the_message_the_photo_is_kept_by_reference_and_the_note_s
         "This model can't see photos, so there is nothing to answer. Send the photo again with a caption and the model answers the caption, or pick a model that sees photos with /model."
     );
     let captioned = bot.input(photo(Some("What bird is this?")));
-    assert_eq!(
-        names(&captioned),
-        [
-            "SessionCreated",
-            "Switched",
-            "MessagePosted",
-            "SessionTitled"
-        ]
-    );
+    assert_eq!(names(&captioned), FIRST_MESSAGE);
     assert!(matches!(
         &captioned.events[2],
         Event::MessagePosted { content, image: Some(kept), .. }

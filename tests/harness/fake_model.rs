@@ -169,6 +169,16 @@ impl FakeModel {
     }
 }
 
+/// The text of each message of a chat request, in order.
+pub fn contents(request: &Value) -> Vec<&str> {
+    request["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect()
+}
+
 /// A URL where nothing listens (a backend that is down).
 pub async fn unreachable_url() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

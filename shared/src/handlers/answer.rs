@@ -4,6 +4,7 @@
 //! model, fails mid-stream, stalls, or would outlast the invocation ends the answer with a clear
 //! note; the user's message stays in the session either way.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::time::Instant;
@@ -37,11 +38,18 @@ pub enum Generated {
 pub struct Answerer {
     pub(super) model: Arc<dyn ModelBackend>,
     pub(super) settings: AnswerSettings,
+    /// What the backend said of each model's vision, and when (a photo's decision and its
+    /// answer both ask; see `conversation.rs`).
+    pub(super) vision_said: Arc<std::sync::Mutex<HashMap<String, (bool, std::time::Instant)>>>,
 }
 
 impl Answerer {
     pub fn new(model: Arc<dyn ModelBackend>, settings: AnswerSettings) -> Answerer {
-        Answerer { model, settings }
+        Answerer {
+            model,
+            settings,
+            vision_said: Arc::default(),
+        }
     }
 
     /// The bot's `SYSTEM_PROMPT`: what a session with the default persona is told.

@@ -101,7 +101,7 @@ impl CommandHandler {
 
     /// Answers chat messages with a model backend.
     pub fn answering_with(mut self, answerer: Answerer) -> CommandHandler {
-        self.runner.answers = ChatAnswers::ByModel(answerer);
+        self.runner.answers = ChatAnswers::ByModel(Box::new(answerer));
         self
     }
 

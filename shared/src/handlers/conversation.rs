@@ -9,15 +9,37 @@ use super::answer::{AnswerPorts, Answerer, Question};
 use super::error::HandleError;
 use super::photos::attach_photos;
 
+/// How long the backend's word on a model's vision holds (a model pulled again may change it).
+const VISION_SAID_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
 impl Answerer {
     /// Whether `model` sees photos: as `VISION_MODELS` lists, else as the backend says (a backend
-    /// that cannot say, or does not answer, gets captions alone).
+    /// that cannot say, or does not answer, gets captions alone). The backend's word is kept for
+    /// [`VISION_SAID_FOR`], so a photo's decision and its answer ask once.
     pub async fn sees_photos(&self, model: &str) -> bool {
         if let Some(configured) = self.settings.vision.configured(model) {
             return configured;
         }
+        let said = self
+            .vision_said
+            .lock()
+            .expect("unpoisoned")
+            .get(model)
+            .copied();
+        if let Some((sees, at)) = said
+            && at.elapsed() < VISION_SAID_FOR
+        {
+            return sees;
+        }
         match self.model.sees_images(model).await {
-            Ok(sees) => sees.unwrap_or(false),
+            Ok(sees) => {
+                let sees = sees.unwrap_or(false);
+                self.vision_said
+                    .lock()
+                    .expect("unpoisoned")
+                    .insert(model.to_string(), (sees, std::time::Instant::now()));
+                sees
+            }
             Err(error) => {
                 tracing::warn!(%error, model, "the backend did not say whether the model sees photos");
                 false

@@ -52,15 +52,10 @@ pub(super) async fn import_document(
     {
         return Ok(too_large());
     }
-    let file = match telegram.get_file(&document.file_id).await {
-        Ok(file) => file,
-        Err(error) => return refused_download(error),
-    };
-    let Some(path) = file.file_path else {
-        // The Bot API gives no path for files it will not serve (over 20 MB).
-        return Ok(too_large());
-    };
-    let bytes = match telegram.download_file(&path, MAX_IMPORT_BYTES as u64).await {
+    let bytes = match telegram
+        .fetch_file(&document.file_id, MAX_IMPORT_BYTES as u64)
+        .await
+    {
         Ok(bytes) => bytes,
         Err(TelegramError::FileTooLarge { .. }) => return Ok(too_large()),
         Err(error) => return refused_download(error),

@@ -5,11 +5,11 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::domain::events::{ChatMessage, ImageRef};
+use crate::domain::events::ChatMessage;
 use crate::domain::update::MAX_PHOTO_BYTES;
 use crate::domain::vision::photos_to_send;
 use crate::model::ModelMessage;
-use crate::telegram::{Telegram, TelegramError};
+use crate::telegram::Telegram;
 
 /// Puts the chosen photos of `context` into `messages` (the same messages, in order, after
 /// `offset` leading ones such as the system prompt), base64-encoded.
@@ -23,7 +23,7 @@ pub async fn attach_photos(
         let Some(image) = &context[index].image else {
             continue;
         };
-        match fetch(telegram, image).await {
+        match telegram.fetch_file(&image.file_id, MAX_PHOTO_BYTES).await {
             Ok(bytes) => messages[offset + index].images.push(STANDARD.encode(bytes)),
             Err(error) => {
                 // The file_id may have expired or belong to another bot (an imported archive).
@@ -31,12 +31,4 @@ pub async fn attach_photos(
             }
         }
     }
-}
-
-async fn fetch(telegram: &dyn Telegram, image: &ImageRef) -> Result<Vec<u8>, TelegramError> {
-    let file = telegram.get_file(&image.file_id).await?;
-    let path = file.file_path.ok_or(TelegramError::FileTooLarge {
-        limit: MAX_PHOTO_BYTES,
-    })?;
-    telegram.download_file(&path, MAX_PHOTO_BYTES).await
 }

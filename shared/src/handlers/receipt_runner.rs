@@ -39,7 +39,7 @@ pub enum ChatAnswers {
     /// Stored in the session; the reply says no model backend is configured.
     StoredOnly,
     /// Answered by the model backend, streamed into the chat.
-    ByModel(Answerer),
+    ByModel(Box<Answerer>),
 }
 
 /// How far finishing a receipt got.

@@ -29,7 +29,7 @@ pub async fn hear(
     if voice.duration > MAX_VOICE_SECONDS || voice.file_size.unwrap_or(0) > MAX_VOICE_BYTES {
         return Heard::TooLong;
     }
-    let bytes = match fetch(telegram, &voice.file_id).await {
+    let bytes = match telegram.fetch_file(&voice.file_id, MAX_VOICE_BYTES).await {
         Ok(bytes) => bytes,
         Err(TelegramError::FileTooLarge { .. }) => return Heard::TooLong,
         Err(error) => {
@@ -61,12 +61,4 @@ pub async fn hear(
             Heard::Failed
         }
     }
-}
-
-async fn fetch(telegram: &dyn Telegram, file_id: &str) -> Result<Vec<u8>, TelegramError> {
-    let file = telegram.get_file(file_id).await?;
-    let path = file.file_path.ok_or(TelegramError::FileTooLarge {
-        limit: MAX_VOICE_BYTES,
-    })?;
-    telegram.download_file(&path, MAX_VOICE_BYTES).await
 }

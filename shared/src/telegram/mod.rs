@@ -153,4 +153,13 @@ pub trait Telegram: Send + Sync {
         file_path: &str,
         max_bytes: u64,
     ) -> Result<Vec<u8>, TelegramError>;
+    /// A file's bytes by its `file_id` (`getFile`, then the download), refusing more than
+    /// `max_bytes`; a file the Bot API will not serve (no path: over 20 MB) is too large too.
+    async fn fetch_file(&self, file_id: &str, max_bytes: u64) -> Result<Vec<u8>, TelegramError> {
+        let file = self.get_file(file_id).await?;
+        let path = file
+            .file_path
+            .ok_or(TelegramError::FileTooLarge { limit: max_bytes })?;
+        self.download_file(&path, max_bytes).await
+    }
 }
