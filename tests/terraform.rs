@@ -331,22 +331,7 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
          names = iam.list_role_policies(RoleName=role)['PolicyNames']\n\
          print(json.dumps([iam.get_role_policy(RoleName=role, PolicyName=n)['PolicyDocument'] for n in names]))",
     );
-    let table_actions: Vec<String> = policies
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|doc| doc["Statement"].as_array().unwrap().clone())
-        .filter(|statement| statement["Sid"] == "Table")
-        .flat_map(|statement| match &statement["Action"] {
-            serde_json::Value::String(one) => vec![one.clone()],
-            many => many
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap().to_string())
-                .collect(),
-        })
-        .collect();
+    let table_actions = statement_values(&policies, "Table", "Action");
     // The transcription key is a parameter only the command role reads; the environment names it.
     let command_env = lambda
         .get_function_configuration()
@@ -368,22 +353,7 @@ async fn the_stack_applies_to_the_emulator_without_drift_runs_the_pipeline_and_d
     assert!(
         !applied.contains(TRANSCRIBE_KEY) && !format!("{command_env:?}").contains(TRANSCRIBE_KEY)
     );
-    let readable: Vec<String> = policies
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|doc| doc["Statement"].as_array().unwrap().clone())
-        .filter(|statement| statement["Sid"] == "Secrets")
-        .flat_map(|statement| match &statement["Resource"] {
-            serde_json::Value::String(one) => vec![one.clone()],
-            many => many
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r.as_str().unwrap().to_string())
-                .collect(),
-        })
-        .collect();
+    let readable = statement_values(&policies, "Secrets", "Resource");
     assert!(
         readable
             .iter()
@@ -857,6 +827,27 @@ fn stack_sh_adopt_takes_over_the_original_bots_users(
             && second.contains("wrote 0 sessions, 0 messages, 0 archives in 0 events"),
         "{second}"
     );
+}
+
+/// The `field` (`Action`, `Resource`) values of the role policies' statements named `sid`; IAM
+/// gives one value as a string and several as a list.
+fn statement_values(policies: &serde_json::Value, sid: &str, field: &str) -> Vec<String> {
+    policies
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|doc| doc["Statement"].as_array().unwrap().clone())
+        .filter(|statement| statement["Sid"] == sid)
+        .flat_map(|statement| match &statement[field] {
+            serde_json::Value::String(one) => vec![one.clone()],
+            many => many
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|value| value.as_str().unwrap().to_string())
+                .collect(),
+        })
+        .collect()
 }
 
 /// The transcription server's key (Terraform keeps it in a parameter).
