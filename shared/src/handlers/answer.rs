@@ -162,7 +162,7 @@ impl Answerer {
             );
             failed("", AnswerFailure::NotStarted(first_token.as_secs()))
         };
-        let started = self.model.chat(request);
+        let started = self.chat_fitting(request);
         tokio::pin!(started);
         let mut stream = loop {
             tokio::select! {
@@ -255,6 +255,7 @@ impl Answerer {
             ModelError::Backend(detail) | ModelError::Decode(detail) => {
                 AnswerFailure::Backend(detail.chars().take(200).collect())
             }
+            ModelError::WindowExceeded(_) => AnswerFailure::Backend(error.to_string()),
         }
     }
 }

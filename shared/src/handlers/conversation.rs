@@ -2,12 +2,16 @@
 //! after the session's system prompt, with its newest photos for a model that sees them, and
 //! the answer's length limit.
 
+use crate::domain::backend::{WindowExceeded, messages_fitting};
 use crate::domain::events::Role;
-use crate::model::{ChatRequest, ModelMessage};
+use crate::model::{AnswerStream, ChatRequest, ModelError, ModelMessage};
 
 use super::answer::{AnswerPorts, Answerer, Question};
 use super::error::HandleError;
 use super::photos::attach_photos;
+
+/// How many times a conversation over the model's window is sent again, shorter each time.
+const FIT_ATTEMPTS: usize = 2;
 
 /// How long the backend's word on a model's vision holds (a model pulled again may change it).
 const VISION_SAID_FOR: std::time::Duration = std::time::Duration::from_secs(300);
@@ -91,4 +95,55 @@ impl Answerer {
             max_tokens: self.settings.max_answer_tokens,
         })
     }
+
+    /// Starts the model's answer to `request`. A server that says the conversation is over its
+    /// context window (`CONTEXT_MAX_CHARS` counts characters; the window counts the model's
+    /// tokens) is asked again with as many of the newest messages as its own count says fit.
+    pub(super) async fn chat_fitting(
+        &self,
+        request: &ChatRequest,
+    ) -> Result<Box<dyn AnswerStream>, ModelError> {
+        let mut shorter: Option<ChatRequest> = None;
+        for _ in 0..FIT_ATTEMPTS {
+            let sent = shorter.as_ref().unwrap_or(request);
+            match self.model.chat(sent).await {
+                Err(ModelError::WindowExceeded(exceeded)) => {
+                    let Some(fewer) = fewer_messages(sent, exceeded) else {
+                        return Err(ModelError::WindowExceeded(exceeded));
+                    };
+                    tracing::info!(
+                        prompt_tokens = exceeded.prompt_tokens,
+                        window_tokens = exceeded.window_tokens,
+                        messages = fewer.messages.len(),
+                        "the conversation was over the model's context window; sending its newest part"
+                    );
+                    shorter = Some(fewer);
+                }
+                started => return started,
+            }
+        }
+        self.model.chat(shorter.as_ref().unwrap_or(request)).await
+    }
+}
+
+/// `request` with fewer of its oldest messages, as many as fit the window `exceeded` names (the
+/// system prompt always goes); `None` when only the message answered is left.
+fn fewer_messages(request: &ChatRequest, exceeded: WindowExceeded) -> Option<ChatRequest> {
+    let system = request
+        .messages
+        .iter()
+        .take_while(|m| m.role == Role::System.as_str())
+        .count();
+    let (prompt, conversation) = request.messages.split_at(system);
+    let chars = |m: &ModelMessage| m.content.chars().count();
+    let sizes: Vec<usize> = conversation.iter().map(chars).collect();
+    let fixed = prompt.iter().map(chars).sum();
+    let answer_tokens = request.max_tokens.unwrap_or(0).into();
+    let kept = messages_fitting(&sizes, fixed, exceeded, answer_tokens)?;
+    let mut messages = prompt.to_vec();
+    messages.extend_from_slice(&conversation[conversation.len() - kept..]);
+    Some(ChatRequest {
+        messages,
+        ..request.clone()
+    })
 }

