@@ -10,6 +10,8 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use cloud_ai_shared::domain::replies;
+use cloud_ai_shared::telegram::html;
 use serde_json::Value;
 
 /// One request and the response as far as it got.
@@ -60,6 +62,18 @@ impl Exchange {
                 usage["completion_tokens"].as_u64()?,
             ))
         })
+    }
+
+    /// What a chat shows of this answer, as the HTML the bot sends: every character the model
+    /// streamed, rendered as the bot renders Markdown, and the length cap's note when the cap
+    /// (`max_answer_tokens`) stopped it.
+    pub fn as_shown(&self, max_answer_tokens: u32) -> String {
+        let mut answer = self.streamed_text();
+        if self.finish_reason().as_deref() == Some("length") {
+            let note = replies::answer_cut(Some(max_answer_tokens));
+            answer = format!("{answer}\n\n{note}");
+        }
+        html::render(&answer, false).trim().to_string()
     }
 
     /// Whether the stream got as far as `data: [DONE]`.

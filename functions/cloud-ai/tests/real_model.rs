@@ -6,11 +6,9 @@
 use std::time::Duration;
 
 use cloud_ai_shared::domain::events::{Event, Role};
-use cloud_ai_shared::domain::replies;
 use cloud_ai_shared::sqlite::Database;
 use cloud_ai_shared::store::EventStore;
 use cloud_ai_shared::store::sqlite::SqliteStore;
-use cloud_ai_shared::telegram::html;
 use cloud_ai_tests::bot::TOKEN;
 use cloud_ai_tests::bot_process::{BotProcess, Conversation, bot_env, eventually, temp_data_dir};
 use cloud_ai_tests::fake_telegram::FakeTelegram;
@@ -67,17 +65,6 @@ impl RealBot {
         self.conversation.ask(&self.bot, ADA, text).await
     }
 
-    /// What the chat must show for `exchange`'s answer: every character the model streamed
-    /// (rendered as the bot renders Markdown), and the cap's note when the cap stopped it.
-    fn shown_for(&self, exchange: &Exchange) -> String {
-        let mut answer = exchange.streamed_text();
-        if exchange.finish_reason().as_deref() == Some("length") {
-            let note = replies::answer_cut(Some(self.max_answer_tokens));
-            answer = format!("{answer}\n\n{note}");
-        }
-        html::render(&answer, false)
-    }
-
     /// Waits until chat request number `n` (from 1) has streamed to its end and the chat's last
     /// message shows all of it; that exchange.
     async fn answered(&self, n: usize) -> Exchange {
@@ -87,8 +74,9 @@ impl RealBot {
             || {
                 let exchange = self.tap.chats().get(n - 1).cloned()?;
                 let shown = self.telegram.chat_messages(ADA).pop()?;
-                (exchange.finished() && shown.raw.trim() == self.shown_for(&exchange).trim())
-                    .then_some(exchange)
+                (exchange.finished()
+                    && shown.raw.trim() == exchange.as_shown(self.max_answer_tokens))
+                .then_some(exchange)
             },
             || self.context(),
         )
