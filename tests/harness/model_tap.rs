@@ -76,6 +76,14 @@ impl Exchange {
         html::render(&answer, false).trim().to_string()
     }
 
+    /// llama.cpp's `timings` of the answer (`prompt_ms`, `predicted_ms`, `predicted_per_second`).
+    pub fn timings(&self) -> Option<Value> {
+        self.chunks()
+            .into_iter()
+            .rev()
+            .find_map(|c| c.get("timings").cloned())
+    }
+
     /// Whether the stream got as far as `data: [DONE]`.
     pub fn finished(&self) -> bool {
         self.response.contains("data: [DONE]")
