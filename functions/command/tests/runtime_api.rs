@@ -119,7 +119,10 @@ async fn a_real_models_answer_is_shown_and_stored_once_across_a_redelivery() {
     assert!(answer.split_whitespace().count() > 5, "{answer:?}");
     let shown = bot.telegram.chat_messages(USER).pop().expect("an answer");
     assert_eq!(shown.raw.trim(), exchange.as_shown(MAX_ANSWER_TOKENS));
-    assert_eq!(bot.posted(USER, Role::Assistant).await, [answer.clone()]);
+    assert_eq!(
+        bot.posted(USER, Role::Assistant).await,
+        std::slice::from_ref(&answer)
+    );
     let (prompt, completion) = exchange.usage().expect("the server reports usage");
     let recorded = bot
         .events(USER)
