@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One entry point for the deployed stack (LocalStack by default, AWS with AWS_ENDPOINT_URL="").
 #   scripts/stack.sh build                 build the Lambda zips (ARCH=x86_64|arm64)
-#   scripts/stack.sh deploy                terraform apply (needs TELEGRAM_TOKEN; TF_VAR_ingress=webhook
-#                                          for webhook ingress)
+#   scripts/stack.sh ready                 wait until LocalStack serves every service the stack needs
+#   scripts/stack.sh deploy                ready, then terraform apply (needs TELEGRAM_TOKEN;
+#                                          TF_VAR_ingress=webhook for webhook ingress)
 #   scripts/stack.sh webhook               register the stack's webhook URL and secret with Telegram
 #   scripts/stack.sh poll                  remove the webhook, so the scheduled poller can poll
 #   scripts/stack.sh send <fixture>        queue events/updates/<fixture>.json as the poller would
@@ -46,6 +47,78 @@ if not answer.get("ok"):
 print(json.dumps(answer))
 PY
 }
+# The services the stack uses, as LocalStack's /_localstack/health names them.
+localstack_services="dynamodb,s3,sqs,lambda,events,iam,logs,sts,ssm,sns,cloudwatch"
+# Waits (LOCALSTACK_WAIT_SECONDS, 120) until LocalStack at $endpoint reports every service the
+# stack needs as available or running; otherwise names what is missing, or why nothing answers.
+# Nothing to wait for on AWS itself (an empty endpoint).
+localstack_ready() {
+  [ -n "$endpoint" ] || return 0
+  if ENDPOINT="$endpoint" NEEDED="$localstack_services" WAIT="${LOCALSTACK_WAIT_SECONDS:-120}" \
+    INGRESS="${TF_VAR_ingress:-poll}" python3 - <<'PY'
+import json, os, sys, time, urllib.error, urllib.request
+endpoint, needed = os.environ["ENDPOINT"].rstrip("/"), os.environ["NEEDED"].split(",")
+wait = float(os.environ["WAIT"])
+deadline = time.monotonic() + wait
+while True:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=5) as answer:
+            health = json.load(answer)
+        services = health.get("services", {})
+        missing = [s for s in needed if services.get(s) not in ("available", "running")]
+        if not missing:
+            if os.environ["INGRESS"] == "webhook" and health.get("edition") == "community":
+                sys.exit("webhook ingress needs API Gateway v2, which LocalStack serves only with an "
+                         "account (its Base plan): set LOCALSTACK_AUTH_TOKEN and LOCALSTACK_IMAGE, or "
+                         "deploy with TF_VAR_ingress=poll")
+            print(f"LocalStack {health.get('version', '?')} ({health.get('edition', '?')}) at {endpoint} "
+                  f"serves {', '.join(needed)}")
+            sys.exit(0)
+        problem = "not ready: " + ", ".join(f"{s} ({services.get(s, 'not in its SERVICES')})" for s in missing)
+        unreachable = False
+    except urllib.error.HTTPError as e:
+        problem = (f"{endpoint} answers, but not /_localstack/health (HTTP {e.code}): it is not LocalStack; "
+                   "for another AWS emulator or AWS run terraform yourself, or set AWS_ENDPOINT_URL=\"\" for AWS")
+        unreachable = False
+    except (OSError, ValueError) as e:
+        problem = f"nothing answers at {endpoint} ({getattr(e, 'reason', e)})"
+        unreachable = True
+    if time.monotonic() >= deadline:
+        print(f"LocalStack at {endpoint} was not ready within {wait:.0f} s: {problem}", file=sys.stderr)
+        sys.exit(3 if unreachable else 1)
+    time.sleep(2)
+PY
+  then
+    return 0
+  else
+    status=$?
+    [ "$status" = 3 ] && localstack_why_down
+    exit 1
+  fi
+}
+# Why the compose file's LocalStack is not answering, when Docker can say: a release after 4.14.0
+# started without LOCALSTACK_AUTH_TOKEN exits with code 55 and says so in its log.
+localstack_why_down() {
+  command -v docker >/dev/null || return 0
+  local container=cloud-ai-localstack state
+  docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || {
+    echo "Docker is not answering either: start it, then docker compose up -d" >&2
+    return 0
+  }
+  state=$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$container" 2>/dev/null) || {
+    echo "no container $container: start LocalStack with docker compose up -d" >&2
+    return 0
+  }
+  case "$state" in
+    running*) return 0 ;;
+  esac
+  if [ "${state#* }" = 55 ] || docker logs --tail 100 "$container" 2>&1 | grep -qi 'license activation failed\|requires an account'; then
+    image=$(docker inspect -f '{{.Config.Image}}' "$container" 2>/dev/null || echo "its image")
+    echo "LocalStack refused to start: $image needs an account. Set LOCALSTACK_AUTH_TOKEN (a free account at localstack.cloud gives one) and run docker compose up -d again, or use localstack/localstack:4.14.0, the last release that starts without one (unset LOCALSTACK_IMAGE)." >&2
+  else
+    echo "the container $container is $state: docker logs $container says why" >&2
+  fi
+}
 tf_vars() {
   printf -- '-var=aws_endpoint_url=%s\n-var=lambda_architecture=%s\n-var=lambda_zip_dir=%s\n' \
     "$endpoint" "$arch" "$LAMBDA_DIR"
@@ -54,8 +127,12 @@ case "${1:-}" in
   build)
     ARCH="$arch" bash scripts/build-lambdas.sh
     ;;
+  ready)
+    localstack_ready
+    ;;
   deploy)
     : "${TELEGRAM_TOKEN:?set TELEGRAM_TOKEN to the bot token from BotFather}"
+    localstack_ready
     [ -f "$LAMBDA_DIR/poller/bootstrap.zip" ] || ARCH="$arch" bash scripts/build-lambdas.sh
     terraform -chdir="$tf_dir" init -input=false
     # The token goes through the environment, never the command line.
@@ -147,7 +224,7 @@ PY
     TF_VAR_telegram_token="${TELEGRAM_TOKEN:-unused}" terraform -chdir="$tf_dir" destroy -input=false -auto-approve $(tf_vars)
     ;;
   *)
-    sed -n '2,13p' "$0" >&2
+    sed -n '2,15p' "$0" >&2
     exit 2
     ;;
 esac
