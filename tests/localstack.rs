@@ -23,8 +23,7 @@ fn repo() -> PathBuf {
 
 /// `docker-compose.yml` as YAML reads it (PyYAML, which comes with moto in `.venv/tools`).
 fn compose_file() -> Value {
-    let python = std::env::var("MOTO_PYTHON")
-        .unwrap_or_else(|_| repo().join(".venv/tools/bin/python").display().to_string());
+    let python = cloud_ai_tests::moto::python();
     let output = Command::new(&python)
         .args([
             "-c",

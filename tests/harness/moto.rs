@@ -36,7 +36,7 @@ pub struct MotoServer {
 }
 
 /// `MOTO_PYTHON`, else the project's own environment (scripts/setup.sh), else `python3`.
-fn python() -> String {
+pub fn python() -> String {
     if let Ok(python) = std::env::var("MOTO_PYTHON") {
         return python;
     }
