@@ -181,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_never_sends_none_of_the_conversation() {
+    fn a_refusal_keeps_at_least_the_message_answered() {
         let exceeded = WindowExceeded {
             prompt_tokens: 22_505,
             window_tokens: 4_096,
