@@ -6,8 +6,6 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-
 use crate::bot::TOKEN;
 use crate::fake_telegram::FakeTelegram;
 
@@ -108,20 +106,8 @@ impl BotProcess {
             command.env(name, value);
         }
         let mut child = command.spawn().expect("start the bot binary");
-        let logs = Arc::new(Mutex::new(String::new()));
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        let sink = logs.clone();
-        let reader = tokio::spawn(async move {
-            let mut buffer = [0u8; 8192];
-            while let Ok(n) = stderr.read(&mut buffer).await {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
-            }
-        });
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (logs, reader) = crate::child_logs::collect(stderr, usize::MAX);
         BotProcess {
             child,
             logs,

@@ -3,6 +3,7 @@
 
 pub mod bot;
 pub mod bot_process;
+pub mod child_logs;
 pub mod fake_model;
 pub mod fake_telegram;
 pub mod fake_transcriber;

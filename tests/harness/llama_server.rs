@@ -8,8 +8,6 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncReadExt;
-
 /// The name the server gives its one model (`--alias`), as `/v1/models` lists it.
 pub const MODEL: &str = "gemma3-270m";
 /// The context window the tests give the server, in tokens.
@@ -92,27 +90,8 @@ impl LlamaServer {
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start llama-server: {e}; {INSTALL_HINT}"));
-        let logs = Arc::new(Mutex::new(String::new()));
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        let sink = logs.clone();
-        tokio::spawn(async move {
-            let mut buffer = [0u8; 8192];
-            while let Ok(n) = stderr.read(&mut buffer).await {
-                if n == 0 {
-                    break;
-                }
-                let mut logs = sink.lock().unwrap();
-                logs.push_str(&String::from_utf8_lossy(&buffer[..n]));
-                // Bounded: the tail is what explains a failure.
-                if logs.len() > 64 * 1024 {
-                    let cut = logs.len() - 32 * 1024;
-                    let cut = (cut..logs.len())
-                        .find(|i| logs.is_char_boundary(*i))
-                        .unwrap();
-                    logs.drain(..cut);
-                }
-            }
-        });
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (logs, _reader) = crate::child_logs::collect(stderr, 64 * 1024);
         let server = LlamaServer {
             base_url: format!("http://127.0.0.1:{port}"),
             child,
@@ -140,11 +119,6 @@ impl LlamaServer {
             "llama-server did not load its model within 120 s:\n{}",
             self.logs()
         );
-    }
-
-    /// The OpenAI-compatible API's base URL (`OPENAI_BASE_URL`).
-    pub fn openai_url(&self) -> String {
-        format!("{}/v1", self.base_url)
     }
 
     /// The tail of what the server logged.
