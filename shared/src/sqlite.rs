@@ -546,7 +546,7 @@ pub mod spool {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use rusqlite::Connection;
 
     use super::Database;
 
@@ -577,6 +577,36 @@ mod tests {
         .await
     }
 
+    /// Work that holds the database thread until `release` is sent, and is running when this
+    /// returns: what is handed over meanwhile queues behind it and makes the next group, whatever
+    /// the machine's speed.
+    async fn holding_the_thread<T: Send + 'static>(
+        db: &Database,
+        work: impl FnOnce(&mut Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    ) -> (
+        std::pin::Pin<Box<impl Future<Output = Result<T, rusqlite::Error>>>>,
+        std::sync::mpsc::Sender<()>,
+    ) {
+        let (started, has_started) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let mut held = Box::pin(db.call(move |conn| {
+            started.send(()).unwrap();
+            released.recv().unwrap();
+            work(conn)
+        }));
+        hand_over(&mut held).await;
+        tokio::task::block_in_place(|| has_started.recv().unwrap());
+        (held, release)
+    }
+
+    /// Polls `work` once: a [`Database::call`] hands its job to the thread on its first poll.
+    async fn hand_over<F: Future + Unpin>(work: &mut F) {
+        assert!(
+            futures::poll!(work).is_pending(),
+            "waits behind the held thread"
+        );
+    }
+
     /// The work queued behind a slow commit shares one transaction; one caller's failure (or
     /// panic) undoes only its own writes, and everyone else's writes are there after a reopen.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -588,18 +618,16 @@ mod tests {
             .unwrap();
 
         // The first piece holds the thread while the rest queue up behind it.
-        let slow = db.call(|conn| {
-            std::thread::sleep(Duration::from_millis(200));
-            conn.execute("INSERT INTO notes (n) VALUES (0)", [])
-        });
-        let queued = async {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            futures::future::join_all((1..=40).map(|n| note(&db, n, n == 7))).await
-        };
-        let panicking = tokio::spawn({
+        let (slow, release) =
+            holding_the_thread(&db, |conn| conn.execute("INSERT INTO notes (n) VALUES (0)", []))
+                .await;
+        let mut queued: Vec<_> = (1..=40).map(|n| Box::pin(note(&db, n, n == 7))).collect();
+        for work in &mut queued {
+            hand_over(work).await;
+        }
+        let mut panicking = Box::pin({
             let db = db.clone();
             async move {
-                tokio::time::sleep(Duration::from_millis(40)).await;
                 db.call(|conn| -> Result<(), rusqlite::Error> {
                     conn.execute("INSERT INTO notes (n) VALUES (99)", [])?;
                     panic!("a bug in one piece of work");
@@ -607,6 +635,10 @@ mod tests {
                 .await
             }
         });
+        hand_over(&mut panicking).await;
+        let panicking = tokio::spawn(panicking);
+        release.send(()).unwrap();
+        let queued = futures::future::join_all(queued);
         let (slow, queued) = tokio::join!(slow, queued);
         slow.unwrap();
         for (i, result) in queued.iter().enumerate() {
@@ -641,18 +673,15 @@ mod tests {
         })
         .await
         .unwrap();
-        let slow = db.call(|_| {
-            std::thread::sleep(Duration::from_millis(200));
-            Ok::<_, rusqlite::Error>(())
-        });
+        let (slow, release) = holding_the_thread(&db, |_| Ok(())).await;
         // A deferred foreign key (enforced by default in the bundled SQLite) is checked at
         // COMMIT: this piece makes the whole commit fail.
-        let queued = async {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let dangling = db.call(|conn| conn.execute("INSERT INTO child (id) VALUES (5)", []));
-            let innocent = db.call(|conn| conn.execute("INSERT INTO parent (id) VALUES (1)", []));
-            tokio::join!(dangling, innocent)
-        };
+        let mut dangling = Box::pin(db.call(|conn| conn.execute("INSERT INTO child (id) VALUES (5)", [])));
+        let mut innocent = Box::pin(db.call(|conn| conn.execute("INSERT INTO parent (id) VALUES (1)", [])));
+        hand_over(&mut dangling).await;
+        hand_over(&mut innocent).await;
+        release.send(()).unwrap();
+        let queued = async { tokio::join!(dangling, innocent) };
         let (slow, (dangling, innocent)) = tokio::join!(slow, queued);
         assert!(
             slow.is_ok(),

@@ -41,7 +41,28 @@ pub struct Script {
     pub delay: Duration,
     /// Extra wait before the first piece (a model loading).
     pub first_delay: Duration,
+    /// Holds the last piece back until the gate opens: an answer "still being written" for as
+    /// long as a test needs, whatever the machine's speed.
+    pub held_until: Option<Gate>,
     pub ending: Ending,
+}
+
+/// Shut until [`Gate::open`]; answers scripted with [`Script::held_until`] wait at it.
+#[derive(Debug, Clone)]
+pub struct Gate(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Gate {
+    pub fn shut() -> Gate {
+        Gate(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    async fn passed(&self) {
+        let _ = self.0.subscribe().wait_for(|open| *open).await;
+    }
 }
 
 impl Script {
@@ -55,8 +76,14 @@ impl Script {
                 .collect(),
             delay,
             first_delay: Duration::ZERO,
+            held_until: None,
             ending: Ending::Done,
         }
+    }
+
+    pub fn held_until(mut self, gate: &Gate) -> Script {
+        self.held_until = Some(gate.clone());
+        self
     }
 
     pub fn ending(mut self, ending: Ending) -> Script {
@@ -269,6 +296,11 @@ fn ndjson_stream(script: Script, model: String, inner: Shared) -> Body {
         let count = script.pieces.len();
         for (index, piece) in script.pieces.into_iter().enumerate() {
             tokio::time::sleep(script.delay).await;
+            if index + 1 == count
+                && let Some(gate) = &script.held_until
+            {
+                gate.passed().await;
+            }
             if index == 0 {
                 inner
                     .lock()
@@ -448,8 +480,13 @@ async fn openai_chat(State(inner): State<Shared>, body: String) -> Response {
         tokio::time::sleep(script.first_delay).await;
         let id = "chatcmpl-1";
         let count = script.pieces.len();
-        for piece in script.pieces {
+        for (index, piece) in script.pieces.into_iter().enumerate() {
             tokio::time::sleep(script.delay).await;
+            if index + 1 == count
+                && let Some(gate) = &script.held_until
+            {
+                gate.passed().await;
+            }
             let chunk = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_000_000, "model": model,
                 "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": null}]});
             if sender.send(Ok(format!("data: {chunk}\n\n"))).await.is_err() {

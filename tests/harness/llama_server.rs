@@ -70,13 +70,19 @@ pub struct LlamaServer {
 impl LlamaServer {
     /// Starts the server and waits until its model is loaded (`GET /health` answers 200).
     pub async fn start() -> LlamaServer {
+        LlamaServer::start_binary(&server_binary(), &model_file()).await
+    }
+
+    /// [`LlamaServer::start`] with a given binary and model. A server that exits before it is
+    /// ready fails at once, naming its exit status or signal and its last log lines.
+    pub async fn start_binary(binary: &Path, model: &Path) -> LlamaServer {
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
-        let mut child = tokio::process::Command::new(server_binary())
+        let mut child = tokio::process::Command::new(binary)
             .arg("-m")
-            .arg(model_file())
+            .arg(model)
             .args(["--alias", MODEL, "--host", "127.0.0.1"])
             .args(["--port", &port.to_string()])
             .args(["-c", &CONTEXT_TOKENS.to_string()])
@@ -91,17 +97,17 @@ impl LlamaServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start llama-server: {e}; {INSTALL_HINT}"));
         let stderr = child.stderr.take().expect("stderr is piped");
-        let (logs, _reader) = crate::child_logs::collect(stderr, 64 * 1024);
-        let server = LlamaServer {
+        let (logs, reader) = crate::child_logs::collect(stderr, 64 * 1024);
+        let mut server = LlamaServer {
             base_url: format!("http://127.0.0.1:{port}"),
             child,
             logs,
         };
-        server.wait_until_loaded().await;
+        server.wait_until_loaded(reader).await;
         server
     }
 
-    async fn wait_until_loaded(&self) {
+    async fn wait_until_loaded(&mut self, log_reader: tokio::task::JoinHandle<()>) {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
@@ -113,6 +119,15 @@ impl LlamaServer {
             if health.is_ok_and(|r| r.status().is_success()) {
                 return;
             }
+            if let Some(status) = self.child.try_wait().expect("llama-server's status") {
+                // Its last words are in the pipe until the reader sees the end of it.
+                let _ = tokio::time::timeout(Duration::from_secs(5), log_reader).await;
+                panic!(
+                    "llama-server exited before it was ready ({}); its last log lines:\n{}",
+                    describe_exit(status),
+                    last_lines(&self.logs(), 20)
+                );
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         panic!(
@@ -122,6 +137,9 @@ impl LlamaServer {
     }
 
     /// The tail of what the server logged.
+    ///
+    /// At start the server names the instruction sets its CPU library was built to use
+    /// (`system_info: ... CPU : SSE3 = 1 | ... | AVX2 = 1 | ...`).
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().clone()
     }
@@ -131,4 +149,29 @@ impl LlamaServer {
         self.child.start_kill().expect("kill llama-server");
         let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
     }
+}
+
+/// "exit code 1", or the signal's number and name for the usual crashes ("signal 4 (SIGILL)").
+pub fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => {
+            let name = match signal {
+                4 => " (SIGILL: an instruction this CPU does not run)",
+                6 => " (SIGABRT)",
+                7 => " (SIGBUS)",
+                9 => " (SIGKILL)",
+                11 => " (SIGSEGV)",
+                _ => "",
+            };
+            format!("signal {signal}{name}")
+        }
+        (None, None) => "an unknown status".to_string(),
+    }
+}
+
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
 }

@@ -1,7 +1,8 @@
-//! Runs the repository's Terraform against moto: the `hashicorp/aws` provider comes from a
-//! filesystem mirror (`TF_PROVIDER_MIRROR`, or found on the machine), through a CLI
-//! configuration written for the test; the configuration is copied to a scratch folder so state
-//! never lands in the repository.
+//! Runs the repository's Terraform against moto. The `hashicorp/aws` provider comes from a
+//! filesystem mirror when the machine has one (`TF_PROVIDER_MIRROR`, or found in the usual
+//! places), else from the registry as on any machine with the internet, cached between runs in
+//! Terraform's plugin cache. The configuration is copied to a scratch folder so state never lands
+//! in the repository.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,8 +16,10 @@ pub fn repository() -> PathBuf {
         .expect("the repository")
 }
 
-/// The folder holding `registry.terraform.io/hashicorp/aws/...`.
-pub fn provider_mirror() -> PathBuf {
+/// The folder holding `registry.terraform.io/hashicorp/aws/...`, if the machine has one.
+/// `TF_PROVIDER_MIRROR` names it (and must hold the provider); otherwise a few usual places are
+/// searched.
+pub fn provider_mirror() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("TF_PROVIDER_MIRROR") {
         let dir = PathBuf::from(dir);
         assert!(
@@ -24,7 +27,7 @@ pub fn provider_mirror() -> PathBuf {
             "TF_PROVIDER_MIRROR={} has no {PROVIDER}",
             dir.display()
         );
-        return dir;
+        return Some(dir);
     }
     let home = std::env::var("HOME").unwrap_or_default();
     let roots = [
@@ -34,16 +37,9 @@ pub fn provider_mirror() -> PathBuf {
         format!("{home}/.terraform.d"),
         format!("{home}/.local/share"),
     ];
-    for root in roots {
-        if let Some(found) = find_mirror(Path::new(&root), 4) {
-            return found;
-        }
-    }
-    panic!(
-        "no filesystem mirror of the {PROVIDER} provider was found: set TF_PROVIDER_MIRROR to the folder \
-         holding {PROVIDER}/<version>/<os_arch>/, or run `terraform providers mirror <folder>` where the \
-         registry can be reached"
-    );
+    roots
+        .iter()
+        .find_map(|root| find_mirror(Path::new(root), 4))
 }
 
 fn find_mirror(dir: &Path, depth: usize) -> Option<PathBuf> {
@@ -58,6 +54,34 @@ fn find_mirror(dir: &Path, depth: usize) -> Option<PathBuf> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .find_map(|e| find_mirror(&e.path(), depth - 1))
+}
+
+/// The CLI configuration for a provider source: the mirror for the aws provider (and the
+/// registry for nothing else), or the registry with a plugin cache, so a machine downloads the
+/// provider once rather than once per workspace.
+pub fn cli_configuration(mirror: Option<&Path>, plugin_cache: &Path) -> String {
+    match mirror {
+        Some(mirror) => format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = {mirror:?}\n    include = [\"{PROVIDER}\"]\n  }}\n  direct {{\n    exclude = [\"{PROVIDER}\"]\n  }}\n}}\n"
+        ),
+        None => format!(
+            "plugin_cache_dir = {plugin_cache:?}\nprovider_installation {{\n  direct {{}}\n}}\n"
+        ),
+    }
+}
+
+/// Terraform's plugin cache for registry downloads: `TF_PLUGIN_CACHE_DIR`, else
+/// `~/.terraform.d/plugin-cache` (created, since Terraform will not create it).
+fn plugin_cache() -> PathBuf {
+    let dir = std::env::var_os("TF_PLUGIN_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| ".".into()))
+                .join(".terraform.d/plugin-cache")
+        });
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create the plugin cache {}: {e}", dir.display()));
+    dir
 }
 
 /// A scratch copy of `terraform/` with its own CLI configuration.
@@ -81,15 +105,13 @@ impl Workspace {
         let mirror = provider_mirror();
         std::fs::write(
             &cli_config,
-            format!(
-                "provider_installation {{\n  filesystem_mirror {{\n    path    = {mirror:?}\n    include = [\"{PROVIDER}\"]\n  }}\n  direct {{\n    exclude = [\"{PROVIDER}\"]\n  }}\n}}\n"
-            ),
+            cli_configuration(mirror.as_deref(), &plugin_cache()),
         )
         .unwrap();
         Workspace { dir, cli_config }
     }
 
-    /// The CLI configuration that points Terraform at the provider mirror.
+    /// The CLI configuration that tells Terraform where the provider comes from.
     pub fn cli_config(&self) -> &std::path::Path {
         &self.cli_config
     }
@@ -104,7 +126,7 @@ impl Workspace {
             .env("TF_INPUT", "0")
             .output()
             .unwrap_or_else(|e| {
-                panic!("cannot run terraform ({e}): install Terraform 1.5 or newer")
+                panic!("cannot run terraform ({e}): install Terraform 1.11 or newer")
             })
     }
 

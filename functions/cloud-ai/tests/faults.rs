@@ -162,6 +162,7 @@ async fn a_model_that_never_starts_answering_frees_its_chat() {
         "The model did not start answering within 2 s.",
     )
     .await;
+    // The limit is 2 s against a 300 s first token: 20 s is room for a busy machine, not a race.
     assert!(asked.elapsed() < Duration::from_secs(20));
     assert_eq!(chat.ask(&bot, ADA, "/echo still here").await, "still here");
 }
@@ -303,9 +304,10 @@ async fn dead_letters_are_counted_replayed_when_telegram_answers_again_and_by_re
     );
 }
 
-/// The data folder on a 4 MiB tmpfs, filled up while the bot runs.
+/// The data folder on a 4 MiB tmpfs, filled up while the bot runs. Mounting needs root: the
+/// test command leaves this test out for other users and says so (scripts/test.sh).
 #[tokio::test]
-async fn a_full_disk_pauses_quietly_and_resumes_within_seconds() {
+async fn a_full_disk_pauses_quietly_and_resumes_by_itself() {
     let mount = temp_data_dir();
     let mounted = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
@@ -359,6 +361,8 @@ async fn a_full_disk_pauses_quietly_and_resumes_within_seconds() {
             .is_ok()
         {}
     }
+    // Tries back off (1 s, 2 s, 4 s, ...), so 10 s hold at most a handful, each a line or two;
+    // a slower machine makes fewer tries, never more, so the bound cannot fail for lack of speed.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let lines_before = bot.logs().lines().count();
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -373,8 +377,10 @@ async fn a_full_disk_pauses_quietly_and_resumes_within_seconds() {
     let freed = std::time::Instant::now();
     wait_for_text(&bot, &telegram, ADA, "Recorded after all.").await;
     let history = chat.ask(&bot, ADA, "/history").await;
+    // By the time space returns the pause between tries has reached 8 or 16 s; 60 s leaves a
+    // busy machine room, and still fails a bot that waits for its 2-minute cap or for a restart.
     assert!(
-        freed.elapsed() < Duration::from_secs(25),
+        freed.elapsed() < Duration::from_secs(60),
         "resumed {:?} after space returned",
         freed.elapsed()
     );

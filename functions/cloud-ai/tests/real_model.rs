@@ -335,3 +335,33 @@ async fn a_conversation_longer_than_the_models_window_is_answered_from_its_newes
     );
     assert_eq!(answers.last(), Some(&exchange.streamed_text()));
 }
+
+/// A server that crashes at start (as a llama.cpp built for another CPU does, with SIGILL) fails
+/// the test at once with its signal and last log lines, not after the two minutes a model may
+/// take to load.
+#[tokio::test]
+async fn a_model_server_that_dies_at_start_is_reported_at_once_with_its_signal_and_last_words() {
+    let dir = temp_data_dir();
+    let binary = dir.join("llama-server");
+    std::fs::write(
+        &binary,
+        "#!/bin/sh\necho 'llama threadpool init, n_threads = 2' >&2\nkill -ILL $$\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let start = tokio::spawn(async move {
+        LlamaServer::start_binary(&binary, std::path::Path::new("unused.gguf")).await
+    });
+    let failure = tokio::time::timeout(Duration::from_secs(60), start)
+        .await
+        .expect("reported long before the two-minute load timeout")
+        .expect_err("the start fails");
+    let message = failure
+        .into_panic()
+        .downcast::<String>()
+        .map(|m| *m)
+        .unwrap_or_default();
+    assert!(message.contains("signal 4 (SIGILL"), "{message}");
+    assert!(message.contains("llama threadpool init"), "{message}");
+}
