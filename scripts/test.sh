@@ -4,9 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/steps.sh
-# Installs what the tests need into .venv/ (once; later runs find it there).
-step "set-up (scripts/setup.sh)" bash scripts/setup.sh
 source scripts/tools.sh
+# Installs what the tests need into .venv/ (once; later runs find it there). llama.cpp's server,
+# built from source on a machine's first run, builds in the background while cargo compiles; the
+# tests wait for it.
+step "set-up: Python tools" bash scripts/setup.sh tools checkov
+mkdir -p "$CLOUD_AI_VENV"
+llama_log="$CLOUD_AI_VENV/setup-llama.test.log"
+bash scripts/setup.sh llama >"$llama_log" 2>&1 &
+llama_setup=$!
+wait_for_llama() {
+  wait "$llama_setup" || { cat "$llama_log" >&2; return 1; }
+}
 # Terraform at least as new as the stack's required_version (one place: terraform/versions.tf).
 tf_floor=$(sed -n 's/^ *required_version *= *">= *\([0-9.]*\)".*/\1/p' terraform/versions.tf)
 command -v terraform >/dev/null || { echo "terraform is missing: install Terraform $tf_floor or newer" >&2; exit 1; }
@@ -64,6 +73,7 @@ for line in sys.stdin:
 ' >"$binaries"
 }
 step "cargo clippy and the test build" build_tests
+step "set-up: llama.cpp's server (waited for)" wait_for_llama
 # The full-disk test mounts a tmpfs, which only root may do: for anyone else it is left out, and
 # said so here and in the closing line, never silently.
 skip=()

@@ -365,3 +365,25 @@ async fn a_model_server_that_dies_at_start_is_reported_at_once_with_its_signal_a
     assert!(message.contains("signal 4 (SIGILL"), "{message}");
     assert!(message.contains("llama threadpool init"), "{message}");
 }
+
+/// The model server set-up builds runs on any x86_64 processor with AVX2: its CPU library reports
+/// (in the `system_info` line it logs at start) AVX2 and nothing newer, such as AVX-512 or AMX,
+/// which a build for the building machine would take and another machine would die on.
+#[cfg(target_arch = "x86_64")]
+#[tokio::test]
+async fn the_model_server_is_built_for_any_x86_64_processor_with_avx2() {
+    let server = LlamaServer::start().await;
+    let logs = server.logs();
+    let system_info = logs
+        .lines()
+        .find(|line| line.contains("system_info:"))
+        .unwrap_or_else(|| panic!("no system_info line in:\n{logs}"));
+    assert!(system_info.contains("AVX2 = 1"), "{system_info}");
+    for newer in ["AVX512", "AMX", "AVX_VNNI"] {
+        assert!(
+            !system_info.contains(&format!("{newer} = 1"))
+                && !system_info.contains(&format!("{newer}_")),
+            "{newer} in {system_info}"
+        );
+    }
+}
