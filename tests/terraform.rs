@@ -48,7 +48,8 @@ fn the_terraform_is_formatted_and_valid() {
 /// configurations without a complaint.
 #[test]
 fn the_provider_comes_from_a_mirror_when_there_is_one_and_the_registry_otherwise() {
-    let scratch = std::env::temp_dir().join(format!("cloud-ai-tfrc-{}", uuid::Uuid::new_v4().simple()));
+    let scratch =
+        std::env::temp_dir().join(format!("cloud-ai-tfrc-{}", uuid::Uuid::new_v4().simple()));
     let mirror = scratch.join("mirror");
     let cache = scratch.join("plugin-cache");
     std::fs::create_dir_all(mirror.join("registry.terraform.io/hashicorp/aws")).unwrap();
@@ -56,9 +57,15 @@ fn the_provider_comes_from_a_mirror_when_there_is_one_and_the_registry_otherwise
     let registry = cli_configuration(None, &cache);
     assert!(!registry.contains("filesystem_mirror"), "{registry}");
     assert!(registry.contains("direct {}"), "{registry}");
-    assert!(registry.contains(&cache.display().to_string()), "{registry}");
+    assert!(
+        registry.contains(&cache.display().to_string()),
+        "{registry}"
+    );
     let mirrored = cli_configuration(Some(&mirror), &cache);
-    assert!(mirrored.contains(&format!("path    = {:?}", mirror)), "{mirrored}");
+    assert!(
+        mirrored.contains(&format!("path    = {:?}", mirror)),
+        "{mirrored}"
+    );
     for (name, config) in [("registry", registry), ("mirror", mirrored)] {
         let file = scratch.join(format!("{name}.tfrc"));
         std::fs::write(&file, &config).unwrap();
@@ -73,7 +80,10 @@ fn the_provider_comes_from_a_mirror_when_there_is_one_and_the_registry_otherwise
             String::from_utf8_lossy(&output.stderr)
         );
         assert!(output.status.success(), "{name}: {said}");
-        assert!(!said.contains("problems with the CLI configuration"), "{name}:\n{config}\n{said}");
+        assert!(
+            !said.contains("problems with the CLI configuration"),
+            "{name}:\n{config}\n{said}"
+        );
     }
     std::fs::remove_dir_all(&scratch).unwrap();
 }

@@ -618,9 +618,10 @@ mod tests {
             .unwrap();
 
         // The first piece holds the thread while the rest queue up behind it.
-        let (slow, release) =
-            holding_the_thread(&db, |conn| conn.execute("INSERT INTO notes (n) VALUES (0)", []))
-                .await;
+        let (slow, release) = holding_the_thread(&db, |conn| {
+            conn.execute("INSERT INTO notes (n) VALUES (0)", [])
+        })
+        .await;
         let mut queued: Vec<_> = (1..=40).map(|n| Box::pin(note(&db, n, n == 7))).collect();
         for work in &mut queued {
             hand_over(work).await;
@@ -676,8 +677,10 @@ mod tests {
         let (slow, release) = holding_the_thread(&db, |_| Ok(())).await;
         // A deferred foreign key (enforced by default in the bundled SQLite) is checked at
         // COMMIT: this piece makes the whole commit fail.
-        let mut dangling = Box::pin(db.call(|conn| conn.execute("INSERT INTO child (id) VALUES (5)", [])));
-        let mut innocent = Box::pin(db.call(|conn| conn.execute("INSERT INTO parent (id) VALUES (1)", [])));
+        let mut dangling =
+            Box::pin(db.call(|conn| conn.execute("INSERT INTO child (id) VALUES (5)", [])));
+        let mut innocent =
+            Box::pin(db.call(|conn| conn.execute("INSERT INTO parent (id) VALUES (1)", [])));
         hand_over(&mut dangling).await;
         hand_over(&mut innocent).await;
         release.send(()).unwrap();

@@ -348,15 +348,16 @@ async fn a_model_server_that_dies_at_start_is_reported_at_once_with_its_signal_a
         "#!/bin/sh\necho 'llama threadpool init, n_threads = 2' >&2\nkill -ILL $$\n",
     )
     .unwrap();
-    std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let start = tokio::spawn(async move {
         LlamaServer::start_binary(&binary, std::path::Path::new("unused.gguf")).await
     });
-    let failure = tokio::time::timeout(Duration::from_secs(60), start)
+    let Err(failure) = tokio::time::timeout(Duration::from_secs(60), start)
         .await
         .expect("reported long before the two-minute load timeout")
-        .expect_err("the start fails");
+    else {
+        panic!("a server that died was taken as ready");
+    };
     let message = failure
         .into_panic()
         .downcast::<String>()
