@@ -65,17 +65,32 @@ pub struct LlamaServer {
     pub base_url: String,
     child: tokio::process::Child,
     logs: Arc<Mutex<String>>,
+    /// Held while the server runs: one real model at a time in a test process, since each takes
+    /// both cores while it answers, and two at once slowed each past the tests' waits.
+    _one_at_a_time: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+fn one_at_a_time() -> Arc<tokio::sync::Mutex<()>> {
+    static TURN: std::sync::OnceLock<Arc<tokio::sync::Mutex<()>>> = std::sync::OnceLock::new();
+    TURN.get_or_init(Default::default).clone()
 }
 
 impl LlamaServer {
     /// Starts the server and waits until its model is loaded (`GET /health` answers 200).
     pub async fn start() -> LlamaServer {
-        LlamaServer::start_binary(&server_binary(), &model_file()).await
+        LlamaServer::start_with(&[]).await
     }
 
-    /// [`LlamaServer::start`] with a given binary and model. A server that exits before it is
+    /// [`LlamaServer::start`] with more of llama-server's arguments (`-lv 4` logs the
+    /// instruction sets its CPU library uses, in a `system_info:` line).
+    pub async fn start_with(args: &[&str]) -> LlamaServer {
+        LlamaServer::start_binary(&server_binary(), &model_file(), args).await
+    }
+
+    /// [`LlamaServer::start_with`] a given binary and model. A server that exits before it is
     /// ready fails at once, naming its exit status or signal and its last log lines.
-    pub async fn start_binary(binary: &Path, model: &Path) -> LlamaServer {
+    pub async fn start_binary(binary: &Path, model: &Path, args: &[&str]) -> LlamaServer {
+        let turn = one_at_a_time().lock_owned().await;
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
@@ -90,6 +105,11 @@ impl LlamaServer {
             .args(["-np", "1"])
             // Greedy sampling: the same question gets the same answer, run after run.
             .args(["--temp", "0"])
+            .args(args)
+            // The tests share two cores with other test binaries: OpenMP's threads, spinning
+            // while they wait for work, would starve those and the server itself (an 18 s answer
+            // took over two minutes).
+            .env("OMP_WAIT_POLICY", "PASSIVE")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -102,6 +122,7 @@ impl LlamaServer {
             base_url: format!("http://127.0.0.1:{port}"),
             child,
             logs,
+            _one_at_a_time: Some(turn),
         };
         server.wait_until_loaded(reader).await;
         server
@@ -137,17 +158,16 @@ impl LlamaServer {
     }
 
     /// The tail of what the server logged.
-    ///
-    /// At start the server names the instruction sets its CPU library was built to use
-    /// (`system_info: ... CPU : SSE3 = 1 | ... | AVX2 = 1 | ...`).
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().clone()
     }
 
     /// SIGKILL: the server ends at once, in the middle of whatever it was writing.
+    /// Its turn ends with it: a test may start the next server while it still holds this one.
     pub async fn kill(&mut self) {
         self.child.start_kill().expect("kill llama-server");
         let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+        self._one_at_a_time = None;
     }
 }
 
