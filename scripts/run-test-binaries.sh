@@ -61,7 +61,11 @@ while IFS=$'\t' read -r dir exe; do
 done < <(order)
 while [ "$running" -gt 0 ]; do finish_one; done
 
-[ ! -s "$scratch/times.tsv" ] || cp "$scratch/times.tsv" "$times"
+if [ -s "$scratch/times.tsv" ]; then
+  cp "$scratch/times.tsv" "$times"
+  echo "test binaries' wall times, longest first:"
+  sort -t$'\t' -k2,2nr "$scratch/times.tsv" | awk -F'\t' '{ printf "  %-40s %4ds\n", $1, $2 }'
+fi
 if [ "${#failed[@]}" -gt 0 ]; then
   printf 'failed: %s\n' "${failed[@]}"
   exit 1
