@@ -47,6 +47,15 @@ pub struct Script {
     pub ending: Ending,
 }
 
+/// Before piece `index` of `count`: the last one waits at the script's gate, if it has one.
+async fn hold_before(gate: &Option<Gate>, index: usize, count: usize) {
+    if index + 1 == count
+        && let Some(gate) = gate
+    {
+        gate.passed().await;
+    }
+}
+
 /// Shut until [`Gate::open`]; answers scripted with [`Script::held_until`] wait at it.
 #[derive(Debug, Clone)]
 pub struct Gate(Arc<tokio::sync::watch::Sender<bool>>);
@@ -296,11 +305,7 @@ fn ndjson_stream(script: Script, model: String, inner: Shared) -> Body {
         let count = script.pieces.len();
         for (index, piece) in script.pieces.into_iter().enumerate() {
             tokio::time::sleep(script.delay).await;
-            if index + 1 == count
-                && let Some(gate) = &script.held_until
-            {
-                gate.passed().await;
-            }
+            hold_before(&script.held_until, index, count).await;
             if index == 0 {
                 inner
                     .lock()
@@ -482,11 +487,7 @@ async fn openai_chat(State(inner): State<Shared>, body: String) -> Response {
         let count = script.pieces.len();
         for (index, piece) in script.pieces.into_iter().enumerate() {
             tokio::time::sleep(script.delay).await;
-            if index + 1 == count
-                && let Some(gate) = &script.held_until
-            {
-                gate.passed().await;
-            }
+            hold_before(&script.held_until, index, count).await;
             let chunk = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_000_000, "model": model,
                 "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": null}]});
             if sender.send(Ok(format!("data: {chunk}\n\n"))).await.is_err() {
